@@ -1,0 +1,1 @@
+"""Customers, users, roles, credentials and the audit log."""

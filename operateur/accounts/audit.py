@@ -1,0 +1,183 @@
+"""The append-only audit log (SEC-02, MAIL-11).
+
+Every flush of an ``Audited`` row writes one audit event per inserted, updated or deleted row,
+with the acting ``Actor`` taken from ``session.info["actor"]`` and the reason from
+``session.info["reason"]``. Because it hooks the session, no service function can forget it.
+Columns marked ``info={"secret": True}`` are masked; ``info={"audit": False}`` are ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import Session, UOWTransaction
+
+from operateur.accounts.models import Audited, AuditEvent, Customer
+from operateur.accounts.permissions import Actor, system_actor
+from operateur.db import utcnow
+from operateur.errors import Conflict
+from operateur.i18n import Text
+
+MASK = "***"
+
+
+def set_actor(session: Session, actor: Actor, reason: str | None = None) -> None:
+    """Name who acts (and why) for every write made through this session."""
+    session.info["actor"] = actor
+    session.info["reason"] = reason
+
+
+def actor_of(session: Session) -> Actor:
+    actor = session.info.get("actor")
+    return actor if isinstance(actor, Actor) else system_actor()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _columns(obj: Any) -> Iterable[tuple[str, bool]]:
+    """(attribute name, is secret) of each audited column of a row."""
+    for attr in inspect(obj).mapper.column_attrs:
+        column = attr.columns[0]
+        if column.info.get("audit") is not False:
+            yield attr.key, bool(column.info.get("secret"))
+
+
+def _shown(value: Any, secret: bool) -> Any:
+    return MASK if (secret and value is not None) else _jsonable(value)
+
+
+def _all_values(obj: Any) -> dict[str, Any]:
+    return {key: _shown(getattr(obj, key), secret) for key, secret in _columns(obj)}
+
+
+def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(before, after) of the audited columns that changed in this flush."""
+    state = inspect(obj)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key, secret in _columns(obj):
+        history = state.attrs[key].history
+        if history.has_changes():
+            before[key] = _shown(history.deleted[0] if history.deleted else None, secret)
+            after[key] = _shown(history.added[0] if history.added else None, secret)
+    return before, after
+
+
+def _customer_id(obj: Any) -> int | None:
+    if isinstance(obj, Customer):
+        return obj.id
+    value = getattr(obj, "customer_id", None)
+    return value if isinstance(value, int) else None
+
+
+def _entity_id(obj: Any) -> str | None:
+    identity = inspect(obj).identity
+    if not identity:
+        return None
+    return ":".join(str(part) for part in identity)
+
+
+def _rows(session: Session) -> Iterable[dict[str, Any]]:
+    actor = actor_of(session)
+    base = {
+        "at": utcnow(),
+        "actor_type": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "reason": session.info.get("reason"),
+    }
+
+    def event(action: str, obj: Any, before: Any, after: Any) -> dict[str, Any]:
+        return base | {
+            "action": action,
+            "entity": type(obj).__tablename__,
+            "entity_id": _entity_id(obj),
+            "customer_id": _customer_id(obj),
+            "before": before,
+            "after": after,
+        }
+
+    for obj in list(session.new):
+        if isinstance(obj, Audited):
+            yield event("create", obj, None, _all_values(obj))
+    for obj in list(session.dirty):
+        if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
+            before, after = _changes(obj)
+            if after:
+                yield event("update", obj, before, after)
+    omit_data = bool(session.info.get("audit_omit_data"))  # deletions for privacy (CTR-09)
+    for obj in list(session.deleted):
+        if isinstance(obj, Audited):
+            yield event("delete", obj, None if omit_data else _all_values(obj), None)
+
+
+def _refuse_audit_changes(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent):
+            raise Conflict(
+                Text(
+                    fr="Le journal d'audit ne peut pas être modifié.",
+                    en="The audit log is append-only.",
+                ),
+                code="audit_append_only",
+            )
+
+
+def _write_events(session: Session, _ctx: UOWTransaction) -> None:
+    rows = list(_rows(session))
+    if rows:
+        session.connection().execute(insert(AuditEvent), rows)
+
+
+def install(session_class: type[Session] = Session) -> None:
+    """Hook the audit log into every session (idempotent)."""
+    if not event.contains(session_class, "after_flush", _write_events):
+        event.listen(session_class, "before_flush", _refuse_audit_changes)
+        event.listen(session_class, "after_flush", _write_events)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    customer_id: int | None = None
+    actor_label: str | None = None
+    action: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+
+def query(session: Session, q: AuditQuery) -> list[AuditEvent]:
+    """Audit events matching every given filter, newest first."""
+    stmt = select(AuditEvent)
+    if q.customer_id is not None:
+        stmt = stmt.where(AuditEvent.customer_id == q.customer_id)
+    if q.actor_label:
+        stmt = stmt.where(AuditEvent.actor_label.contains(q.actor_label))
+    if q.action:
+        stmt = stmt.where(AuditEvent.action == q.action)
+    if q.entity:
+        stmt = stmt.where(AuditEvent.entity == q.entity)
+    if q.entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == q.entity_id)
+    if q.since:
+        stmt = stmt.where(AuditEvent.at >= q.since)
+    if q.until:
+        stmt = stmt.where(AuditEvent.at < q.until)
+    stmt = stmt.order_by(AuditEvent.id.desc()).limit(max(1, min(q.limit, 1000)))
+    return list(session.scalars(stmt))

@@ -1,0 +1,579 @@
+"""Use cases of the accounts context. Each takes a session and commits nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operateur.accounts.models import (
+    ApiKey,
+    Contact,
+    Customer,
+    CustomerStatus,
+    LoginSession,
+    Operator,
+    PaymentMethod,
+    Role,
+    User,
+)
+from operateur.accounts.permissions import Actor, Permission
+from operateur.accounts.schemas import ContactIn, CustomerIn, CustomerPatch, OperatorIn, UserIn
+from operateur.accounts.security import (
+    digest,
+    hash_password,
+    new_api_key,
+    new_token,
+    split_api_key,
+    verify_password,
+)
+from operateur.db import utcnow
+from operateur.domain.identifiers import (
+    french_vat_from_siren,
+    validate_bic,
+    validate_iban,
+    validate_siren,
+    validate_siret,
+    validate_vat,
+)
+from operateur.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from operateur.i18n import Text
+
+EU_COUNTRIES = frozenset(
+    {
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    }
+)  # fmt: skip
+
+
+# --- operators -------------------------------------------------------------------------------
+
+
+def create_operator(session: Session, data: OperatorIn) -> Operator:
+    siren = validate_siren(data.siren, field="siren")
+    operator = Operator(
+        name=data.name,
+        legal_form=data.legal_form,
+        siren=siren,
+        vat_number=validate_vat(data.vat_number, field="vat_number")
+        if data.vat_number
+        else french_vat_from_siren(siren),
+        address_line=data.address_line,
+        postal_code=data.postal_code,
+        city=data.city,
+        country=data.country,
+        email=str(data.email),
+        iban=validate_iban(data.iban, field="iban") if data.iban else None,
+        bic=validate_bic(data.bic, field="bic") if data.bic else None,
+        sepa_creditor_id=data.sepa_creditor_id,
+    )
+    session.add(operator)
+    session.flush()
+    return operator
+
+
+def find_operator_by_siren(session: Session, siren: str) -> Operator | None:
+    return session.scalar(select(Operator).where(Operator.siren == siren))
+
+
+def get_operator(session: Session, operator_id: int) -> Operator:
+    operator = session.get(Operator, operator_id)
+    if operator is None:
+        raise NotFound(
+            Text(fr="Opérateur {id} introuvable.", en="Operator {id} not found."),
+            code="operator_not_found",
+            details={"id": operator_id},
+        )
+    return operator
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+def _legal_identity(data: CustomerIn) -> tuple[str | None, str | None, str | None]:
+    """SIREN, SIRET and VAT number of a customer, validated; only businesses are customers."""
+    siren = validate_siren(data.siren, field="siren") if data.siren else None
+    siret = validate_siret(data.siret, field="siret") if data.siret else None
+    vat = validate_vat(data.vat_number, field="vat_number") if data.vat_number else None
+    if data.country == "FR":
+        if siren is None and siret is not None:
+            siren = siret[:9]
+        if siren is None:
+            # CTR-12: only legal entities acting professionally [002 §4.1]
+            raise InvalidInput(
+                Text(
+                    fr="Le SIREN est obligatoire pour un client établi en France.",
+                    en="A SIREN is required for a customer established in France.",
+                ),
+                field="siren",
+            )
+        if siret is not None and not siret.startswith(siren):
+            raise InvalidInput(
+                Text(
+                    fr="Le SIRET {siret} n'appartient pas au SIREN {siren}.",
+                    en="SIRET {siret} does not belong to SIREN {siren}.",
+                ),
+                field="siret",
+                details={"siret": siret, "siren": siren},
+            )
+        if vat is None:
+            vat = french_vat_from_siren(siren)
+    elif data.country in EU_COUNTRIES and vat is None:
+        raise InvalidInput(
+            Text(
+                fr="Le numéro de TVA intracommunautaire est obligatoire pour un client de l'UE.",
+                en="An intra-EU VAT number is required for an EU business customer.",
+            ),
+            field="vat_number",
+        )
+    return siren, siret, vat
+
+
+def _check_payment_details(method: PaymentMethod, iban: str | None) -> None:
+    if method == PaymentMethod.SEPA_DEBIT and not iban:
+        raise InvalidInput(
+            Text(
+                fr="Un IBAN est obligatoire pour le prélèvement SEPA.",
+                en="An IBAN is required for SEPA direct debit.",
+            ),
+            field="iban",
+        )
+
+
+def create_customer(session: Session, operator_id: int, data: CustomerIn) -> Customer:
+    siren, siret, vat = _legal_identity(data)
+    iban = validate_iban(data.iban, field="iban") if data.iban else None
+    bic = validate_bic(data.bic, field="bic") if data.bic else None
+    _check_payment_details(data.payment_method, iban)
+    if siren and session.scalar(
+        select(Customer.id).where(Customer.operator_id == operator_id, Customer.siren == siren)
+    ):
+        raise Conflict(
+            Text(
+                fr="Un client avec le SIREN {siren} existe déjà.",
+                en="A customer with SIREN {siren} already exists.",
+            ),
+            code="customer_exists",
+            field="siren",
+            details={"siren": siren},
+        )
+    customer = Customer(
+        operator_id=operator_id,
+        name=data.name,
+        legal_form=data.legal_form,
+        siren=siren,
+        siret=siret,
+        vat_number=vat,
+        address_line=data.address_line,
+        postal_code=data.postal_code,
+        city=data.city,
+        country=data.country,
+        email=str(data.email),
+        phone=data.phone,
+        iban=iban,
+        bic=bic,
+        payment_method=data.payment_method,
+        lang=data.lang,
+    )
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def find_customer_by_siren(session: Session, operator_id: int, siren: str) -> Customer | None:
+    return session.scalar(
+        select(Customer).where(Customer.operator_id == operator_id, Customer.siren == siren)
+    )
+
+
+def get_customer(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(
+            Text(fr="Client {id} introuvable.", en="Customer {id} not found."),
+            code="customer_not_found",
+            details={"id": customer_id},
+        )
+    return customer
+
+
+def list_customers(
+    session: Session,
+    operator_id: int | None,
+    *,
+    status: CustomerStatus | None = None,
+    search: str | None = None,
+) -> list[Customer]:
+    stmt = select(Customer).order_by(Customer.name)
+    if operator_id is not None:
+        stmt = stmt.where(Customer.operator_id == operator_id)
+    if status is not None:
+        stmt = stmt.where(Customer.status == status)
+    if search:
+        stmt = stmt.where(Customer.name.ilike(f"%{search}%"))
+    return list(session.scalars(stmt))
+
+
+IDENTITY_FIELDS = frozenset({"name", "legal_form", "siret", "vat_number", "status"})
+
+
+def update_customer(
+    session: Session, actor: Actor, customer: Customer, patch: CustomerPatch
+) -> Customer:
+    changes = patch.model_dump(exclude_unset=True)
+    identity = IDENTITY_FIELDS & changes.keys()
+    if identity and not actor.has(Permission.CUSTOMER_IDENTITY_WRITE):
+        raise Forbidden(
+            Text(
+                fr="Seul l'opérateur peut modifier : {fields}.",
+                en="Only the operator may change: {fields}.",
+            ),
+            code="permission_denied",
+            field=sorted(identity)[0],
+            details={"fields": ", ".join(sorted(identity))},
+        )
+    if "siret" in changes and changes["siret"]:
+        changes["siret"] = validate_siret(changes["siret"], field="siret")
+    if "vat_number" in changes and changes["vat_number"]:
+        changes["vat_number"] = validate_vat(changes["vat_number"], field="vat_number")
+    if "iban" in changes and changes["iban"]:
+        changes["iban"] = validate_iban(changes["iban"], field="iban")
+    if "bic" in changes and changes["bic"]:
+        changes["bic"] = validate_bic(changes["bic"], field="bic")
+    _check_payment_details(
+        changes.get("payment_method", customer.payment_method), changes.get("iban", customer.iban)
+    )
+    for key, value in changes.items():
+        setattr(customer, key, str(value) if key == "email" else value)
+    session.flush()
+    return customer
+
+
+def mask_iban(iban: str | None) -> str | None:
+    return None if not iban else f"{iban[:4]}{'•' * (len(iban) - 8)}{iban[-4:]}"
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+
+def add_contact(session: Session, customer: Customer, data: ContactIn) -> Contact:
+    contact = Contact(customer_id=customer.id, **data.model_dump(mode="json"))
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def list_contacts(session: Session, customer_id: int) -> list[Contact]:
+    return list(
+        session.scalars(
+            select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.id)
+        )
+    )
+
+
+def get_contact(session: Session, customer_id: int, contact_id: int) -> Contact:
+    contact = session.scalar(
+        select(Contact).where(Contact.id == contact_id, Contact.customer_id == customer_id)
+    )
+    if contact is None:
+        raise NotFound(
+            Text(fr="Contact {id} introuvable.", en="Contact {id} not found."),
+            code="contact_not_found",
+            details={"id": contact_id},
+        )
+    return contact
+
+
+def remove_contact(session: Session, contact: Contact) -> None:
+    session.delete(contact)
+    session.flush()
+
+
+# --- users and login -------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session, actor: Actor, *, operator_id: int, customer_id: int | None, data: UserIn
+) -> User:
+    """Create a user; a customer's users get customer roles, staff get staff roles."""
+    if customer_id is None and not data.role.is_staff:
+        raise InvalidInput(
+            Text(fr="Un membre de l'opérateur a un rôle opérateur.", en="Staff need a staff role."),
+            field="role",
+        )
+    if customer_id is not None and data.role.is_staff:
+        raise InvalidInput(
+            Text(
+                fr="Un utilisateur client a le rôle customer_admin ou customer_user.",
+                en="A customer's user has the role customer_admin or customer_user.",
+            ),
+            field="role",
+        )
+    if customer_id is None and not actor.has(Permission.STAFF_MANAGE):
+        raise Forbidden(
+            Text(fr="Gestion du personnel réservée.", en="Managing staff is restricted."),
+            code="permission_denied",
+        )
+    email = str(data.email).lower()
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(
+            Text(fr="L'adresse {email} est déjà utilisée.", en="{email} is already in use."),
+            code="user_exists",
+            field="email",
+            details={"email": email},
+        )
+    user = User(
+        email=email,
+        display_name=data.display_name,
+        password_hash=hash_password(data.password),
+        role=data.role,
+        operator_id=operator_id,
+        customer_id=customer_id,
+        lang=data.lang,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def list_users(session: Session, operator_id: int, customer_id: int | None) -> list[User]:
+    stmt = select(User).where(User.operator_id == operator_id)
+    stmt = stmt.where(
+        User.customer_id.is_(None) if customer_id is None else User.customer_id == customer_id
+    )
+    return list(session.scalars(stmt.order_by(User.id)))
+
+
+def get_user(session: Session, customer_id: int | None, user_id: int) -> User:
+    stmt = select(User).where(User.id == user_id)
+    stmt = stmt.where(
+        User.customer_id.is_(None) if customer_id is None else User.customer_id == customer_id
+    )
+    user = session.scalar(stmt)
+    if user is None:
+        raise NotFound(
+            Text(fr="Utilisateur {id} introuvable.", en="User {id} not found."),
+            code="user_not_found",
+            details={"id": user_id},
+        )
+    return user
+
+
+def deactivate_user(session: Session, user: User) -> User:
+    user.active = False
+    for login in _open_sessions(session, user.id):
+        login.revoked_at = utcnow()
+        login.revoked_reason = "user_deactivated"
+    session.flush()
+    return user
+
+
+def _open_sessions(session: Session, user_id: int) -> list[LoginSession]:
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(LoginSession).where(
+                LoginSession.user_id == user_id,
+                LoginSession.revoked_at.is_(None),
+                LoginSession.expires_at > now,
+            )
+        )
+    )
+
+
+BAD_LOGIN = Text(fr="Identifiant ou mot de passe incorrect.", en="Wrong identifier or password.")
+
+
+def login(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    session_hours: int,
+    max_failures: int,
+    lockout_minutes: int,
+    single_session: bool,
+    client_ip: str | None = None,
+) -> tuple[LoginSession, str, User]:
+    """Check a password and open a login session; returns (session row, token shown once, user).
+
+    After ``max_failures`` wrong passwords in a row the identifier is locked for
+    ``lockout_minutes``. With ``single_session`` (SEC-01) the user's other sessions end.
+    """
+    now = utcnow()
+    user = find_user_by_email(session, email)
+    if user is None or not user.active:
+        raise Unauthenticated(BAD_LOGIN, code="bad_credentials")
+    if user.locked_until is not None and user.locked_until > now:
+        raise Unauthenticated(
+            Text(
+                fr="Trop d'essais : identifiant bloqué jusqu'à {until}.",
+                en="Too many attempts: identifier locked until {until}.",
+            ),
+            code="locked_out",
+            details={"until": user.locked_until.isoformat(timespec="minutes")},
+        )
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + timedelta(minutes=lockout_minutes)
+            user.failed_logins = 0
+        session.flush()
+        raise Unauthenticated(BAD_LOGIN, code="bad_credentials")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if single_session:
+        for previous in _open_sessions(session, user.id):
+            previous.revoked_at = now
+            previous.revoked_reason = "single_session"
+    token = new_token()
+    row = LoginSession(
+        user_id=user.id,
+        customer_id=user.customer_id,
+        token_hash=digest(token),
+        created_at=now,
+        expires_at=now + timedelta(hours=session_hours),
+        client_ip=client_ip,
+    )
+    session.add(row)
+    session.flush()
+    return row, token, user
+
+
+def logout(session: Session, actor: Actor) -> None:
+    if actor.session_id is None:
+        return
+    row = session.get(LoginSession, actor.session_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        row.revoked_reason = "logout"
+        session.flush()
+
+
+def _user_actor(user: User, session_id: int) -> Actor:
+    return Actor(
+        kind="user",
+        id=user.id,
+        label=user.email,
+        role=Role(user.role),
+        operator_id=user.operator_id,
+        customer_id=user.customer_id,
+        user_id=user.id,
+        session_id=session_id,
+    )
+
+
+def authenticate_token(session: Session, token: str, now: datetime | None = None) -> Actor | None:
+    """The actor behind a bearer token (API key or login-session token), or None."""
+    now = now or utcnow()
+    public_id = split_api_key(token)
+    if public_id is not None:
+        key = session.scalar(select(ApiKey).where(ApiKey.public_id == public_id))
+        if key is None or key.revoked_at is not None or key.secret_hash != digest(token):
+            return None
+        key.last_used_at = now
+        return Actor(
+            kind="api_key",
+            id=key.id,
+            label=f"api_key:{key.public_id}:{key.name}",
+            role=Role(key.role),
+            operator_id=key.operator_id,
+            customer_id=key.customer_id,
+            user_id=key.created_by_user_id,
+        )
+    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return _user_actor(user, row.id)
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+def create_api_key(
+    session: Session,
+    actor: Actor,
+    *,
+    operator_id: int,
+    customer_id: int | None,
+    name: str,
+    role: Role,
+) -> tuple[ApiKey, str]:
+    """Create an API key and return it with its full secret, which is never shown again."""
+    if customer_id is not None and role.is_staff:
+        raise InvalidInput(
+            Text(
+                fr="Une clé client a le rôle customer_admin ou customer_user.",
+                en="A customer's key has the role customer_admin or customer_user.",
+            ),
+            field="role",
+        )
+    if customer_id is None and (not role.is_staff or not actor.has(Permission.STAFF_MANAGE)):
+        raise Forbidden(
+            Text(fr="Clés opérateur réservées.", en="Staff keys are restricted."),
+            code="permission_denied",
+            field="role",
+        )
+    if actor.role == Role.CUSTOMER_USER or (
+        actor.customer_id is not None
+        and role == Role.CUSTOMER_ADMIN
+        and actor.role != Role.CUSTOMER_ADMIN
+    ):
+        raise Forbidden(
+            Text(fr="Rôle de clé trop élevé.", en="Key role above your own."),
+            code="permission_denied",
+            field="role",
+        )
+    public_id, key, key_hash = new_api_key()
+    row = ApiKey(
+        public_id=public_id,
+        secret_hash=key_hash,
+        name=name,
+        role=role,
+        operator_id=operator_id,
+        customer_id=customer_id,
+        created_by_user_id=actor.user_id,
+    )
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def list_api_keys(session: Session, operator_id: int, customer_id: int | None) -> list[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.operator_id == operator_id)
+    stmt = stmt.where(
+        ApiKey.customer_id.is_(None) if customer_id is None else ApiKey.customer_id == customer_id
+    )
+    return list(session.scalars(stmt.order_by(ApiKey.id)))
+
+
+def get_api_key(session: Session, customer_id: int | None, key_id: int) -> ApiKey:
+    stmt = select(ApiKey).where(ApiKey.id == key_id)
+    stmt = stmt.where(
+        ApiKey.customer_id.is_(None) if customer_id is None else ApiKey.customer_id == customer_id
+    )
+    key = session.scalar(stmt)
+    if key is None:
+        raise NotFound(
+            Text(fr="Clé d'API {id} introuvable.", en="API key {id} not found."),
+            code="api_key_not_found",
+            details={"id": key_id},
+        )
+    return key
+
+
+def revoke_api_key(session: Session, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key

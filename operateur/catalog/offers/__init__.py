@@ -1,0 +1,1 @@
+"""The built-in offer templates, one YAML file per seed document (a package so they ship)."""

@@ -1,0 +1,88 @@
+"""The ``operateur`` command: assembles each context's Typer sub-app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from operateur.accounts.cli import audit_app, customers_app, users_app
+from operateur.catalog.cli import app as catalog_app
+from operateur.cli_support import lang, reports_errors, settings
+from operateur.i18n import Text
+from operateur.numbers.cli import app as numbers_app
+
+app = typer.Typer(
+    help="operateur — the platform of a B2B telecom and messaging operator.",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(customers_app, name="customers")
+app.add_typer(users_app, name="users")
+app.add_typer(numbers_app, name="numbers")
+app.add_typer(audit_app, name="audit")
+
+
+@db_app.command("upgrade")
+@reports_errors
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the database schema to REVISION (default: the newest)."""
+    from operateur.migrations import upgrade
+
+    current = settings()
+    current.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(current.resolved_database_url(), revision)
+    typer.echo(Text(fr="Base de données à jour.", en="Database up to date.").render(lang()))
+
+
+@demo_app.command("load")
+@reports_errors
+def demo_load() -> None:
+    """Load the demo operator, offers' customers, contracts, lines, numbers and equipment.
+
+    Idempotent: a second run changes nothing. Prints the demo logins.
+    """
+    from operateur.cli_support import unit_of_work
+    from operateur.demo.data import DEMO_LOGINS, load
+
+    with unit_of_work("demo load") as session:
+        created = load(session)
+    typer.echo(
+        Text(
+            fr="Données de démonstration : {n} objet(s) créé(s).",
+            en="Demo data: {n} object(s) created.",
+        ).render(lang(), n=created)
+    )
+    typer.echo(Text(fr="Identifiants de démonstration :", en="Demo logins:").render(lang()))
+    for login in DEMO_LOGINS:
+        typer.echo(f"  {login.role:<15} {login.email:<32} {login.password}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+) -> None:
+    """Run the HTTP server (API under /api/v1, docs at /docs, metrics at /metrics)."""
+    import uvicorn
+
+    from operateur.app import create_app
+    from operateur.logs import configure
+
+    current = settings()
+    configure(current.log_level)
+    uvicorn.run(
+        create_app(current),
+        host=host or current.host,
+        port=port or current.port,
+        log_level=current.log_level.lower(),
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Contracts, their frozen terms, subscriptions, lines and equipment."""

@@ -1,0 +1,128 @@
+"""Tables of the contracts context."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from operateur.accounts.models import Audited
+from operateur.db import Base, Money, StrEnumType, UTCDateTime, utcnow
+
+
+class ContractStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class Contract(Base, Audited):
+    """A customer's contract on an offer. ``terms`` is a full copy of the offer's terms plus the
+    negotiated ``overrides`` and ``prices`` a copy of its price list; both are recomputed while
+    the contract is a draft and frozen at signature (CTR-01): later template edits never change
+    a signed contract."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(30), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    offer_id: Mapped[str] = mapped_column(String(50))
+    status: Mapped[ContractStatus] = mapped_column(
+        StrEnumType(ContractStatus), default=ContractStatus.DRAFT
+    )
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prices: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # the offer's price list, frozen
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signed_by: Mapped[str | None] = mapped_column(String(200))
+    activated_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="contract", order_by="Subscription.id"
+    )
+
+
+class Subscription(Base, Audited):
+    """An item of a contract: a service, a licence count, a line, an option, with its prices."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    item_code: Mapped[str] = mapped_column(String(50))
+    label: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price_nrc: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    unit_price_mrc: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    contract: Mapped[Contract] = relationship(back_populates="subscriptions")
+
+
+class LineKind(enum.StrEnum):
+    CENTREX = "centrex"  # a Centrex extension (VOX-05)
+    TRUNK = "trunk"  # a SIP trunk / platform account (VOX-07)
+    AGENT = "agent"  # an outbound calling-tool seat (VOX-18)
+    MOBILE = "mobile"
+
+
+class LineStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+class Line(Base, Audited):
+    """A voice line or account that places calls and carries numbers."""
+
+    __tablename__ = "lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    kind: Mapped[LineKind] = mapped_column(StrEnumType(LineKind))
+    label: Mapped[str] = mapped_column(String(200))
+    sip_username: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[LineStatus] = mapped_column(StrEnumType(LineStatus), default=LineStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EquipmentMode(enum.StrEnum):
+    RENTAL = "rental"  # first rent then a monthly fee (CTR-10)
+    PROVISION = "provision"  # billed once at activation, refunded on return minus depreciation
+
+
+class EquipmentStatus(enum.StrEnum):
+    IN_STOCK = "in_stock"
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+    LOST = "lost"
+
+
+class Equipment(Base, Audited):
+    __tablename__ = "equipment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    model: Mapped[str] = mapped_column(String(100))
+    mode: Mapped[EquipmentMode] = mapped_column(StrEnumType(EquipmentMode))
+    value: Mapped[Decimal] = mapped_column(Money())
+    status: Mapped[EquipmentStatus] = mapped_column(
+        StrEnumType(EquipmentStatus), default=EquipmentStatus.DELIVERED
+    )
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,128 @@
+"""Pydantic shapes of the contracts API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from operateur.contracts.models import (
+    ContractStatus,
+    EquipmentMode,
+    EquipmentStatus,
+    LineKind,
+    LineStatus,
+)
+
+
+class ContractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offer_id: str = Field(min_length=1)
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Negotiated terms, merged over the offer's terms"
+    )
+
+
+class OverridesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    overrides: dict[str, Any]
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signed_by: str = Field(min_length=1, max_length=200)
+    signed_at: datetime | None = None
+
+
+class ActivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    activated_on: date
+
+
+class ContractOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    reference: str
+    customer_id: int
+    offer_id: str
+    status: ContractStatus
+    overrides: dict[str, Any]
+    terms: dict[str, Any]
+    prices: list[dict[str, Any]]
+    signed_at: datetime | None
+    signed_by: str | None
+    activated_on: date | None
+    created_at: datetime
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_code: str = Field(min_length=1)
+    quantity: int = Field(default=1, ge=1)
+    unit_price_nrc: Decimal | None = Field(default=None, ge=0, decimal_places=4)
+    unit_price_mrc: Decimal | None = Field(default=None, ge=0, decimal_places=4)
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    contract_id: int
+    customer_id: int
+    item_code: str
+    label: str
+    quantity: int
+    unit_price_nrc: Decimal
+    unit_price_mrc: Decimal
+    start_date: date | None
+    end_date: date | None
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contract_id: int
+    kind: LineKind
+    label: str = Field(min_length=1, max_length=200)
+
+
+class LineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
+    contract_id: int
+    kind: LineKind
+    label: str
+    sip_username: str
+    status: LineStatus
+
+
+class EquipmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contract_id: int
+    serial: str = Field(min_length=1, max_length=64)
+    model: str = Field(min_length=1, max_length=100)
+    mode: EquipmentMode
+    value: Decimal = Field(ge=0, decimal_places=2)
+    delivered_on: date | None = None
+
+
+class EquipmentReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    returned_on: date
+
+
+class EquipmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
+    contract_id: int
+    serial: str
+    model: str
+    mode: EquipmentMode
+    value: Decimal
+    status: EquipmentStatus
+    delivered_on: date | None
+    returned_on: date | None

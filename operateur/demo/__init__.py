@@ -1,0 +1,1 @@
+"""Demo data for `make run`: one operator, its staff, a dozen customers over the five offers."""

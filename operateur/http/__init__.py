@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every context's router: problems, sessions, access, metrics."""

@@ -1,0 +1,120 @@
+"""Request dependencies: the unit of work, the caller, and the single access check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from operateur.accounts import service as accounts
+from operateur.accounts.audit import set_actor
+from operateur.accounts.models import Customer
+from operateur.accounts.permissions import Actor, Permission
+from operateur.errors import Forbidden, NotFound, Unauthenticated
+from operateur.i18n import Lang, Text, pick_lang
+
+SESSION_COOKIE = "operateur_session"
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def request_lang(request: Request) -> Lang:
+    return pick_lang(request.headers.get("accept-language"))
+
+
+LangDep = Annotated[Lang, Depends(request_lang)]
+
+
+def _credential(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def current_actor(request: Request, session: SessionDep) -> Actor:
+    token = _credential(request)
+    actor = accounts.authenticate_token(session, token) if token else None
+    if actor is None:
+        raise Unauthenticated(
+            Text(
+                fr="Identifiant de session ou clé d'API manquant ou invalide.",
+                en="Missing or invalid session token or API key.",
+            ),
+            code="unauthenticated",
+        )
+    set_actor(session, actor)
+    request.state.actor = actor
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+class Require:
+    """The one place where permissions and tenancy are enforced.
+
+    ``Depends(Require(Permission.X))`` checks that the caller's role grants X and, when the route
+    has a ``{customer_id}`` path parameter, that the caller may reach that customer: staff of the
+    customer's operator, or a credential of that very customer. Every service lookup below a
+    customer path then filters by that customer id, so an object of another customer is never
+    found through it.
+    """
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, request: Request, actor: ActorDep, session: SessionDep) -> Actor:
+        if not actor.has(self.permission):
+            raise Forbidden(
+                Text(
+                    fr="Votre rôle ne permet pas cette action ({permission}).",
+                    en="Your role does not allow this action ({permission}).",
+                ),
+                code="permission_denied",
+                details={"permission": self.permission.value},
+            )
+        raw = request.path_params.get("customer_id")
+        if raw is not None:
+            customer_id = int(raw)
+            if not actor.may_access_customer(customer_id):
+                raise Forbidden(
+                    Text(
+                        fr="Ce client n'est pas le vôtre.",
+                        en="This customer is not yours.",
+                    ),
+                    code="tenant_forbidden",
+                )
+            customer = session.get(Customer, customer_id)
+            if customer is None or (
+                actor.operator_id is not None and customer.operator_id != actor.operator_id
+            ):
+                raise NotFound(
+                    Text(fr="Client {id} introuvable.", en="Customer {id} not found."),
+                    code="customer_not_found",
+                    details={"id": customer_id},
+                )
+        return actor
+
+
+def require(permission: Permission) -> object:
+    """``actor: Annotated[Actor, require(Permission.X)]`` in a route signature."""
+    return Depends(Require(permission))

@@ -1,0 +1,12 @@
+"""Imports every context's tables so that ``Base.metadata`` knows them all (Alembic, tests)."""
+
+from __future__ import annotations
+
+from operateur.accounts import models as accounts_models
+from operateur.contracts import models as contracts_models
+from operateur.db import Base
+from operateur.numbers import models as numbers_models
+
+CONTEXT_MODELS = (accounts_models, contracts_models, numbers_models)
+
+metadata = Base.metadata

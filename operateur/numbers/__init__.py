@@ -1,0 +1,1 @@
+"""The operator's number inventory: classification, tiers, assignment (VOX-14)."""

@@ -1,0 +1,153 @@
+"""Tenancy over every router: a customer's credentials never reach another customer's data.
+
+The routes are enumerated from the application itself, so a route added later is covered (or
+makes this test fail until it is classified).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from operateur.http.routes import api_routes
+from tests.api.conftest import World, auth
+
+# Routes any authenticated caller may use: they show nothing that belongs to a customer.
+SHARED_ROUTES = {
+    ("GET", "/api/v1/health"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/auth/me"),
+    ("GET", "/api/v1/offers"),
+    ("GET", "/api/v1/offers/{offer_id}"),
+    ("GET", "/api/v1/numbers/classify"),
+}
+
+# A valid body for each route that takes one, so that a refusal is about access, not input.
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/customers"): {
+        "name": "X",
+        "siren": "443061841",
+        "address_line": "1 rue",
+        "postal_code": "75001",
+        "city": "Paris",
+        "email": "x@x-corp.fr",
+        "payment_method": "transfer",
+    },
+    ("PATCH", "/customers/{customer_id}"): {"phone": "+33140000000"},
+    ("POST", "/customers/{customer_id}/contacts"): {"name": "Eve", "email": "eve@evil.fr"},
+    ("POST", "/customers/{customer_id}/users"): {
+        "email": "eve@evil.fr",
+        "display_name": "Eve",
+        "password": "0123456789ab",
+        "role": "customer_user",
+    },
+    ("POST", "/staff/users"): {
+        "email": "eve@evil.fr",
+        "display_name": "Eve",
+        "password": "0123456789ab",
+        "role": "admin",
+    },
+    ("POST", "/customers/{customer_id}/api-keys"): {"name": "k", "role": "customer_user"},
+    ("POST", "/customers/{customer_id}/contracts"): {"offer_id": "centrex"},
+    ("PUT", "/customers/{customer_id}/contracts/{contract_id}/overrides"): {"overrides": {}},
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/sign"): {"signed_by": "Eve"},
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/activate"): {
+        "activated_on": "2030-01-01"
+    },
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/subscriptions"): {
+        "item_code": "centrex.line"
+    },
+    ("POST", "/customers/{customer_id}/lines"): {"contract_id": 0, "kind": "centrex", "label": "x"},
+    ("POST", "/customers/{customer_id}/equipment"): {
+        "contract_id": 0,
+        "serial": "SN-EVE",
+        "model": "x",
+        "mode": "rental",
+        "value": "1.00",
+    },
+    ("POST", "/customers/{customer_id}/equipment/{equipment_id}/return"): {
+        "returned_on": "2030-01-01"
+    },
+    ("POST", "/numbers"): {"numbers": ["+33199000099"]},
+    ("POST", "/customers/{customer_id}/numbers"): {"kind": "geographic"},
+}
+
+PARAM = re.compile(r"{(\w+)}")
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    return [(r.method, r.path) for r in api_routes(app) if r.path.startswith("/api/v1")]
+
+
+def _call(client: TestClient, method: str, template: str, key: str, ids: dict[str, int]) -> Any:
+    path = PARAM.sub(lambda m: str(ids.get(m.group(1), 1)), template)
+    body = BODIES.get((method, template.removeprefix("/api/v1")))
+    if body is not None and "contract_id" in body:
+        body = body | {"contract_id": ids["contract_id"]}
+    params = {"number": "0140000000"} if template.endswith("/classify") else None
+    return client.request(method, path, headers=auth(key), json=body, params=params)
+
+
+# SPEC: SEC-01, SEC-02
+def test_customer_credentials_never_reach_another_customer(
+    client: TestClient, world: World
+) -> None:
+    routes = _routes(client)
+    tenant_routes = [(m, p) for m, p in routes if "{customer_id}" in p]
+    other_routes = [(m, p) for m, p in routes if "{customer_id}" not in p]
+    assert len(tenant_routes) >= 20
+    b_ids = {"customer_id": world.b.id, **world.b.ids}
+    a_path_b_objects = {"customer_id": world.a.id, **world.b.ids}
+    for key in (world.a.admin_key, world.a.user_key):
+        for method, template in tenant_routes:
+            # A's credential on B's customer path: refused before anything is read.
+            response = _call(client, method, template, key, b_ids)
+            assert response.status_code == 403, (method, template, response.text)
+            assert world.b.name not in response.text
+            # A's own path naming B's objects: those objects are not found there.
+            if set(PARAM.findall(template)) - {"customer_id"}:
+                response = _call(client, method, template, key, a_path_b_objects)
+                assert response.status_code in (403, 404), (method, template, response.text)
+                assert world.b.name not in response.text
+        for method, template in other_routes:
+            if (method, template) in SHARED_ROUTES:
+                continue
+            response = _call(client, method, template, key, b_ids)
+            assert response.status_code == 403, (method, template, response.text)
+
+
+# SPEC: SEC-02
+def test_staff_reach_every_customer_and_customers_reach_their_own(
+    client: TestClient, world: World
+) -> None:
+    """The control group: the same reads succeed for the right credentials."""
+    reads = [p for m, p in _routes(client) if m == "GET" and "{customer_id}" in p]
+    a_ids = {"customer_id": world.a.id, **world.a.ids}
+    b_ids = {"customer_id": world.b.id, **world.b.ids}
+    for template in reads:
+        own = _call(client, "GET", template, world.a.admin_key, a_ids)
+        assert own.status_code == 200, (template, own.text)
+        staff = _call(client, "GET", template, world.staff_key, b_ids)
+        assert staff.status_code == 200, (template, staff.text)
+
+
+def test_shared_routes_are_all_real_routes(client: TestClient) -> None:
+    assert set(SHARED_ROUTES) <= set(_routes(client))
+
+
+def test_without_credentials_everything_but_health_and_login_is_refused(
+    client: TestClient, world: World
+) -> None:
+    for method, template in _routes(client):
+        if (method, template) in {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}:
+            continue
+        path = PARAM.sub("1", template)
+        response = client.request(method, path, json=BODIES.get((method, template[7:])))
+        assert response.status_code == 401, (method, template, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
