@@ -136,6 +136,8 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):
+            continue  # construct_mapping reports an unhashable key itself
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping",

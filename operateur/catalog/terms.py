@@ -288,8 +288,8 @@ class CommitmentTerms(TermsModel):
         ):
             raise refuse(
                 "notice",
-                "the notice is as long as the initial term",
-                "le préavis est aussi long que la durée initiale",
+                "the notice is not shorter than the initial term",
+                "le préavis n'est pas plus court que la durée initiale",
             )
         if self.recount_at_renewal and not self.tacit_renewal:
             raise refuse(

@@ -196,6 +196,11 @@ def test_yaml_files_broken_or_with_duplicate_keys_are_refused(tmp_path: Path) ->
         service.load_offer_file(broken)
     assert "YAML" in caught.value.render("fr")
 
+    unhashable = tmp_path / "unhashable.yaml"
+    unhashable.write_text("? [a, b]\n: 1\n", encoding="utf-8")
+    with pytest.raises(InvalidInput):
+        service.load_offer_file(unhashable)
+
     with pytest.raises(NotFound):
         service.load_offer_file(tmp_path / "missing.yaml")
 

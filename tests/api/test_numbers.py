@@ -1,0 +1,89 @@
+"""The number inventory through the API (VOX-14)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import World, auth
+
+
+# SPEC: VOX-14
+def test_random_assignment_of_a_free_number_of_the_requested_kind_and_tier(
+    client: TestClient, world: World
+) -> None:
+    stock = [f"+3319900010{n}" for n in range(5)]
+    added = client.post(
+        "/api/v1/numbers", headers=auth(world.staff_key), json={"numbers": stock, "tier": "gold"}
+    )
+    assert added.status_code == 201
+    assert {n["kind"] for n in added.json()} == {"geographic"}
+    assigned = client.post(
+        f"/api/v1/customers/{world.a.id}/numbers",
+        headers=auth(world.staff_key),
+        json={"kind": "geographic", "tier": "gold", "line_id": world.a.ids["line_id"]},
+    )
+    assert assigned.status_code == 201
+    body = assigned.json()
+    assert body["e164"] in stock
+    assert body["status"] == "assigned"
+    assert body["customer_id"] == world.a.id
+    none_left = client.post(
+        f"/api/v1/customers/{world.a.id}/numbers",
+        headers=auth(world.staff_key),
+        json={"kind": "non_geographic", "tier": "gold"},
+    )
+    assert none_left.status_code == 409
+    assert none_left.json()["code"] == "no_free_number"
+
+
+# SPEC: VOX-14
+def test_a_released_number_is_quarantined_not_free(client: TestClient, world: World) -> None:
+    number_id = world.a.ids["number_id"]
+    released = client.post(
+        f"/api/v1/customers/{world.a.id}/numbers/{number_id}/release",
+        headers=auth(world.staff_key),
+    )
+    assert released.json()["status"] == "quarantined"
+    assert released.json()["customer_id"] is None
+    assert released.json()["quarantined_until"] is not None
+
+
+# SPEC: VOX-14
+def test_french_numbers_only_for_metropolitan_france(client: TestClient, world: World) -> None:
+    overseas = client.post(
+        "/api/v1/customers",
+        headers=auth(world.staff_key),
+        json={
+            "name": "Société Réunion", "siren": "443061841", "address_line": "1 rue",
+            "postal_code": "97400", "city": "Saint-Denis", "email": "a@reunion-sarl.fr",
+            "payment_method": "transfer",
+        },
+    ).json()
+    response = client.post(
+        f"/api/v1/customers/{overseas['id']}/numbers",
+        headers=auth(world.staff_key),
+        json={"kind": "geographic"},
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "number_residency"
+
+
+def test_a_batch_with_one_bad_number_adds_nothing(client: TestClient, world: World) -> None:
+    response = client.post(
+        "/api/v1/numbers",
+        headers=auth(world.staff_key),
+        json={"numbers": ["+33199000201", "112", "+33199000202"]},
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "numbers.1"
+    stock = client.get("/api/v1/numbers", headers=auth(world.staff_key)).json()
+    assert "+33199000201" not in {n["e164"] for n in stock}
+
+
+# SPEC: VOX-02
+def test_classify_says_emergency(client: TestClient, world: World) -> None:
+    response = client.get(
+        "/api/v1/numbers/classify", params={"number": "112"}, headers=auth(world.a.user_key)
+    )
+    assert response.json()["kind"] == "emergency"
+    assert response.json()["is_emergency"] is True
