@@ -9,6 +9,7 @@ import typer
 from operateur.accounts.cli import audit_app, customers_app, users_app
 from operateur.catalog.cli import app as catalog_app
 from operateur.cli_support import lang, reports_errors, settings
+from operateur.contracts.cli import app as contracts_app
 from operateur.i18n import Text
 from operateur.numbers.cli import app as numbers_app
 
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(customers_app, name="customers")
+app.add_typer(contracts_app, name="contracts")
 app.add_typer(users_app, name="users")
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(audit_app, name="audit")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,6 +27,9 @@ from operateur.db import utcnow
 from operateur.domain.identifiers import new_reference
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
+from operateur.logs import event
+
+log = logging.getLogger("operateur.contracts")
 
 # --- contracts and their terms ---------------------------------------------------------------
 
@@ -127,6 +131,7 @@ def sign(
     contract.signed_at = signed_at or utcnow()
     contract.signed_by = signed_by
     session.flush()
+    event(log, "contract.signed", contract=contract.reference, customer=contract.customer_id)
     return contract
 
 
@@ -148,6 +153,13 @@ def activate(session: Session, contract: Contract, activated_on: date) -> Contra
     if customer is not None and customer.status == CustomerStatus.PROSPECT:
         customer.status = CustomerStatus.ACTIVE
     session.flush()
+    event(
+        log,
+        "contract.activated",
+        contract=contract.reference,
+        customer=contract.customer_id,
+        on=activated_on.isoformat(),
+    )
     return contract
 
 

@@ -1,7 +1,9 @@
-"""Prometheus metrics: request counts and latencies per route, on a registry per app."""
+"""Prometheus metrics (request counts and latencies per route, on a registry per app) and one
+access-log line per request with the ids that matter."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -10,6 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.exposition import generate_latest
 
 from operateur.http.routes import ApiRoute, api_routes, route_template
+from operateur.logs import event
+
+log = logging.getLogger("operateur.http")
 
 
 def install(app: FastAPI) -> CollectorRegistry:
@@ -38,8 +43,20 @@ def install(app: FastAPI) -> CollectorRegistry:
         if not known:
             known.extend(api_routes(app))
         template = route_template(known, request.method, request.url.path)
-        latency.labels(request.method, template).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        latency.labels(request.method, template).observe(elapsed)
         requests.labels(request.method, template, str(response.status_code)).inc()
+        actor = getattr(request.state, "actor", None)
+        event(
+            log,
+            "http.request",
+            method=request.method,
+            route=template,
+            status=response.status_code,
+            actor=getattr(actor, "label", None),
+            customer=request.path_params.get("customer_id"),
+            ms=round(elapsed * 1000, 1),
+        )
         return response
 
     @app.get("/metrics", include_in_schema=False)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, World, auth
@@ -198,3 +201,19 @@ def test_metrics_count_requests(client: TestClient, world: World) -> None:
     client.get("/api/v1/health")
     text = client.get("/metrics").text
     assert 'operateur_http_requests_total{method="GET",route="/api/v1/health",status="200"}' in text
+
+
+# SPEC: SEC-02
+def test_one_log_line_per_request_with_ids(
+    client: TestClient, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="operateur.http")
+    client.get(f"/api/v1/customers/{world.a.id}", headers=auth(world.a.admin_key))
+    lines = [r.getMessage() for r in caplog.records if r.name == "operateur.http"]
+    assert any(
+        line.startswith("http.request method=GET route=/api/v1/customers/{customer_id} status=200")
+        and f"customer={world.a.id}" in line
+        and "actor=api_key:" in line
+        for line in lines
+    ), lines
+    assert world.a.admin_key not in caplog.text

@@ -36,6 +36,17 @@ def test_upgrade_then_demo_load_is_idempotent(env: dict[str, str]) -> None:
     customers = json.loads(listed.output)
     assert len(customers) == len(CUSTOMERS) == 12
     assert {c["status"] for c in customers} == {"active"}
+    contracts = json.loads(
+        runner.invoke(app, ["contracts", "list", "--customer", "1", "--json"]).output
+    )
+    assert contracts[0]["status"] == "active"
+    shown = json.loads(
+        runner.invoke(app, ["contracts", "show", str(contracts[0]["id"]), "--json"]).output
+    )
+    # SPEC: SEC-01 — the first demo customer is on the Centrex offer: one session per identifier
+    assert shown["offer_id"] == "centrex" and shown["terms"]["security"]["single_session"] is True
+    again = runner.invoke(app, ["contracts", "sign", str(contracts[0]["id"]), "--signed-by", "X"])
+    assert again.exit_code == 1 and "illegal_transition" in again.output
     audit = runner.invoke(app, ["audit", "list", "--entity", "contracts", "--json"])
     events = json.loads(audit.output)
     assert events and all(e["actor"].startswith("cli:") for e in events)

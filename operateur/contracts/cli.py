@@ -1,0 +1,103 @@
+"""``operateur contracts``: list, show, sign and activate contracts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from operateur.cli_support import lang, print_json, reports_errors, unit_of_work
+from operateur.contracts import service as contracts
+from operateur.contracts.models import Contract
+from operateur.errors import NotFound
+from operateur.i18n import Text
+
+app = typer.Typer(help="Contracts and their frozen terms.", no_args_is_help=True)
+
+
+def _summary(contract: Contract) -> dict[str, Any]:
+    return {
+        "id": contract.id,
+        "reference": contract.reference,
+        "customer_id": contract.customer_id,
+        "offer_id": contract.offer_id,
+        "status": str(contract.status),
+        "signed_at": contract.signed_at.isoformat() if contract.signed_at else None,
+        "activated_on": contract.activated_on.isoformat() if contract.activated_on else None,
+    }
+
+
+def _load(session: Session, contract_id: int) -> Contract:
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise NotFound(
+            Text(fr="Contrat {id} introuvable.", en="Contract {id} not found."),
+            code="contract_not_found",
+            details={"id": contract_id},
+        )
+    return contract
+
+
+@app.command("list")
+@reports_errors
+def list_contracts(
+    customer: Annotated[int, typer.Option(help="Customer id")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List a customer's contracts."""
+    with unit_of_work() as session:
+        rows = [_summary(c) for c in contracts.list_contracts(session, customer)]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['id']}\t{row['reference']}\t{row['offer_id']}\t{row['status']}")
+
+
+@app.command("show")
+@reports_errors
+def show(
+    contract_id: int,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Show a contract with its terms and price list."""
+    with unit_of_work() as session:
+        contract = _load(session, contract_id)
+        data = _summary(contract) | {
+            "overrides": contract.overrides,
+            "terms": contract.terms,
+            "prices": contract.prices,
+        }
+    if as_json:
+        print_json(data)
+        return
+    for key, value in _summary(contract).items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command("sign")
+@reports_errors
+def sign(contract_id: int, signed_by: Annotated[str, typer.Option(help="Signatory")]) -> None:
+    """Sign a draft contract: its terms are frozen from now on (CTR-01)."""
+    with unit_of_work("contracts sign") as session:
+        reference = contracts.sign(session, _load(session, contract_id), signed_by).reference
+    typer.echo(
+        Text(fr="Contrat {ref} signé.", en="Contract {ref} signed.").render(lang(), ref=reference)
+    )
+
+
+@app.command("activate")
+@reports_errors
+def activate(
+    contract_id: int,
+    on: Annotated[datetime, typer.Option(help="Activation date", formats=["%Y-%m-%d"])],
+) -> None:
+    """Activate a signed contract on a date."""
+    with unit_of_work("contracts activate") as session:
+        contract = contracts.activate(session, _load(session, contract_id), on.date())
+        reference = contract.reference
+    typer.echo(
+        Text(fr="Contrat {ref} actif.", en="Contract {ref} active.").render(lang(), ref=reference)
+    )
