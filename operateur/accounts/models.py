@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from operateur.catalog.terms import PaymentMethod
 from operateur.db import Base, StrEnumType, UTCDateTime, utcnow
 
 
@@ -21,14 +22,6 @@ class CustomerStatus(enum.StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     CLOSED = "closed"
-
-
-class PaymentMethod(enum.StrEnum):
-    SEPA_DEBIT = "sepa_debit"
-    TRANSFER = "transfer"
-    CHEQUE = "cheque"
-    CARD = "card"
-    PREPAID = "prepaid"
 
 
 class Role(enum.StrEnum):
@@ -88,7 +81,7 @@ class Customer(Base, Audited):
     iban: Mapped[str | None] = mapped_column(String(34), info={"secret": True})
     bic: Mapped[str | None] = mapped_column(String(11))
     payment_method: Mapped[PaymentMethod] = mapped_column(
-        StrEnumType(PaymentMethod), default=PaymentMethod.SEPA_DEBIT
+        StrEnumType(PaymentMethod), default=PaymentMethod.SEPA_DIRECT_DEBIT
     )
     status: Mapped[CustomerStatus] = mapped_column(
         StrEnumType(CustomerStatus), default=CustomerStatus.PROSPECT

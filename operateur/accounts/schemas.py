@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from operateur.accounts.models import CustomerStatus, PaymentMethod, Role
+from operateur.accounts.models import CustomerStatus, Role
+from operateur.catalog.terms import PaymentMethod
 
 
 class OperatorIn(BaseModel):
@@ -41,7 +42,7 @@ class CustomerIn(BaseModel):
     phone: str | None = None
     iban: str | None = None
     bic: str | None = None
-    payment_method: PaymentMethod = PaymentMethod.SEPA_DEBIT
+    payment_method: PaymentMethod = PaymentMethod.SEPA_DIRECT_DEBIT
     lang: str = Field(default="fr", pattern="^(fr|en)$")
 
 

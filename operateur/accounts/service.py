@@ -14,7 +14,6 @@ from operateur.accounts.models import (
     CustomerStatus,
     LoginSession,
     Operator,
-    PaymentMethod,
     Role,
     User,
 )
@@ -28,6 +27,7 @@ from operateur.accounts.security import (
     split_api_key,
     verify_password,
 )
+from operateur.catalog.terms import PaymentMethod
 from operateur.db import utcnow
 from operateur.domain.identifiers import (
     french_vat_from_siren,
@@ -132,7 +132,7 @@ def _legal_identity(data: CustomerIn) -> tuple[str | None, str | None, str | Non
 
 
 def _check_payment_details(method: PaymentMethod, iban: str | None) -> None:
-    if method == PaymentMethod.SEPA_DEBIT and not iban:
+    if method == PaymentMethod.SEPA_DIRECT_DEBIT and not iban:
         raise InvalidInput(
             Text(
                 fr="Un IBAN est obligatoire pour le prélèvement SEPA.",

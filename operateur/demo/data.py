@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from stdnum import luhn
 
 from operateur.accounts import service as accounts
-from operateur.accounts.models import PaymentMethod, Role
+from operateur.accounts.models import Role
 from operateur.accounts.permissions import system_actor
 from operateur.accounts.schemas import ContactIn, CustomerIn, OperatorIn, UserIn
+from operateur.catalog.terms import PaymentMethod
 from operateur.contracts import service as contracts
 from operateur.contracts.models import EquipmentMode, LineKind
 from operateur.contracts.schemas import EquipmentIn, LineIn, SubscriptionIn
@@ -62,7 +63,7 @@ class DemoCustomer:
     lines: tuple[tuple[LineKind, str], ...] = ()
     numbers: tuple[tuple[str, NumberTier], ...] = ()
     equipment: tuple[tuple[str, EquipmentMode, str], ...] = ()
-    payment_method: PaymentMethod = PaymentMethod.SEPA_DEBIT
+    payment_method: PaymentMethod = PaymentMethod.SEPA_DIRECT_DEBIT
     activated: date = date(2026, 3, 1)
 
 
@@ -238,7 +239,7 @@ CUSTOMERS = (
         "telecom",
         items=(("setup.line", 1), ("fixed.line", 1), ("internet.access", 1), ("portal.snaic", 1)),
         numbers=(("geographic", NumberTier.STANDARD),),
-        payment_method=PaymentMethod.SEPA_DEBIT,
+        payment_method=PaymentMethod.SEPA_DIRECT_DEBIT,
         activated=date(2026, 8, 20),
     ),
 )

@@ -140,7 +140,7 @@ def test_sepa_debit_needs_an_iban_and_a_bad_iban_is_named(client: TestClient, wo
         "postal_code": "75001",
         "city": "Paris",
         "email": "a@preleve.fr",
-        "payment_method": "sepa_debit",
+        "payment_method": "sepa_direct_debit",
     }
     missing = client.post("/api/v1/customers", headers=auth(world.staff_key), json=body)
     assert missing.json()["field"] == "iban"

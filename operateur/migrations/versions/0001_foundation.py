@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:18:24.875410
+Create Date: 2026-11-23 21:33:21.833384
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.Column(
             "payment_method",
             sa.Enum(
-                "sepa_debit",
+                "sepa_direct_debit",
                 "transfer",
                 "cheque",
                 "card",
