@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from operateur.accounts import models as accounts_models
+from operateur.billing import models as billing_models
 from operateur.contracts import models as contracts_models
 from operateur.db import Base
 from operateur.numbers import models as numbers_models
 
-CONTEXT_MODELS = (accounts_models, contracts_models, numbers_models)
+CONTEXT_MODELS = (accounts_models, billing_models, contracts_models, numbers_models)
 
 metadata = Base.metadata

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from operateur.domain.calendar import DayKind  # business = French "jours ouvrés"
+
 # --------------------------------------------------------------------------------------------
 # Refusals
 # --------------------------------------------------------------------------------------------
@@ -98,11 +100,6 @@ class LocalizedText(TermsModel):
 
     def get(self, lang: str) -> str:
         return self.en if lang == "en" else self.fr
-
-
-class DayKind(StrEnum):
-    CALENDAR = "calendar"
-    BUSINESS = "business"  # French "jours ouvrés": Monday-Friday except French public holidays
 
 
 class DelayUnit(StrEnum):

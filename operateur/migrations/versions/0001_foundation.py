@@ -1,8 +1,8 @@
-"""Foundation: operators, customers, users, credentials, audit, contracts, numbers.
+"""Initial schema: accounts, audit log, contracts, numbers, billing.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:33:21.833384
+Create Date: 2026-11-23 21:37:31.591052
 """
 
 from __future__ import annotations
@@ -65,6 +65,25 @@ def upgrade() -> None:
         sa.UniqueConstraint("siren", name=op.f("uq_operators_siren")),
     )
     op.create_table(
+        "billing_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("operator_id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("started_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("invoices_issued", sa.Integer(), nullable=False),
+        sa.Column("contracts_skipped", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["operator_id"], ["operators.id"], name=op.f("fk_billing_runs_operator_id_operators")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_runs")),
+    )
+    with op.batch_alter_table("billing_runs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_billing_runs_operator_id"), ["operator_id"], unique=False
+        )
+
+    op.create_table(
         "customers",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("operator_id", sa.Integer(), nullable=False),
@@ -120,6 +139,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_customers_siren"), ["siren"], unique=False)
 
     op.create_table(
+        "invoice_sequences",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("operator_id", sa.Integer(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("last_value", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["operator_id"],
+            ["operators.id"],
+            name=op.f("fk_invoice_sequences_operator_id_operators"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_sequences")),
+        sa.UniqueConstraint("operator_id", "year", name=op.f("uq_invoice_sequences_operator_id")),
+    )
+    op.create_table(
         "contacts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
@@ -173,6 +206,68 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contracts_customer_id"), ["customer_id"], unique=False)
 
     op.create_table(
+        "mandates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=35), nullable=False),
+        sa.Column("signed_on", sa.Date(), nullable=False),
+        sa.Column(
+            "scheme",
+            sa.Enum("CORE", "B2B", name="mandatescheme", native_enum=False, length=30),
+            nullable=False,
+        ),
+        sa.Column("iban", sa.String(length=34), nullable=False),
+        sa.Column("bic", sa.String(length=11), nullable=True),
+        sa.Column("collected_once", sa.Boolean(), nullable=False),
+        sa.Column("revoked_on", sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_mandates_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mandates")),
+        sa.UniqueConstraint("reference", name=op.f("uq_mandates_reference")),
+    )
+    with op.batch_alter_table("mandates", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mandates_customer_id"), ["customer_id"], unique=False)
+
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("method", sa.String(length=30), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("unallocated", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("reference", sa.String(length=100), nullable=False),
+        sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_payments_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+        sa.UniqueConstraint("reference", name=op.f("uq_payments_reference")),
+    )
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payments_customer_id"), ["customer_id"], unique=False)
+
+    op.create_table(
+        "rate_decks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("offer_id", sa.String(length=50), nullable=True),
+        sa.Column("customer_id", sa.Integer(), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_rate_decks_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rate_decks")),
+    )
+    with op.batch_alter_table("rate_decks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rate_decks_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_rate_decks_offer_id"), ["offer_id"], unique=False)
+
+    op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=200), nullable=False),
@@ -214,6 +309,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_users_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_operator_id"), ["operator_id"], unique=False)
 
+    op.create_table(
+        "wallets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("balance", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("reserved", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_wallets_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wallets")),
+        sa.UniqueConstraint("customer_id", name=op.f("uq_wallets_customer_id")),
+    )
     op.create_table(
         "api_keys",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -300,6 +407,78 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_equipment_customer_id"), ["customer_id"], unique=False)
 
     op.create_table(
+        "invoices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("operator_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("contract_id", sa.Integer(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("number", sa.String(length=30), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("invoice", "credit_note", name="invoicekind", native_enum=False, length=30),
+            nullable=False,
+        ),
+        sa.Column("purpose", sa.String(length=40), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "issued",
+                "partially_paid",
+                "paid",
+                "credited",
+                name="invoicestatus",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("issue_date", sa.Date(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("received_date", sa.Date(), nullable=True),
+        sa.Column("period_start", sa.Date(), nullable=True),
+        sa.Column("period_end", sa.Date(), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("reverse_charge", sa.Boolean(), nullable=False),
+        sa.Column("total_net", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("total_vat", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("total_gross", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("amount_paid", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("amount_disputed", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("preceding_invoice_id", sa.Integer(), nullable=True),
+        sa.Column("lang", sa.String(length=2), nullable=False),
+        sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_invoices_contract_id_contracts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_invoices_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["operator_id"], ["operators.id"], name=op.f("fk_invoices_operator_id_operators")
+        ),
+        sa.ForeignKeyConstraint(
+            ["preceding_invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_invoices_preceding_invoice_id_invoices"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["billing_runs.id"], name=op.f("fk_invoices_run_id_billing_runs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
+        sa.UniqueConstraint(
+            "contract_id", "period", "kind", "purpose", name=op.f("uq_invoices_contract_id")
+        ),
+        sa.UniqueConstraint("number", name=op.f("uq_invoices_number")),
+    )
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invoices_contract_id"), ["contract_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_invoices_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_invoices_operator_id"), ["operator_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_invoices_period"), ["period"], unique=False)
+
+    op.create_table(
         "lines",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
@@ -361,6 +540,64 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_login_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "rate_entries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("deck_id", sa.Integer(), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("destination", sa.String(length=100), nullable=False),
+        sa.Column("price_per_minute", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("connection_fee", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("first_step", sa.Integer(), nullable=False),
+        sa.Column("next_step", sa.Integer(), nullable=False),
+        sa.Column("min_seconds", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["deck_id"], ["rate_decks.id"], name=op.f("fk_rate_entries_deck_id_rate_decks")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rate_entries")),
+        sa.UniqueConstraint("deck_id", "prefix", name=op.f("uq_rate_entries_deck_id")),
+    )
+    with op.batch_alter_table("rate_entries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rate_entries_deck_id"), ["deck_id"], unique=False)
+
+    op.create_table(
+        "reservations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("session_ref", sa.String(length=128), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("committed_amount", sa.Numeric(precision=14, scale=6), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "open",
+                "committed",
+                "released",
+                name="reservationstatus",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_reservations_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["wallets.id"], name=op.f("fk_reservations_wallet_id_wallets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reservations")),
+        sa.UniqueConstraint("session_ref", name=op.f("uq_reservations_session_ref")),
+    )
+    with op.batch_alter_table("reservations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_reservations_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_reservations_wallet_id"), ["wallet_id"], unique=False)
+
+    op.create_table(
         "subscriptions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("contract_id", sa.Integer(), nullable=False),
@@ -387,6 +624,213 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_subscriptions_customer_id"), ["customer_id"], unique=False
+        )
+
+    op.create_table(
+        "wallet_entries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "top_up",
+                "usage",
+                "forfeit",
+                "adjustment",
+                name="walletentrykind",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("amount", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("reference", sa.String(length=100), nullable=False),
+        sa.Column("at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_wallet_entries_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["wallets.id"], name=op.f("fk_wallet_entries_wallet_id_wallets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wallet_entries")),
+        sa.UniqueConstraint("reference", name=op.f("uq_wallet_entries_reference")),
+    )
+    with op.batch_alter_table("wallet_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_wallet_entries_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_wallet_entries_wallet_id"), ["wallet_id"], unique=False
+        )
+
+    op.create_table(
+        "direct_debits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=False),
+        sa.Column("mandate_id", sa.Integer(), nullable=False),
+        sa.Column("end_to_end_id", sa.String(length=35), nullable=False),
+        sa.Column("batch_id", sa.String(length=35), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("collection_date", sa.Date(), nullable=False),
+        sa.Column("sequence_type", sa.String(length=4), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("exported", "rejected", name="directdebitstatus", native_enum=False, length=30),
+            nullable=False,
+        ),
+        sa.Column("reject_reason", sa.String(length=10), nullable=True),
+        sa.Column("payment_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_direct_debits_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_direct_debits_invoice_id_invoices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["mandate_id"], ["mandates.id"], name=op.f("fk_direct_debits_mandate_id_mandates")
+        ),
+        sa.ForeignKeyConstraint(
+            ["payment_id"], ["payments.id"], name=op.f("fk_direct_debits_payment_id_payments")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_direct_debits")),
+        sa.UniqueConstraint("end_to_end_id", name=op.f("uq_direct_debits_end_to_end_id")),
+    )
+    with op.batch_alter_table("direct_debits", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_direct_debits_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_direct_debits_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_direct_debits_invoice_id"), ["invoice_id"], unique=False
+        )
+
+    op.create_table(
+        "invoice_lines",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "source",
+            sa.Enum(
+                "subscription",
+                "one_off",
+                "usage",
+                "surcharge",
+                "minimum_shortfall",
+                "payment_method_surcharge",
+                "rejection_fee",
+                "penalty",
+                "credit",
+                "correction",
+                name="linesource",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=False),
+        sa.Column("quantity", sa.Numeric(precision=14, scale=4), nullable=False),
+        sa.Column("unit", sa.String(length=8), nullable=False),
+        sa.Column("unit_price", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("vat_rate", sa.Numeric(precision=5, scale=2), nullable=False),
+        sa.Column("vat_category", sa.String(length=2), nullable=False),
+        sa.Column("net_amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_invoice_lines_invoice_id_invoices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_lines")),
+    )
+    with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_invoice_lines_invoice_id"), ["invoice_id"], unique=False
+        )
+
+    op.create_table(
+        "payment_allocations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("payment_id", sa.Integer(), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("reversed_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_payment_allocations_customer_id_customers"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_payment_allocations_invoice_id_invoices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["payment_id"], ["payments.id"], name=op.f("fk_payment_allocations_payment_id_payments")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_allocations")),
+    )
+    with op.batch_alter_table("payment_allocations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_payment_allocations_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_payment_allocations_invoice_id"), ["invoice_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_payment_allocations_payment_id"), ["payment_id"], unique=False
+        )
+
+    op.create_table(
+        "pending_charges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("contract_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "source",
+            sa.Enum(
+                "subscription",
+                "one_off",
+                "usage",
+                "surcharge",
+                "minimum_shortfall",
+                "payment_method_surcharge",
+                "rejection_fee",
+                "penalty",
+                "credit",
+                "correction",
+                name="linesource",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_pending_charges_contract_id_contracts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_pending_charges_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_pending_charges_invoice_id_invoices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_charges")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_pending_charges_idempotency_key")),
+    )
+    with op.batch_alter_table("pending_charges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_pending_charges_contract_id"), ["contract_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_pending_charges_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_pending_charges_invoice_id"), ["invoice_id"], unique=False
         )
 
     op.create_table(
@@ -435,8 +879,103 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_phone_numbers_line_id"), ["line_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_phone_numbers_status"), ["status"], unique=False)
 
+    op.create_table(
+        "subscription_coverage",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subscription_id", sa.Integer(), nullable=False),
+        sa.Column("billed_until", sa.Date(), nullable=True),
+        sa.Column("nrc_invoice_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["nrc_invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_subscription_coverage_nrc_invoice_id_invoices"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["subscriptions.id"],
+            name=op.f("fk_subscription_coverage_subscription_id_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscription_coverage")),
+        sa.UniqueConstraint(
+            "subscription_id", name=op.f("uq_subscription_coverage_subscription_id")
+        ),
+    )
+    op.create_table(
+        "usage_records",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=30), nullable=False),
+        sa.Column("external_id", sa.String(length=128), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("voice", "sms", name="usagekind", native_enum=False, length=30),
+            nullable=False,
+        ),
+        sa.Column("customer_id", sa.Integer(), nullable=True),
+        sa.Column("contract_id", sa.Integer(), nullable=True),
+        sa.Column("line_id", sa.Integer(), nullable=True),
+        sa.Column("account", sa.String(length=64), nullable=False),
+        sa.Column("caller", sa.String(length=32), nullable=False),
+        sa.Column("callee", sa.String(length=32), nullable=False),
+        sa.Column("direction", sa.String(length=10), nullable=False),
+        sa.Column("started_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("disposition", sa.String(length=20), nullable=False),
+        sa.Column("billable_seconds", sa.Integer(), nullable=False),
+        sa.Column("billed_seconds", sa.Integer(), nullable=False),
+        sa.Column("sms_segments", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("rated", "rejected", name="usagestatus", native_enum=False, length=30),
+            nullable=False,
+        ),
+        sa.Column("reject_reason", sa.Text(), nullable=True),
+        sa.Column("prefix", sa.String(length=16), nullable=True),
+        sa.Column("destination", sa.String(length=100), nullable=True),
+        sa.Column("cost", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("surcharge", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_usage_records_contract_id_contracts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_usage_records_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_usage_records_invoice_id_invoices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["line_id"], ["lines.id"], name=op.f("fk_usage_records_line_id_lines")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_records")),
+        sa.UniqueConstraint("source", "external_id", name=op.f("uq_usage_records_source")),
+    )
+    with op.batch_alter_table("usage_records", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_usage_records_contract_id"), ["contract_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_usage_records_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_usage_records_invoice_id"), ["invoice_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_usage_records_line_id"), ["line_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_usage_records_period"), ["period"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("usage_records", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_usage_records_period"))
+        batch_op.drop_index(batch_op.f("ix_usage_records_line_id"))
+        batch_op.drop_index(batch_op.f("ix_usage_records_invoice_id"))
+        batch_op.drop_index(batch_op.f("ix_usage_records_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_usage_records_contract_id"))
+
+    op.drop_table("usage_records")
+    op.drop_table("subscription_coverage")
     with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_phone_numbers_status"))
         batch_op.drop_index(batch_op.f("ix_phone_numbers_line_id"))
@@ -444,11 +983,47 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_phone_numbers_customer_id"))
 
     op.drop_table("phone_numbers")
+    with op.batch_alter_table("pending_charges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pending_charges_invoice_id"))
+        batch_op.drop_index(batch_op.f("ix_pending_charges_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_pending_charges_contract_id"))
+
+    op.drop_table("pending_charges")
+    with op.batch_alter_table("payment_allocations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_allocations_payment_id"))
+        batch_op.drop_index(batch_op.f("ix_payment_allocations_invoice_id"))
+        batch_op.drop_index(batch_op.f("ix_payment_allocations_customer_id"))
+
+    op.drop_table("payment_allocations")
+    with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invoice_lines_invoice_id"))
+
+    op.drop_table("invoice_lines")
+    with op.batch_alter_table("direct_debits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_direct_debits_invoice_id"))
+        batch_op.drop_index(batch_op.f("ix_direct_debits_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_direct_debits_batch_id"))
+
+    op.drop_table("direct_debits")
+    with op.batch_alter_table("wallet_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wallet_entries_wallet_id"))
+        batch_op.drop_index(batch_op.f("ix_wallet_entries_customer_id"))
+
+    op.drop_table("wallet_entries")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subscriptions_customer_id"))
         batch_op.drop_index(batch_op.f("ix_subscriptions_contract_id"))
 
     op.drop_table("subscriptions")
+    with op.batch_alter_table("reservations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reservations_wallet_id"))
+        batch_op.drop_index(batch_op.f("ix_reservations_customer_id"))
+
+    op.drop_table("reservations")
+    with op.batch_alter_table("rate_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rate_entries_deck_id"))
+
+    op.drop_table("rate_entries")
     with op.batch_alter_table("login_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_sessions_user_id"))
         batch_op.drop_index(batch_op.f("ix_login_sessions_customer_id"))
@@ -459,6 +1034,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lines_contract_id"))
 
     op.drop_table("lines")
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invoices_period"))
+        batch_op.drop_index(batch_op.f("ix_invoices_operator_id"))
+        batch_op.drop_index(batch_op.f("ix_invoices_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_invoices_contract_id"))
+
+    op.drop_table("invoices")
     with op.batch_alter_table("equipment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_equipment_customer_id"))
         batch_op.drop_index(batch_op.f("ix_equipment_contract_id"))
@@ -469,11 +1051,25 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_keys_customer_id"))
 
     op.drop_table("api_keys")
+    op.drop_table("wallets")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_operator_id"))
         batch_op.drop_index(batch_op.f("ix_users_customer_id"))
 
     op.drop_table("users")
+    with op.batch_alter_table("rate_decks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rate_decks_offer_id"))
+        batch_op.drop_index(batch_op.f("ix_rate_decks_customer_id"))
+
+    op.drop_table("rate_decks")
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_customer_id"))
+
+    op.drop_table("payments")
+    with op.batch_alter_table("mandates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mandates_customer_id"))
+
+    op.drop_table("mandates")
     with op.batch_alter_table("contracts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contracts_customer_id"))
 
@@ -482,11 +1078,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_contacts_customer_id"))
 
     op.drop_table("contacts")
+    op.drop_table("invoice_sequences")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_customers_siren"))
         batch_op.drop_index(batch_op.f("ix_customers_operator_id"))
 
     op.drop_table("customers")
+    with op.batch_alter_table("billing_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_billing_runs_operator_id"))
+
+    op.drop_table("billing_runs")
     op.drop_table("operators")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_entity"))

@@ -1,0 +1,716 @@
+"""The billing run: one invoice per contract and period, gapless numbers, French VAT.
+
+What an invoice of period P (``YYYY-MM``, issued on the last day of P) holds, from the terms:
+
+- recurring fees (MRC) — in advance for the coming month (BIL-01), or in arrears for P; the
+  first period prorata temporis from the start (BIL-02); annual contracts invoiced for their whole
+  period on the last day of its first month (BIL-03 [003 §6.2]). ``SubscriptionCoverage`` keeps
+  how far each subscription is billed, so a rerun bills only what is left;
+- one-off fees (NRC) on the first invoice after the subscription starts (BIL-17);
+- rated usage of P and earlier not yet invoiced, in arrears, with third-party surcharges as their
+  own line (BIL-01, BIL-09);
+- the shortfall under the minimum monthly commitment as a delta line (BIL-08);
+- the surcharge for a payment method other than the default (BIL-05);
+- pending charges and credits from other engines (penalties, SLA credits: BIL-16).
+
+Amounts are HT; a price list quoted TTC (BIL-11) is converted with the French standard rate.
+``run_period`` owns its transactions (one per chunk of contracts): a crash loses at most the
+chunk in progress, a rerun completes the period, and numbers never have gaps because each number
+is taken in the same transaction as its invoice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from operateur.accounts.audit import set_actor
+from operateur.accounts.models import Customer
+from operateur.accounts.permissions import Actor, system_actor
+from operateur.billing.models import (
+    BillingRun,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceStatus,
+    LineSource,
+    PendingCharge,
+    SubscriptionCoverage,
+    UsageKind,
+    UsageRecord,
+    UsageStatus,
+)
+from operateur.catalog.terms import (
+    BillingTerms,
+    BillingTiming,
+    ContractTerms,
+    InvoiceDay,
+    PriceBasis,
+)
+from operateur.contracts import service as contracts
+from operateur.contracts.models import Contract, ContractStatus, Subscription
+from operateur.db import utcnow
+from operateur.domain.calendar import add_days, add_months, last_day_of_month
+from operateur.domain.money import round_money
+from operateur.errors import Conflict, InvalidInput
+from operateur.i18n import Text
+from operateur.logs import event
+
+log = logging.getLogger("operateur.billing")
+
+# CGI art. 278: the French standard VAT rate. Law, not a contract term.
+FRENCH_STANDARD_VAT_RATE = Decimal("20.00")
+EU_COUNTRIES = frozenset(
+    {
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    }
+)  # fmt: skip
+UNIT_PRICE_PLACES = Decimal("0.0001")
+BILLABLE_STATUSES = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED, ContractStatus.TERMINATED)
+
+
+# --- VAT --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VatTreatment:
+    category: str  # EN 16931 VAT category: S standard, AE reverse charge, O outside scope
+    rate: Decimal
+    reverse_charge: bool
+
+
+def vat_treatment(customer: Customer) -> VatTreatment:
+    """French customers pay French VAT; EU businesses self-assess it (reverse charge, CGI
+    art. 283-2 and directive 2006/112/CE art. 196); services to businesses outside the EU are
+    outside the scope of French VAT (CGI art. 259)."""
+    if customer.country == "FR":
+        return VatTreatment("S", FRENCH_STANDARD_VAT_RATE, reverse_charge=False)
+    if customer.country in EU_COUNTRIES:
+        return VatTreatment("AE", Decimal("0"), reverse_charge=True)
+    return VatTreatment("O", Decimal("0"), reverse_charge=False)
+
+
+def vat_amount(net: Decimal, rate: Decimal) -> Decimal:
+    return round_money(net * rate / 100)
+
+
+def price_excl_vat(price: Decimal, basis: PriceBasis) -> Decimal:
+    """A price-list price without VAT (BIL-11): TTC prices lose the French standard rate."""
+    if basis is PriceBasis.INCL_VAT:
+        return price * 100 / (100 + FRENCH_STANDARD_VAT_RATE)
+    return price
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+
+def parse_period(period: str) -> date:
+    """The first day of a ``YYYY-MM`` period."""
+    try:
+        year, month = (int(part) for part in period.split("-"))
+        return date(year, month, 1)
+    except ValueError as error:
+        raise InvalidInput(
+            Text(
+                fr="Période invalide « {period} » : attendu AAAA-MM.",
+                en="Invalid period '{period}': expected YYYY-MM.",
+            ),
+            field="period",
+            details={"period": period},
+        ) from error
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def issue_date_of(terms: BillingTerms, period_start: date) -> date:
+    """BIL-03: invoices are issued on the last day of the month (for annual contracts, the last
+    day of the first month of each period — the run of that month)."""
+    if terms.invoice_day in (
+        InvoiceDay.LAST_DAY_OF_MONTH,
+        InvoiceDay.LAST_DAY_OF_FIRST_MONTH_OF_PERIOD,
+    ):
+        return last_day_of_month(period_start)
+    raise InvalidInput(
+        Text(fr="Jour de facturation inconnu.", en="Unknown invoice day."),
+        field="terms.billing.invoice_day",
+    )
+
+
+def due_date_of(terms: BillingTerms, issue: date) -> date:
+    """BIL-04: the payment term counted from issue, or from receipt. Invoices are e-mailed on
+    their issue date (BIL-12), so receipt is the issue date."""
+    return add_days(issue, terms.payment_term_days, terms.payment_term_day_kind)
+
+
+# --- drafting lines ---------------------------------------------------------------------------
+
+
+@dataclass
+class DraftLine:
+    source: LineSource
+    code: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    net_amount: Decimal
+    covers: tuple[date, date] | None = None  # [start, end) of a recurring fee
+
+
+@dataclass
+class Draft:
+    lines: list[DraftLine] = field(default_factory=list)
+    coverage: dict[int, date] = field(default_factory=dict)  # subscription id -> billed until
+    nrc_subscriptions: list[int] = field(default_factory=list)
+    usage_records: int = 0
+    charges: list[PendingCharge] = field(default_factory=list)
+
+    @property
+    def total_net(self) -> Decimal:
+        return sum((line.net_amount for line in self.lines), Decimal("0"))
+
+
+def _fmt(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _recurring_spans(
+    sub: Subscription, billed_until: date | None, terms: BillingTerms, period_start: date
+) -> list[tuple[date, date, Decimal]]:
+    """The spans [start, end) of ``sub`` this period's invoice bills, each with the fraction of
+    a full billing period it represents."""
+    if sub.start_date is None:
+        return []
+    months = terms.subscription_period_months
+    next_period = add_months(period_start, 1)
+    stop = sub.end_date + timedelta(days=1) if sub.end_date else None
+    cursor = billed_until or sub.start_date
+    spans: list[tuple[date, date, Decimal]] = []
+    while True:
+        if months == 1:
+            slot_start = cursor.replace(day=1)
+            slot_end = add_months(slot_start, 1)
+        else:  # periods anchored on the subscription's start (contract anniversaries)
+            k = 0
+            while add_months(sub.start_date, months * (k + 1)) <= cursor:
+                k += 1
+            slot_start = add_months(sub.start_date, months * k)
+            slot_end = add_months(slot_start, months)
+        if terms.subscriptions_billed is BillingTiming.IN_ADVANCE:
+            # monthly: the invoice of P bills through the end of P+1; annual: the period whose
+            # first month is P (or earlier) is billed whole
+            limit = add_months(next_period, 1) if months == 1 else next_period
+            if slot_start >= limit:
+                break
+        elif slot_end > next_period:  # in arrears: only periods over by the end of P
+            break
+        end = slot_end if stop is None else min(slot_end, stop)
+        if end <= cursor:
+            break
+        full = (slot_end - slot_start).days
+        used = (end - cursor).days
+        prorata = used != full and (terms.first_period_prorata or stop is not None)
+        fraction = Decimal(used) / Decimal(full) if prorata else Decimal(1)
+        spans.append((cursor, end, fraction))
+        cursor = end
+        if stop is not None and cursor >= stop:
+            break
+    return spans
+
+
+def recurring_lines(
+    sub: Subscription, billed_until: date | None, terms: BillingTerms, period_start: date
+) -> tuple[list[DraftLine], date | None]:
+    """MRC lines of one subscription for this period, and how far it is then billed."""
+    if sub.unit_price_mrc == 0:
+        return [], billed_until
+    months = terms.subscription_period_months
+    lines: list[DraftLine] = []
+    new_until = billed_until
+    monthly = price_excl_vat(sub.unit_price_mrc, terms.price_basis)
+    for start, end, fraction in _recurring_spans(sub, billed_until, terms, period_start):
+        unit_price = (monthly * months * fraction).quantize(UNIT_PRICE_PLACES, ROUND_HALF_UP)
+        quantity = Decimal(sub.quantity)
+        lines.append(
+            DraftLine(
+                source=LineSource.SUBSCRIPTION,
+                code=sub.item_code,
+                description=f"{sub.label} — {_fmt(start)} – {_fmt(end - timedelta(days=1))}",
+                quantity=quantity,
+                unit="MON" if months == 1 else "ANN",
+                unit_price=unit_price,
+                net_amount=round_money(quantity * unit_price),
+                covers=(start, end),
+            )
+        )
+        new_until = end
+    return lines, new_until
+
+
+def one_off_line(sub: Subscription, terms: BillingTerms) -> DraftLine:
+    unit_price = price_excl_vat(sub.unit_price_nrc, terms.price_basis).quantize(
+        UNIT_PRICE_PLACES, ROUND_HALF_UP
+    )
+    quantity = Decimal(sub.quantity)
+    return DraftLine(
+        source=LineSource.ONE_OFF,
+        code=sub.item_code,
+        description=sub.label,
+        quantity=quantity,
+        unit="C62",
+        unit_price=unit_price,
+        net_amount=round_money(quantity * unit_price),
+    )
+
+
+def _usage_lines(
+    session: Session, contract: Contract, period_start: date, basis: PriceBasis
+) -> tuple[list[DraftLine], int]:
+    """Rated usage of P and before, not yet invoiced, one line per destination (BIL-09)."""
+    last_period = period_of(period_start)
+    rows = session.execute(
+        select(
+            UsageRecord.kind,
+            UsageRecord.destination,
+            func.count(UsageRecord.id),
+            func.sum(UsageRecord.billed_seconds),
+            func.sum(UsageRecord.sms_segments),
+            func.sum(UsageRecord.cost),
+            func.sum(UsageRecord.surcharge),
+        )
+        .where(
+            UsageRecord.contract_id == contract.id,
+            UsageRecord.invoice_id.is_(None),
+            UsageRecord.status == UsageStatus.RATED,
+            UsageRecord.period <= last_period,
+        )
+        .group_by(UsageRecord.kind, UsageRecord.destination)
+        .order_by(UsageRecord.kind, UsageRecord.destination)
+    ).all()
+    lines: list[DraftLine] = []
+    count = 0
+    surcharges = Decimal("0")
+    for kind, destination, n, seconds, segments, cost, surcharge in rows:
+        count += int(n)
+        surcharges += Decimal(surcharge or 0)
+        net = round_money(price_excl_vat(Decimal(cost or 0), basis))
+        if kind == UsageKind.SMS:
+            text = f"SMS {destination or ''} — {n} messages, {segments or 0} segments"
+        else:
+            minutes = (Decimal(seconds or 0) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            text = f"Communications {destination or ''} — {n} appels, {minutes} min"
+        lines.append(
+            DraftLine(LineSource.USAGE, f"usage.{kind}", text.strip(), Decimal(1), "C62", net, net)
+        )
+    if surcharges:
+        net = round_money(price_excl_vat(surcharges, basis))
+        lines.append(
+            DraftLine(
+                LineSource.SURCHARGE,
+                "usage.surcharge",
+                "Surtaxes des services tiers (reversées)",
+                Decimal(1),
+                "C62",
+                net,
+                net,
+            )
+        )
+    return lines, count
+
+
+def _minimum_shortfall(terms: BillingTerms, draft: Draft, period_start: date) -> DraftLine | None:
+    """BIL-08: the month's recurring fees and usage under the minimum give a delta line."""
+    minimum = terms.minimum_monthly_commitment
+    if minimum is None:
+        return None
+    period_end = add_months(period_start, 1)
+    spent = sum(
+        (
+            line.net_amount
+            for line in draft.lines
+            if line.source is LineSource.USAGE
+            or (line.covers and line.covers[0] < period_end and line.covers[1] > period_start)
+        ),
+        Decimal("0"),
+    )
+    shortfall = round_money(minimum - spent)
+    if shortfall <= 0:
+        return None
+    return DraftLine(
+        LineSource.MINIMUM_SHORTFALL,
+        "minimum_commitment",
+        f"Complément au minimum de facturation mensuel ({minimum} € HT)",
+        Decimal(1),
+        "C62",
+        shortfall,
+        shortfall,
+    )
+
+
+def draft_invoice(
+    session: Session, contract: Contract, customer: Customer, period_start: date
+) -> Draft:
+    """Everything the invoice of this contract for this period should hold (nothing written)."""
+    terms: ContractTerms = contracts.terms_of(contract)
+    billing = terms.billing
+    draft = Draft()
+    subs = contracts.list_subscriptions(session, contract)
+    coverage = {
+        row.subscription_id: row
+        for row in session.scalars(
+            select(SubscriptionCoverage).where(
+                SubscriptionCoverage.subscription_id.in_([s.id for s in subs])
+            )
+        )
+    }
+    period_end = add_months(period_start, 1)
+    for sub in subs:
+        if sub.start_date is None or sub.start_date >= add_months(period_end, 1):
+            continue
+        row = coverage.get(sub.id)
+        nrc_due = sub.start_date < period_end or billing.setup_fees_due_at_order
+        if sub.unit_price_nrc and (row is None or row.nrc_invoice_id is None) and nrc_due:
+            draft.lines.append(one_off_line(sub, billing))
+            draft.nrc_subscriptions.append(sub.id)
+        lines, until = recurring_lines(
+            sub, row.billed_until if row else None, billing, period_start
+        )
+        if lines and until is not None:
+            draft.lines.extend(lines)
+            draft.coverage[sub.id] = until
+    if billing.usage_billed is not None:
+        usage, count = _usage_lines(session, contract, period_start, billing.price_basis)
+        draft.lines.extend(usage)
+        draft.usage_records = count
+    shortfall = _minimum_shortfall(billing, draft, period_start)
+    if shortfall is not None:
+        draft.lines.append(shortfall)
+    if (
+        billing.non_default_method_surcharge
+        and customer.payment_method != billing.default_payment_method
+        and draft.lines
+    ):
+        fee = billing.non_default_method_surcharge
+        draft.lines.append(
+            DraftLine(
+                LineSource.PAYMENT_METHOD_SURCHARGE,
+                "payment_method_surcharge",
+                "Frais de gestion — paiement hors prélèvement SEPA",
+                Decimal(1),
+                "C62",
+                fee,
+                fee,
+            )
+        )
+    charges = list(
+        session.scalars(
+            select(PendingCharge)
+            .where(PendingCharge.contract_id == contract.id, PendingCharge.invoice_id.is_(None))
+            .order_by(PendingCharge.id)
+        )
+    )
+    for charge in charges:
+        draft.lines.append(
+            DraftLine(
+                charge.source,
+                charge.code,
+                charge.description,
+                Decimal(1),
+                "C62",
+                charge.amount,
+                charge.amount,
+            )
+        )
+        draft.charges.append(charge)
+    return draft
+
+
+# --- numbering --------------------------------------------------------------------------------
+
+
+def next_invoice_number(session: Session, operator_id: int, year: int) -> str:
+    """Take the next number of the operator's yearly sequence, holding its row lock until the
+    transaction ends: numbers are unique, chronological and gapless, even with concurrent runs
+    (a rolled-back transaction gives its number back)."""
+    values = {"operator_id": operator_id, "year": year, "last_value": 0}
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(InvoiceSequence).values(values)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["operator_id", "year"]))
+    sequence = session.scalars(
+        select(InvoiceSequence)
+        .where(InvoiceSequence.operator_id == operator_id, InvoiceSequence.year == year)
+        .with_for_update()
+    ).one()
+    sequence.last_value += 1
+    return f"F{year}-{sequence.last_value:06d}"
+
+
+# --- issuing ----------------------------------------------------------------------------------
+
+
+class UsageChanged(Exception):
+    """Usage arrived while the invoice was drafted; the transaction is retried."""
+
+
+def issue(
+    session: Session,
+    *,
+    contract: Contract,
+    customer: Customer,
+    draft: Draft,
+    kind: InvoiceKind,
+    purpose: str,
+    period_start: date | None,
+    issue_date: date,
+    due_date: date,
+    run_id: int | None = None,
+    preceding_invoice_id: int | None = None,
+) -> Invoice:
+    """Write an invoice (or credit note) from a draft, with its number, lines and totals."""
+    vat = vat_treatment(customer)
+    total_net = draft.total_net
+    total_vat = vat_amount(total_net, vat.rate)
+    invoice = Invoice(
+        operator_id=customer.operator_id,
+        customer_id=customer.id,
+        contract_id=contract.id,
+        run_id=run_id,
+        number=next_invoice_number(session, customer.operator_id, issue_date.year),
+        kind=kind,
+        purpose=purpose,
+        period=period_of(period_start) if period_start else None,
+        status=InvoiceStatus.ISSUED,
+        issue_date=issue_date,
+        due_date=due_date,
+        received_date=issue_date,
+        period_start=period_start,
+        period_end=last_day_of_month(period_start) if period_start else None,
+        reverse_charge=vat.reverse_charge,
+        total_net=total_net,
+        total_vat=total_vat,
+        total_gross=total_net + total_vat,
+        preceding_invoice_id=preceding_invoice_id,
+        lang=customer.lang,
+        lines=[
+            InvoiceLine(
+                position=position,
+                source=line.source,
+                code=line.code,
+                description=line.description,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                vat_rate=vat.rate,
+                vat_category=vat.category,
+                net_amount=line.net_amount,
+            )
+            for position, line in enumerate(draft.lines, start=1)
+        ],
+    )
+    session.add(invoice)
+    session.flush()
+    _record_what_was_billed(session, invoice, contract, draft, period_start)
+    return invoice
+
+
+def _record_what_was_billed(
+    session: Session, invoice: Invoice, contract: Contract, draft: Draft, period_start: date | None
+) -> None:
+    for sub_id, until in draft.coverage.items():
+        row = session.scalar(
+            select(SubscriptionCoverage).where(SubscriptionCoverage.subscription_id == sub_id)
+        )
+        if row is None:
+            session.add(SubscriptionCoverage(subscription_id=sub_id, billed_until=until))
+        else:
+            row.billed_until = until
+    for sub_id in draft.nrc_subscriptions:
+        row = session.scalar(
+            select(SubscriptionCoverage).where(SubscriptionCoverage.subscription_id == sub_id)
+        )
+        if row is None:
+            row = SubscriptionCoverage(subscription_id=sub_id)
+            session.add(row)
+        row.nrc_invoice_id = invoice.id
+    for charge in draft.charges:
+        charge.invoice_id = invoice.id
+    if period_start is not None and draft.usage_records:
+        marked = session.execute(
+            update(UsageRecord)
+            .where(
+                UsageRecord.contract_id == contract.id,
+                UsageRecord.invoice_id.is_(None),
+                UsageRecord.status == UsageStatus.RATED,
+                UsageRecord.period <= period_of(period_start),
+            )
+            .values(invoice_id=invoice.id)
+            .execution_options(synchronize_session=False)
+        )
+        if marked.rowcount != draft.usage_records:  # type: ignore[attr-defined]
+            raise UsageChanged
+    session.flush()
+
+
+def invoice_contract(
+    session: Session, contract: Contract, period_start: date, run_id: int | None = None
+) -> Invoice | None:
+    """Issue the period invoice of one contract, or None when there is nothing to bill or it
+    was already issued (idempotent)."""
+    period = period_of(period_start)
+    existing = session.scalar(
+        select(Invoice.id).where(
+            Invoice.contract_id == contract.id,
+            Invoice.period == period,
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.purpose == "period",
+        )
+    )
+    if existing is not None:
+        return None
+    customer = session.get(Customer, contract.customer_id)
+    assert customer is not None
+    draft = draft_invoice(session, contract, customer, period_start)
+    if not draft.lines:
+        return None
+    if draft.total_net < 0:
+        raise Conflict(
+            Text(
+                fr="Les avoirs dépassent la facture de {period} : émettre un avoir.",
+                en="Credits exceed the invoice of {period}: issue a credit note.",
+            ),
+            code="negative_invoice",
+            details={"period": period},
+        )
+    billing = contracts.terms_of(contract).billing
+    issued_on = issue_date_of(billing, period_start)
+    invoice = issue(
+        session,
+        contract=contract,
+        customer=customer,
+        draft=draft,
+        kind=InvoiceKind.INVOICE,
+        purpose="period",
+        period_start=period_start,
+        issue_date=issued_on,
+        due_date=due_date_of(billing, issued_on),
+        run_id=run_id,
+    )
+    event(
+        log,
+        "invoice.issued",
+        invoice=invoice.number,
+        customer=customer.id,
+        contract=contract.reference,
+        total=invoice.total_gross,
+    )
+    return invoice
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    period: str
+    issued: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+
+def billable_contracts(session: Session, operator_id: int, period_start: date) -> list[int]:
+    """Contracts active at some point of the period or still owing fees."""
+    period_end = add_months(period_start, 1)
+    rows = session.scalars(
+        select(Contract.id)
+        .join(Customer, Customer.id == Contract.customer_id)
+        .where(
+            Customer.operator_id == operator_id,
+            Contract.status.in_(BILLABLE_STATUSES),
+            Contract.activated_on.is_not(None),
+            Contract.activated_on < period_end,
+        )
+        .order_by(Contract.id)
+    )
+    return list(rows)
+
+
+def run_period(
+    factory: sessionmaker[Session],
+    operator_id: int,
+    period: str,
+    *,
+    actor: Actor | None = None,
+    chunk_size: int = 200,
+) -> RunReport:
+    """Invoice every billable contract of the operator for ``period``; safe to rerun."""
+    period_start = parse_period(period)
+    actor = actor or system_actor("billing-run")
+    with factory() as session:
+        set_actor(session, actor, f"billing run {period}")
+        run = BillingRun(operator_id=operator_id, period=period)
+        session.add(run)
+        contract_ids = billable_contracts(session, operator_id, period_start)
+        session.commit()
+        run_id = run.id
+    report = RunReport(run_id=run_id, period=period)
+    for chunk in _chunks(contract_ids, chunk_size):
+        _invoice_chunk(factory, actor, chunk, period_start, report)
+    with factory() as session:
+        set_actor(session, actor, f"billing run {period}")
+        run_row = session.get(BillingRun, run_id)
+        assert run_row is not None
+        run_row.finished_at = utcnow()
+        run_row.invoices_issued = len(report.issued)
+        run_row.contracts_skipped = report.skipped
+        session.commit()
+    event(log, "billing.run.finished", run=run_id, period=period, issued=len(report.issued))
+    return report
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _invoice_chunk(
+    factory: sessionmaker[Session],
+    actor: Actor,
+    chunk: list[int],
+    period_start: date,
+    report: RunReport,
+    attempts: int = 3,
+) -> None:
+    for attempt in range(attempts):
+        issued: list[str] = []
+        skipped = 0
+        with factory() as session:
+            set_actor(session, actor, f"billing run {period_of(period_start)}")
+            try:
+                for contract_id in chunk:
+                    contract = session.get(Contract, contract_id)
+                    assert contract is not None
+                    invoice = invoice_contract(session, contract, period_start, report.run_id)
+                    if invoice is None:
+                        skipped += 1
+                    else:
+                        issued.append(invoice.number)
+                session.commit()
+            except (UsageChanged, IntegrityError):
+                # new usage arrived or another run issued the same invoice: start the chunk over
+                session.rollback()
+                if attempt == attempts - 1:
+                    raise
+                continue
+        report.issued.extend(issued)
+        report.skipped += skipped
+        return

@@ -1,0 +1,407 @@
+"""Tables of the billing context: usage, rate decks, invoices, payments, mandates, wallets."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy import Text as SqlText
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from operateur.accounts.models import Audited
+from operateur.db import Base, Money, StrEnumType, UTCDateTime, utcnow
+from operateur.errors import Conflict
+from operateur.i18n import Text
+
+
+def Rate() -> Numeric[Decimal]:  # noqa: N802 - a column type
+    """Unit prices of rate decks: up to 6 decimals (BIL-09 decks quote per-minute prices)."""
+    return Numeric(14, 6, asdecimal=True)
+
+
+class UsageKind(enum.StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+
+
+class UsageStatus(enum.StrEnum):
+    RATED = "rated"
+    REJECTED = "rejected"  # kept with its reason, never dropped
+
+
+class UsageRecord(Base):
+    """One call or SMS, stored once whatever the number of times it is sent (idempotent)."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(30))  # api, kamailio, asterisk, csv...
+    external_id: Mapped[str] = mapped_column(String(128))  # the call id / message id
+    kind: Mapped[UsageKind] = mapped_column(StrEnumType(UsageKind))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"), index=True)
+    account: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str] = mapped_column(String(32))
+    callee: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(10), default="outbound")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disposition: Mapped[str] = mapped_column(String(20))
+    billable_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    billed_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    sms_segments: Mapped[int] = mapped_column(Integer, default=0)
+    period: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM of the start, Paris
+    status: Mapped[UsageStatus] = mapped_column(StrEnumType(UsageStatus))
+    reject_reason: Mapped[str | None] = mapped_column(SqlText)
+    prefix: Mapped[str | None] = mapped_column(String(16))
+    destination: Mapped[str | None] = mapped_column(String(100))
+    cost: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
+    surcharge: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))  # BIL-09 third party
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RateDeck(Base, Audited):
+    """A published rate deck: one per offer, or a customer's own that overrides it."""
+
+    __tablename__ = "rate_decks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    offer_id: Mapped[str | None] = mapped_column(String(50), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    entries: Mapped[list[RateEntry]] = relationship(
+        back_populates="deck", cascade="all, delete-orphan", order_by="RateEntry.prefix"
+    )
+
+
+class RateEntry(Base):
+    __tablename__ = "rate_entries"
+    __table_args__ = (UniqueConstraint("deck_id", "prefix"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deck_id: Mapped[int] = mapped_column(ForeignKey("rate_decks.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(String(100))
+    price_per_minute: Mapped[Decimal] = mapped_column(Rate())
+    connection_fee: Mapped[Decimal] = mapped_column(Rate())
+    first_step: Mapped[int] = mapped_column(Integer)
+    next_step: Mapped[int] = mapped_column(Integer)
+    min_seconds: Mapped[int] = mapped_column(Integer)
+
+    deck: Mapped[RateDeck] = relationship(back_populates="entries")
+
+
+class InvoiceKind(enum.StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class InvoiceStatus(enum.StrEnum):
+    ISSUED = "issued"  # immutable from now on; corrections are credit notes
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    CREDITED = "credited"  # fully cancelled by credit notes
+
+
+class BillingRun(Base, Audited):
+    """A monthly billing run; rerunning the same period completes it, never duplicates."""
+
+    __tablename__ = "billing_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invoices_issued: Mapped[int] = mapped_column(Integer, default=0)
+    contracts_skipped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InvoiceSequence(Base):
+    """The operator's invoice counter: locked while a number is taken, so numbers are gapless."""
+
+    __tablename__ = "invoice_sequences"
+    __table_args__ = (UniqueConstraint("operator_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Invoice(Base, Audited):
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("contract_id", "period", "kind", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id"))
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    kind: Mapped[InvoiceKind] = mapped_column(StrEnumType(InvoiceKind))
+    # what the document is for: "period" (the monthly run), "penalty", "interim", "credit:<id>"...
+    purpose: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str | None] = mapped_column(String(7), index=True)
+    status: Mapped[InvoiceStatus] = mapped_column(StrEnumType(InvoiceStatus))
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    received_date: Mapped[date | None] = mapped_column(Date)
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    reverse_charge: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_net: Mapped[Decimal] = mapped_column(Money())
+    total_vat: Mapped[Decimal] = mapped_column(Money())
+    total_gross: Mapped[Decimal] = mapped_column(Money())
+    amount_paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    amount_disputed: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    preceding_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    lang: Mapped[str] = mapped_column(String(2), default="fr")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
+    )
+
+
+class SubscriptionCoverage(Base):
+    """How far each subscription has been invoiced: recurring fees up to ``billed_until``
+    (exclusive), the one-off fee on ``nrc_invoice_id``. Reruns bill only what is left."""
+
+    __tablename__ = "subscription_coverage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), unique=True)
+    billed_until: Mapped[date | None] = mapped_column(Date)
+    nrc_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+
+
+class LineSource(enum.StrEnum):
+    SUBSCRIPTION = "subscription"  # MRC, in advance or in arrears (BIL-01)
+    ONE_OFF = "one_off"  # NRC: access fee, set-up, equipment provision (BIL-17)
+    USAGE = "usage"  # rated calls and SMS (BIL-01, BIL-09)
+    SURCHARGE = "surcharge"  # third-party surcharges passed through (BIL-09)
+    MINIMUM_SHORTFALL = "minimum_shortfall"  # BIL-08
+    PAYMENT_METHOD_SURCHARGE = "payment_method_surcharge"  # BIL-05
+    REJECTION_FEE = "rejection_fee"  # BIL-05
+    PENALTY = "penalty"  # BIL-06 late-payment interest and indemnity; VOX-08 quality penalties
+    CREDIT = "credit"  # BIL-16 SLA credits and other deductions
+    CORRECTION = "correction"  # credit notes
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    source: Mapped[LineSource] = mapped_column(StrEnumType(LineSource))
+    code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4, asdecimal=True))
+    unit: Mapped[str] = mapped_column(String(8))  # UN/ECE rec. 20: C62, MON, MIN...
+    unit_price: Mapped[Decimal] = mapped_column(Rate())  # HT
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2, asdecimal=True))
+    vat_category: Mapped[str] = mapped_column(String(2))  # S standard, AE reverse charge
+    net_amount: Mapped[Decimal] = mapped_column(Money())
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class PendingCharge(Base, Audited):
+    """A charge or credit from another engine (penalty, SLA credit, fee), put on the next
+    invoice of the contract (BIL-16), then marked with that invoice."""
+
+    __tablename__ = "pending_charges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    source: Mapped[LineSource] = mapped_column(StrEnumType(LineSource))
+    code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal] = mapped_column(Money())  # HT; negative for a credit
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Payment(Base, Audited):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    method: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    unallocated: Mapped[Decimal] = mapped_column(Money())
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)  # idempotency
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PaymentAllocation(Base, Audited):
+    __tablename__ = "payment_allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MandateScheme(enum.StrEnum):
+    CORE = "CORE"
+    B2B = "B2B"
+
+
+class Mandate(Base, Audited):
+    """A SEPA direct-debit mandate (BIL-05)."""
+
+    __tablename__ = "mandates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(35), unique=True)
+    signed_on: Mapped[date] = mapped_column(Date)
+    scheme: Mapped[MandateScheme] = mapped_column(StrEnumType(MandateScheme))
+    iban: Mapped[str] = mapped_column(String(34), info={"secret": True})
+    bic: Mapped[str | None] = mapped_column(String(11))
+    collected_once: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+
+
+class DirectDebitStatus(enum.StrEnum):
+    EXPORTED = "exported"
+    REJECTED = "rejected"
+
+
+class DirectDebit(Base, Audited):
+    __tablename__ = "direct_debits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("mandates.id"))
+    end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
+    batch_id: Mapped[str] = mapped_column(String(35), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    collection_date: Mapped[date] = mapped_column(Date)
+    sequence_type: Mapped[str] = mapped_column(String(4))
+    status: Mapped[DirectDebitStatus] = mapped_column(StrEnumType(DirectDebitStatus))
+    reject_reason: Mapped[str | None] = mapped_column(String(10))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+
+
+class Wallet(Base, Audited):
+    """A prepaid account (BIL-10): ``balance`` is money received; ``reserved`` is held for
+    sessions in progress. Available = balance - reserved, never below zero."""
+
+    __tablename__ = "wallets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
+    balance: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"), info={"audit": False})
+    reserved: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"), info={"audit": False})
+
+
+class WalletEntryKind(enum.StrEnum):
+    TOP_UP = "top_up"
+    USAGE = "usage"
+    FORFEIT = "forfeit"  # CTR-08 balance forfeited on inactivity termination
+    ADJUSTMENT = "adjustment"
+
+
+class WalletEntry(Base):
+    """The wallet's ledger: every change of the balance, once (``reference`` is unique).
+    Append-only and complete, it is its own audit trail."""
+
+    __tablename__ = "wallet_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[WalletEntryKind] = mapped_column(StrEnumType(WalletEntryKind))
+    amount: Mapped[Decimal] = mapped_column(Rate())  # positive credits, negative debits
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReservationStatus(enum.StrEnum):
+    OPEN = "open"
+    COMMITTED = "committed"
+    RELEASED = "released"
+
+
+class Reservation(Base):
+    """Money held on a wallet for one session (a call, an SMS campaign)."""
+
+    __tablename__ = "reservations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    session_ref: Mapped[str] = mapped_column(String(128), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Rate())
+    committed_amount: Mapped[Decimal | None] = mapped_column(Rate())
+    status: Mapped[ReservationStatus] = mapped_column(StrEnumType(ReservationStatus))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# An issued invoice is immutable (corrections are credit notes): only its payment state moves.
+INVOICE_MUTABLE_COLUMNS = frozenset({"status", "amount_paid", "amount_disputed"})
+
+
+def _refuse_invoice_change(_mapper: Any, _connection: Any, target: Any) -> None:
+    state = inspect(target)
+    changed = {
+        attr.key
+        for attr in state.mapper.column_attrs
+        if state.attrs[attr.key].history.has_changes()
+    }
+    if isinstance(target, InvoiceLine) or changed - INVOICE_MUTABLE_COLUMNS:
+        raise Conflict(
+            Text(
+                fr="Une facture émise ne se modifie pas : émettre un avoir.",
+                en="An issued invoice cannot change: issue a credit note.",
+            ),
+            code="invoice_immutable",
+        )
+
+
+def _refuse_invoice_delete(_mapper: Any, _connection: Any, _target: Any) -> None:
+    raise Conflict(
+        Text(
+            fr="Une facture émise ne se supprime pas : émettre un avoir.",
+            en="An issued invoice cannot be deleted: issue a credit note.",
+        ),
+        code="invoice_immutable",
+    )
+
+
+for _model in (Invoice, InvoiceLine):
+    event.listen(_model, "before_update", _refuse_invoice_change)
+    event.listen(_model, "before_delete", _refuse_invoice_delete)
