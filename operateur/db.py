@@ -101,7 +101,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself
-    # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+    # (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL"). BEGIN
+    # IMMEDIATE takes the write lock at once: transactions of the embedded database run one at a
+    # time, which is what ``SELECT … FOR UPDATE`` gives on PostgreSQL, and no transaction can
+    # fail later on a stale snapshot.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -113,7 +116,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

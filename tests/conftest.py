@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,3 +165,27 @@ def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterat
     app = create_app(settings, session_factory=session_factory)
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def committed_factory(engine: Engine, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A separate, freshly migrated database of the same backend where sessions really commit:
+    for tests of concurrent transactions (several connections at once)."""
+    if engine.dialect.name == "postgresql":
+        name = f"fresh_{uuid.uuid4().hex[:12]}"
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text(f'CREATE DATABASE "{name}"')
+            )
+        url = engine.url.set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp_path / 'committed.db'}"
+    fresh = make_engine(url)
+    upgrade_engine(fresh)
+    yield sessionmaker(bind=fresh, expire_on_commit=False)
+    fresh.dispose()
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text(f'DROP DATABASE "{name}"')
+            )
