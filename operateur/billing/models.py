@@ -257,6 +257,7 @@ class Payment(Base, Audited):
     unallocated: Mapped[Decimal] = mapped_column(Money())
     received_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(100), unique=True)  # idempotency
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # e.g. debit rejected
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

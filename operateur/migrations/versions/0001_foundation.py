@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:37:31.591052
+Create Date: 2026-11-23 21:41:13.512267
 """
 
 from __future__ import annotations
@@ -238,6 +238,7 @@ def upgrade() -> None:
         sa.Column("unallocated", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("received_on", sa.Date(), nullable=False),
         sa.Column("reference", sa.String(length=100), nullable=False),
+        sa.Column("reversed_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_payments_customer_id_customers")
