@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from operateur import __version__
 from operateur.accounts import audit
 from operateur.accounts.api import router as accounts_router
+from operateur.billing.api import router as billing_router
 from operateur.catalog.api import router as catalog_router
 from operateur.config import Settings
 from operateur.contracts.api import router as contracts_router
@@ -47,6 +48,14 @@ def create_app(
         session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    for router in (health, accounts_router, catalog_router, contracts_router, numbers_router):
+    routers = (
+        health,
+        accounts_router,
+        catalog_router,
+        contracts_router,
+        numbers_router,
+        billing_router,
+    )
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -12,6 +12,7 @@ from operateur.cli_support import lang, reports_errors, settings
 from operateur.contracts.cli import app as contracts_app
 from operateur.i18n import Text
 from operateur.numbers.cli import app as numbers_app
+from operateur.sms.cli import app as sms_app
 
 app = typer.Typer(
     help="operateur — the platform of a B2B telecom and messaging operator.",
@@ -27,6 +28,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(users_app, name="users")
 app.add_typer(numbers_app, name="numbers")
+app.add_typer(sms_app, name="sms")
 app.add_typer(audit_app, name="audit")
 
 

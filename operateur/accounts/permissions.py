@@ -24,11 +24,14 @@ class Permission(enum.StrEnum):
     NUMBERS_INVENTORY = "numbers:inventory"  # the operator's whole number stock
     LINES_WRITE = "lines:write"
     EQUIPMENT_WRITE = "equipment:write"
+    BILLING_READ = "billing:read"  # one customer's invoices, payments, usage, wallet
+    BILLING_WRITE = "billing:write"  # runs, payments, top-ups, mandates, decks
     AUDIT_READ = "audit:read"  # the operator's whole audit log
     CUSTOMER_AUDIT_READ = "customer:audit:read"  # one customer's own audit trail
 
 
 _READ_ONE = {
+    Permission.BILLING_READ,
     Permission.CATALOG_READ,
     Permission.CUSTOMER_READ,
     Permission.CONTRACTS_READ,
@@ -45,6 +48,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CUSTOMER_IDENTITY_WRITE,
             Permission.CUSTOMER_PROFILE_WRITE,
             Permission.CONTRACTS_WRITE,
+            Permission.BILLING_WRITE,
             Permission.CUSTOMER_AUDIT_READ,
         }
     ),

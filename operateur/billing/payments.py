@@ -60,6 +60,16 @@ def open_invoices(session: Session, customer_id: int) -> list[Invoice]:
     )
 
 
+def list_invoices(session: Session, customer_id: int) -> list[Invoice]:
+    return list(
+        session.scalars(
+            select(Invoice)
+            .where(Invoice.customer_id == customer_id)
+            .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+        )
+    )
+
+
 def get_invoice(session: Session, customer_id: int, invoice_id: int) -> Invoice:
     invoice = session.scalar(
         select(Invoice).where(Invoice.id == invoice_id, Invoice.customer_id == customer_id)

@@ -238,6 +238,15 @@ _TOO_LONG = Text(
 )
 
 
+_MAX_POSITIONS_SHOWN = 10
+
+
+def _positions(faults: tuple[CharacterFault, ...]) -> str:
+    """The first positions (from 1) of the faults, "…" when there are more."""
+    shown = ", ".join(str(fault.index + 1) for fault in faults[:_MAX_POSITIONS_SHOWN])
+    return shown + (", …" if len(faults) > _MAX_POSITIONS_SHOWN else "")
+
+
 def _explain(problem: SmsProblem, analysis: SmsAnalysis) -> tuple[Text, Mapping[str, Any]]:
     if problem is SmsProblem.EMPTY:
         return _EMPTY, {}
@@ -247,7 +256,7 @@ def _explain(problem: SmsProblem, analysis: SmsAnalysis) -> tuple[Text, Mapping[
             named.setdefault(fault.character, f'"{fault.character}" ({fault.codepoint})')
         return _CHARACTERS, {
             "characters": ", ".join(named.values()),
-            "positions": ", ".join(str(fault.index + 1) for fault in analysis.faults),
+            "positions": _positions(analysis.faults),
         }
     return _TOO_LONG, {
         "total": analysis.total_length,
@@ -289,11 +298,7 @@ def _clusters(text: str) -> Iterator[tuple[int, int]]:
     start, size = 0, len(text)
     while start < size:
         end = start + 1
-        if (
-            _is_regional_indicator(text[start])
-            and end < size
-            and _is_regional_indicator(text[end])
-        ):
+        if _is_regional_indicator(text[start]) and end < size and _is_regional_indicator(text[end]):
             end += 1  # a flag is a pair of regional indicators
         while end < size and (_extends(text[end]) or text[end - 1] == _ZWJ):
             end += 1

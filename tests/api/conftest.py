@@ -13,6 +13,7 @@ from operateur.accounts import service as accounts
 from operateur.accounts.models import Role
 from operateur.accounts.permissions import system_actor
 from operateur.accounts.schemas import ContactIn, CustomerIn, OperatorIn, UserIn
+from operateur.billing import invoicing, wallets
 from operateur.contracts import service as contracts
 from operateur.contracts.models import EquipmentMode, LineKind
 from operateur.contracts.schemas import EquipmentIn, LineIn, SubscriptionIn
@@ -126,6 +127,9 @@ def _tenant(session: Session, operator_id: int, n: int, siren: str, iban: str) -
             delivered_on=date.today(),
         ),
     )
+    invoice = invoicing.invoice_contract(session, contract, date.today().replace(day=1))
+    assert invoice is not None
+    wallets.open_wallet(session, customer.id)
     numbers.add_to_stock(session, [f"+3319900000{n}"], NumberTier.STANDARD)
     number = numbers.assign_random(
         session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=line.id
@@ -145,6 +149,7 @@ def _tenant(session: Session, operator_id: int, n: int, siren: str, iban: str) -
             "line_id": line.id,
             "equipment_id": equipment.id,
             "number_id": number.id,
+            "invoice_id": invoice.id,
         },
     )
 

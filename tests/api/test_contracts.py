@@ -49,9 +49,7 @@ def test_terms_are_frozen_at_signature(
     assert fresh["terms"]["limits"]["concurrent_calls_per_account"] == 99
 
     # Renegotiating a signed contract is refused.
-    refused = client.put(
-        f"{base}/overrides", headers=auth(world.staff_key), json={"overrides": {}}
-    )
+    refused = client.put(f"{base}/overrides", headers=auth(world.staff_key), json={"overrides": {}})
     assert refused.status_code == 409
     assert refused.json()["code"] == "illegal_transition"
 
@@ -129,8 +127,12 @@ def test_equipment_is_recorded_and_returned_once(client: TestClient, world: Worl
         base,
         headers=auth(world.staff_key),
         json={
-            "contract_id": world.a.ids["contract_id"], "serial": "SN-NEW", "model": "T46U",
-            "mode": "provision", "value": "120.00", "delivered_on": "2026-03-01",
+            "contract_id": world.a.ids["contract_id"],
+            "serial": "SN-NEW",
+            "model": "T46U",
+            "mode": "provision",
+            "value": "120.00",
+            "delivered_on": "2026-03-01",
         },
     )
     assert created.status_code == 201
@@ -138,14 +140,20 @@ def test_equipment_is_recorded_and_returned_once(client: TestClient, world: Worl
         base,
         headers=auth(world.staff_key),
         json={
-            "contract_id": world.a.ids["contract_id"], "serial": "SN-NEW", "model": "T46U",
-            "mode": "provision", "value": "120.00",
+            "contract_id": world.a.ids["contract_id"],
+            "serial": "SN-NEW",
+            "model": "T46U",
+            "mode": "provision",
+            "value": "120.00",
         },
     )
     assert duplicate.status_code == 409 and duplicate.json()["field"] == "serial"
     url = f"{base}/{created.json()['id']}/return"
     returned = client.post(url, headers=auth(world.staff_key), json={"returned_on": "2026-09-01"})
     assert returned.json()["status"] == "returned"
-    assert client.post(
-        url, headers=auth(world.staff_key), json={"returned_on": "2026-09-02"}
-    ).status_code == 409
+    assert (
+        client.post(
+            url, headers=auth(world.staff_key), json={"returned_on": "2026-09-02"}
+        ).status_code
+        == 409
+    )

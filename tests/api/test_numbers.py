@@ -54,8 +54,12 @@ def test_french_numbers_only_for_metropolitan_france(client: TestClient, world: 
         "/api/v1/customers",
         headers=auth(world.staff_key),
         json={
-            "name": "Société Réunion", "siren": "443061841", "address_line": "1 rue",
-            "postal_code": "97400", "city": "Saint-Denis", "email": "a@reunion-sarl.fr",
+            "name": "Société Réunion",
+            "siren": "443061841",
+            "address_line": "1 rue",
+            "postal_code": "97400",
+            "city": "Saint-Denis",
+            "email": "a@reunion-sarl.fr",
             "payment_method": "transfer",
         },
     ).json()

@@ -73,6 +73,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "returned_on": "2030-01-01"
     },
     ("POST", "/numbers"): {"numbers": ["+33199000099"]},
+    ("POST", "/billing/runs"): {"period": "2026-01"},
+    ("POST", "/customers/{customer_id}/payments"): {
+        "amount": "10.00",
+        "method": "transfer",
+        "received_on": "2026-01-05",
+        "reference": "EVE-1",
+    },
+    ("POST", "/customers/{customer_id}/wallet/top-ups"): {"received": "10.00", "reference": "EVE"},
     ("POST", "/customers/{customer_id}/numbers"): {"kind": "geographic"},
 }
 

@@ -1,0 +1,108 @@
+"""REST endpoints of the billing context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request, status
+
+from operateur.accounts.permissions import Actor, Permission
+from operateur.billing import invoicing, payments, wallets
+from operateur.billing.schemas import (
+    InvoiceDetailOut,
+    InvoiceOut,
+    PaymentIn,
+    PaymentOut,
+    RunIn,
+    RunOut,
+    TopUpIn,
+    WalletOut,
+)
+from operateur.errors import InvalidInput
+from operateur.http.deps import SessionDep, require
+from operateur.i18n import Text
+
+router = APIRouter(tags=["billing"])
+
+Reader = Annotated[Actor, require(Permission.BILLING_READ)]
+Writer = Annotated[Actor, require(Permission.BILLING_WRITE)]
+
+
+@router.post("/billing/runs", response_model=RunOut, status_code=status.HTTP_201_CREATED)
+def run_billing(body: RunIn, request: Request, actor: Writer) -> RunOut:
+    """Invoice every billable contract for a period; rerunning completes it, never duplicates."""
+    if actor.operator_id is None:
+        raise InvalidInput(Text(fr="Opérateur inconnu.", en="Unknown operator."), field="operator")
+    report = invoicing.run_period(
+        request.app.state.session_factory, actor.operator_id, body.period, actor=actor
+    )
+    return RunOut(
+        run_id=report.run_id, period=report.period, issued=report.issued, skipped=report.skipped
+    )
+
+
+@router.get("/customers/{customer_id}/invoices", response_model=list[InvoiceOut])
+def list_invoices(customer_id: int, actor: Reader, session: SessionDep) -> list[InvoiceOut]:
+    rows = payments.list_invoices(session, customer_id)
+    return [InvoiceOut.model_validate(i) for i in rows]
+
+
+@router.get("/customers/{customer_id}/invoices/{invoice_id}", response_model=InvoiceDetailOut)
+def get_invoice(
+    customer_id: int, invoice_id: int, actor: Reader, session: SessionDep
+) -> InvoiceDetailOut:
+    return InvoiceDetailOut.model_validate(payments.get_invoice(session, customer_id, invoice_id))
+
+
+@router.get("/customers/{customer_id}/payments", response_model=list[PaymentOut])
+def list_payments(customer_id: int, actor: Reader, session: SessionDep) -> list[PaymentOut]:
+    return [PaymentOut.model_validate(p) for p in payments.list_payments(session, customer_id)]
+
+
+@router.post(
+    "/customers/{customer_id}/payments",
+    response_model=PaymentOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def record_payment(
+    customer_id: int, body: PaymentIn, actor: Writer, session: SessionDep
+) -> PaymentOut:
+    payment = payments.record_payment(
+        session,
+        customer_id,
+        amount=body.amount,
+        method=body.method,
+        received_on=body.received_on,
+        reference=body.reference,
+        allocations=[payments.Allocation(a.invoice_id, a.amount) for a in body.allocations]
+        if body.allocations
+        else None,
+    )
+    return PaymentOut.model_validate(payment)
+
+
+def _wallet_out(view: wallets.WalletView) -> WalletOut:
+    return WalletOut(
+        customer_id=view.customer_id,
+        balance=view.balance,
+        reserved=view.reserved,
+        available=view.available,
+    )
+
+
+@router.get("/customers/{customer_id}/wallet", response_model=WalletOut)
+def get_wallet(customer_id: int, actor: Reader, session: SessionDep) -> WalletOut:
+    return _wallet_out(wallets.get_wallet(session, customer_id))
+
+
+@router.post("/customers/{customer_id}/wallet/top-ups", response_model=WalletOut)
+def top_up(customer_id: int, body: TopUpIn, actor: Writer, session: SessionDep) -> WalletOut:
+    wallets.open_wallet(session, customer_id)
+    view = wallets.top_up(
+        session,
+        customer_id,
+        received=body.received,
+        bank_fees=body.bank_fees,
+        reference=body.reference,
+    )
+    return _wallet_out(view)

@@ -1,0 +1,101 @@
+"""Pydantic shapes of the billing API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from operateur.billing.models import InvoiceKind, InvoiceStatus, LineSource
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
+
+
+class RunOut(BaseModel):
+    run_id: int
+    period: str
+    issued: list[str]
+    skipped: int
+
+
+class InvoiceLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    position: int
+    source: LineSource
+    code: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    vat_rate: Decimal
+    vat_category: str
+    net_amount: Decimal
+
+
+class InvoiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    number: str
+    customer_id: int
+    contract_id: int | None
+    kind: InvoiceKind
+    status: InvoiceStatus
+    period: str | None
+    issue_date: date
+    due_date: date
+    currency: str
+    reverse_charge: bool
+    total_net: Decimal
+    total_vat: Decimal
+    total_gross: Decimal
+    amount_paid: Decimal
+    amount_disputed: Decimal
+
+
+class InvoiceDetailOut(InvoiceOut):
+    lines: list[InvoiceLineOut]
+
+
+class AllocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invoice_id: int
+    amount: Decimal = Field(gt=0, decimal_places=2)
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Decimal = Field(gt=0, decimal_places=2)
+    method: str
+    received_on: date
+    reference: str = Field(min_length=1, max_length=100)
+    allocations: list[AllocationIn] | None = None
+
+
+class PaymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
+    method: str
+    amount: Decimal
+    unallocated: Decimal
+    received_on: date
+    reference: str
+    reversed_at: datetime | None
+
+
+class TopUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    received: Decimal = Field(gt=0, decimal_places=2)
+    bank_fees: Decimal = Field(default=Decimal("0"), ge=0, decimal_places=2)
+    reference: str = Field(min_length=1, max_length=100)
+
+
+class WalletOut(BaseModel):
+    customer_id: int
+    balance: Decimal
+    reserved: Decimal
+    available: Decimal
