@@ -50,6 +50,7 @@ from operateur.billing.models import (
     UsageRecord,
     UsageStatus,
 )
+from operateur.billing.payments import settle_status
 from operateur.catalog.terms import (
     BillingTerms,
     BillingTiming,
@@ -714,3 +715,94 @@ def _invoice_chunk(
         report.issued.extend(issued)
         report.skipped += skipped
         return
+
+
+# --- credit notes -----------------------------------------------------------------------------
+
+
+def credit_note(
+    session: Session,
+    invoice: Invoice,
+    *,
+    reason: str,
+    issue_date: date,
+    amount_net: Decimal | None = None,
+) -> Invoice:
+    """Correct an issued invoice with a credit note (type 381): the whole invoice, or
+    ``amount_net`` of it. Its amount is credited on the invoice, which is never changed."""
+    if invoice.kind is not InvoiceKind.INVOICE:
+        raise Conflict(
+            Text(
+                fr="Un avoir ne s'annule pas par un avoir.", en="A credit note cannot be credited."
+            ),
+            code="credit_of_credit",
+        )
+    contract = session.get(Contract, invoice.contract_id) if invoice.contract_id else None
+    customer = session.get(Customer, invoice.customer_id)
+    assert contract is not None and customer is not None
+    if amount_net is None:
+        lines = [
+            DraftLine(
+                LineSource.CORRECTION,
+                line.code,
+                line.description,
+                line.quantity,
+                line.unit,
+                line.unit_price,
+                line.net_amount,
+            )
+            for line in invoice.lines
+        ]
+    else:
+        if amount_net <= 0:
+            raise InvalidInput(
+                Text(
+                    fr="Le montant de l'avoir doit être positif.",
+                    en="The credit amount must be positive.",
+                ),
+                field="amount_net",
+            )
+        net = round_money(amount_net)
+        lines = [
+            DraftLine(
+                LineSource.CORRECTION,
+                "credit",
+                f"Avoir sur facture {invoice.number} — {reason}",
+                Decimal(1),
+                "C62",
+                net,
+                net,
+            )
+        ]
+    draft = Draft(lines=lines)
+    gross = draft.total_net + vat_amount(draft.total_net, vat_treatment(customer).rate)
+    if gross > invoice.total_gross - invoice.amount_credited:
+        raise InvalidInput(
+            Text(
+                fr="L'avoir dépasse ce qui reste de la facture {number}.",
+                en="The credit exceeds what is left of invoice {number}.",
+            ),
+            field="amount_net",
+            details={"number": invoice.number},
+        )
+    previous = session.scalar(
+        select(func.count(Invoice.id)).where(Invoice.preceding_invoice_id == invoice.id)
+    )
+    note = issue(
+        session,
+        contract=contract,
+        customer=customer,
+        draft=draft,
+        kind=InvoiceKind.CREDIT_NOTE,
+        purpose=f"credit:{invoice.id}:{(previous or 0) + 1}",
+        period_start=None,
+        issue_date=issue_date,
+        due_date=issue_date,
+        preceding_invoice_id=invoice.id,
+    )
+    note.status = InvoiceStatus.PAID
+    invoice.amount_credited += note.total_gross
+    settle_status(invoice)
+    session.flush()
+    event(log, "credit_note.issued", credit_note=note.number, invoice=invoice.number, reason=reason)
+    return note

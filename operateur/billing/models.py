@@ -176,6 +176,7 @@ class Invoice(Base, Audited):
     total_gross: Mapped[Decimal] = mapped_column(Money())
     amount_paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     amount_disputed: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    amount_credited: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     preceding_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
     lang: Mapped[str] = mapped_column(String(2), default="fr")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -373,7 +374,9 @@ class Reservation(Base):
 
 
 # An issued invoice is immutable (corrections are credit notes): only its payment state moves.
-INVOICE_MUTABLE_COLUMNS = frozenset({"status", "amount_paid", "amount_disputed"})
+INVOICE_MUTABLE_COLUMNS = frozenset(
+    {"status", "amount_paid", "amount_disputed", "amount_credited"}
+)
 
 
 def _refuse_invoice_change(_mapper: Any, _connection: Any, target: Any) -> None:

@@ -32,12 +32,18 @@ METHODS = ("transfer", "cheque", "card", "sepa_direct_debit", "prepaid", "set_of
 
 
 def outstanding(invoice: Invoice) -> Decimal:
-    """What is still to be collected on an invoice: not paid and not disputed."""
-    return invoice.total_gross - invoice.amount_paid - invoice.amount_disputed
+    """What is still to be collected on an invoice: not paid, credited or disputed."""
+    return (
+        invoice.total_gross - invoice.amount_paid - invoice.amount_credited
+        - invoice.amount_disputed
+    )
 
 
-def _settle_status(invoice: Invoice) -> None:
-    if invoice.amount_paid >= invoice.total_gross:
+def settle_status(invoice: Invoice) -> None:
+    """The invoice's payment state from what was paid and credited on it."""
+    if invoice.amount_credited >= invoice.total_gross:
+        invoice.status = InvoiceStatus.CREDITED
+    elif invoice.amount_paid + invoice.amount_credited >= invoice.total_gross:
         invoice.status = InvoiceStatus.PAID
     elif invoice.amount_paid > 0:
         invoice.status = InvoiceStatus.PARTIALLY_PAID
@@ -100,7 +106,7 @@ def _allocate(session: Session, payment: Payment, invoice: Invoice, amount: Deci
     )
     invoice.amount_paid += amount
     payment.unallocated -= amount
-    _settle_status(invoice)
+    settle_status(invoice)
 
 
 def record_payment(
@@ -199,7 +205,7 @@ def reverse_payment(session: Session, payment: Payment) -> list[Invoice]:
         invoice = session.get(Invoice, allocation.invoice_id)
         assert invoice is not None
         invoice.amount_paid -= allocation.amount
-        _settle_status(invoice)
+        settle_status(invoice)
         allocation.reversed_at = utcnow()
         reopened.append(invoice)
     payment.unallocated = ZERO

@@ -54,6 +54,7 @@ class InvoiceOut(BaseModel):
     total_gross: Decimal
     amount_paid: Decimal
     amount_disputed: Decimal
+    amount_credited: Decimal
 
 
 class InvoiceDetailOut(InvoiceOut):

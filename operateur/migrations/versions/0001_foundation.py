@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:41:13.512267
+Create Date: 2026-11-23 21:43:43.689778
 """
 
 from __future__ import annotations
@@ -447,6 +447,7 @@ def upgrade() -> None:
         sa.Column("total_gross", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("amount_paid", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("amount_disputed", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("amount_credited", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("preceding_invoice_id", sa.Integer(), nullable=True),
         sa.Column("lang", sa.String(length=2), nullable=False),
         sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),

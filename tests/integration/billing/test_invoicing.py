@@ -232,3 +232,42 @@ def test_a_bad_period_names_the_field(
     with pytest.raises(Exception) as error:
         invoicing.run_period(session_factory, build.operator_id, "2026-13")
     assert getattr(error.value, "field", None) == "period"
+
+
+def test_corrections_are_credit_notes_in_the_same_sequence(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer()
+    build.contract(customer, "crm-voip", date(2026, 1, 1), [("crm.licence", 1)])
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    [invoice] = _invoices(session, customer.id)
+    # January + February licences: 78.00 HT, 93.60 TTC
+    partial = invoicing.credit_note(
+        session,
+        invoice,
+        reason="geste commercial",
+        issue_date=date(2026, 2, 3),
+        amount_net=Decimal("10.00"),
+    )
+    assert partial.kind.value == "credit_note" and partial.number == "F2026-000002"
+    assert partial.total_gross == Decimal("12.00")
+    assert invoice.amount_credited == Decimal("12.00")
+    with pytest.raises(Exception) as error:
+        invoicing.credit_note(
+            session,
+            invoice,
+            reason="trop",
+            issue_date=date(2026, 2, 3),
+            amount_net=Decimal("70.00"),
+        )
+    assert getattr(error.value, "field", None) == "amount_net"
+    rest = invoicing.credit_note(
+        session,
+        invoice,
+        reason="solde",
+        issue_date=date(2026, 2, 4),
+        amount_net=Decimal("68.00"),
+    )
+    assert rest.total_gross == Decimal("81.60")
+    assert invoice.status.value == "credited"
