@@ -1,0 +1,1 @@
+"""Reference tables shipped with the billing context (ECB and French legal rates)."""
