@@ -14,11 +14,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, Numeric, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Numeric,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -67,9 +76,48 @@ def StrEnumType(enum_class: type[enum.StrEnum]) -> Enum:  # noqa: N802 - a colum
     )
 
 
-def Money() -> Numeric[Decimal]:  # noqa: N802 - reads like a type in column declarations
+class ExactDecimal(TypeDecorator[Decimal]):
+    """An exact decimal column. PostgreSQL stores NUMERIC; SQLite, which has no decimal type
+    and would store floats, stores the integer number of 10^-scale units, so sums in SQL stay
+    exact there too. A float, or a value finer than the scale, is refused rather than rounded."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision, scale, asdecimal=True)
+        self.precision = precision
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float) or not isinstance(value, Decimal | int):
+            raise TypeError(f"exact decimal column given {type(value).__name__}: use Decimal")
+        number = Decimal(value)
+        if dialect.name != "sqlite":
+            return number
+        units = number.scaleb(self.scale)
+        if units != units.to_integral_value():
+            raise ValueError(f"{number} has more than {self.scale} decimal places")
+        return int(units)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale)
+        return Decimal(value)
+
+
+def Money() -> ExactDecimal:  # noqa: N802 - reads like a type in column declarations
     """Money column: exact decimal, 4 places so unit prices keep sub-cent precision."""
-    return Numeric(18, 4, asdecimal=True)
+    return ExactDecimal(18, 4)
 
 
 def _json_default(value: Any) -> Any:

@@ -51,6 +51,7 @@ from operateur.billing.models import (
     UsageStatus,
 )
 from operateur.billing.payments import settle_status
+from operateur.billing.penalties import payment_due_date
 from operateur.catalog.terms import (
     BillingTerms,
     BillingTiming,
@@ -61,7 +62,7 @@ from operateur.catalog.terms import (
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, ContractStatus, Subscription
 from operateur.db import utcnow
-from operateur.domain.calendar import add_days, add_months, last_day_of_month
+from operateur.domain.calendar import add_months, last_day_of_month
 from operateur.domain.money import round_money
 from operateur.errors import Conflict, InvalidInput
 from operateur.i18n import Text
@@ -151,9 +152,9 @@ def issue_date_of(terms: BillingTerms, period_start: date) -> date:
 
 
 def due_date_of(terms: BillingTerms, issue: date) -> date:
-    """BIL-04: the payment term counted from issue, or from receipt. Invoices are e-mailed on
-    their issue date (BIL-12), so receipt is the issue date."""
-    return add_days(issue, terms.payment_term_days, terms.payment_term_day_kind)
+    """BIL-04: invoices are e-mailed on their issue date (BIL-12), so a term counted from
+    receipt starts on the issue date too."""
+    return payment_due_date(terms, issue_date=issue, received_date=issue)
 
 
 # --- drafting lines ---------------------------------------------------------------------------
@@ -479,9 +480,10 @@ def issue(
     due_date: date,
     run_id: int | None = None,
     preceding_invoice_id: int | None = None,
+    vat: VatTreatment | None = None,
 ) -> Invoice:
     """Write an invoice (or credit note) from a draft, with its number, lines and totals."""
-    vat = vat_treatment(customer)
+    vat = vat or vat_treatment(customer)
     total_net = draft.total_net
     total_vat = vat_amount(total_net, vat.rate)
     invoice = Invoice(

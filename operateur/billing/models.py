@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     ForeignKey,
     Integer,
-    Numeric,
     String,
     UniqueConstraint,
     event,
@@ -22,14 +22,14 @@ from sqlalchemy import Text as SqlText
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from operateur.accounts.models import Audited
-from operateur.db import Base, Money, StrEnumType, UTCDateTime, utcnow
+from operateur.db import Base, ExactDecimal, Money, StrEnumType, UTCDateTime, utcnow
 from operateur.errors import Conflict
 from operateur.i18n import Text
 
 
-def Rate() -> Numeric[Decimal]:  # noqa: N802 - a column type
+def Rate() -> ExactDecimal:  # noqa: N802 - a column type
     """Unit prices of rate decks: up to 6 decimals (BIL-09 decks quote per-minute prices)."""
-    return Numeric(14, 6, asdecimal=True)
+    return ExactDecimal(18, 6)
 
 
 class UsageKind(enum.StrEnum):
@@ -220,10 +220,10 @@ class InvoiceLine(Base):
     source: Mapped[LineSource] = mapped_column(StrEnumType(LineSource))
     code: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(300))
-    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4, asdecimal=True))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(14, 4))
     unit: Mapped[str] = mapped_column(String(8))  # UN/ECE rec. 20: C62, MON, MIN...
     unit_price: Mapped[Decimal] = mapped_column(Rate())  # HT
-    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2, asdecimal=True))
+    vat_rate: Mapped[Decimal] = mapped_column(ExactDecimal(5, 2))
     vat_category: Mapped[str] = mapped_column(String(2))  # S standard, AE reverse charge
     net_amount: Mapped[Decimal] = mapped_column(Money())
 
@@ -271,6 +271,34 @@ class PaymentAllocation(Base, Audited):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DisputeStatus(enum.StrEnum):
+    REFUSED = "refused"  # not admissible under the terms (BIL-07): reasons recorded
+    OPEN = "open"  # admissible: the contested amount is held out of collection
+    UPHELD = "upheld"  # the customer was right: credit note
+    REJECTED = "rejected"  # the invoice stands: collection (and penalties) resume
+
+
+class Dispute(Base, Audited):
+    """A customer's contestation of an invoice (BIL-07)."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    filed_on: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(30))
+    contested_amount: Mapped[Decimal] = mapped_column(Money())
+    held_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    reason: Mapped[str] = mapped_column(SqlText)
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[DisputeStatus] = mapped_column(StrEnumType(DisputeStatus))
+    refusal_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    settlement: Mapped[str | None] = mapped_column(String(30))  # refund / credit_next_invoice
 
 
 class MandateScheme(enum.StrEnum):
@@ -374,9 +402,7 @@ class Reservation(Base):
 
 
 # An issued invoice is immutable (corrections are credit notes): only its payment state moves.
-INVOICE_MUTABLE_COLUMNS = frozenset(
-    {"status", "amount_paid", "amount_disputed", "amount_credited"}
-)
+INVOICE_MUTABLE_COLUMNS = frozenset({"status", "amount_paid", "amount_disputed", "amount_credited"})
 
 
 def _refuse_invoice_change(_mapper: Any, _connection: Any, target: Any) -> None:

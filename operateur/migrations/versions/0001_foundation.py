@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:43:43.689778
+Create Date: 2026-11-23 21:46:54.376666
 """
 
 from __future__ import annotations
@@ -234,8 +234,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("method", sa.String(length=30), nullable=False),
-        sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
-        sa.Column("unallocated", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("amount", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
+        sa.Column("unallocated", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
         sa.Column("received_on", sa.Date(), nullable=False),
         sa.Column("reference", sa.String(length=100), nullable=False),
         sa.Column("reversed_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
@@ -314,8 +314,8 @@ def upgrade() -> None:
         "wallets",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
-        sa.Column("balance", sa.Numeric(precision=14, scale=6), nullable=False),
-        sa.Column("reserved", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("balance", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
+        sa.Column("reserved", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_wallets_customer_id_customers")
         ),
@@ -377,7 +377,7 @@ def upgrade() -> None:
             sa.Enum("rental", "provision", name="equipmentmode", native_enum=False, length=30),
             nullable=False,
         ),
-        sa.Column("value", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("value", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -442,12 +442,16 @@ def upgrade() -> None:
         sa.Column("period_end", sa.Date(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("reverse_charge", sa.Boolean(), nullable=False),
-        sa.Column("total_net", sa.Numeric(precision=18, scale=4), nullable=False),
-        sa.Column("total_vat", sa.Numeric(precision=18, scale=4), nullable=False),
-        sa.Column("total_gross", sa.Numeric(precision=18, scale=4), nullable=False),
-        sa.Column("amount_paid", sa.Numeric(precision=18, scale=4), nullable=False),
-        sa.Column("amount_disputed", sa.Numeric(precision=18, scale=4), nullable=False),
-        sa.Column("amount_credited", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("total_net", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
+        sa.Column("total_vat", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
+        sa.Column("total_gross", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
+        sa.Column("amount_paid", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
+        sa.Column(
+            "amount_disputed", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False
+        ),
+        sa.Column(
+            "amount_credited", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False
+        ),
         sa.Column("preceding_invoice_id", sa.Integer(), nullable=True),
         sa.Column("lang", sa.String(length=2), nullable=False),
         sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
@@ -547,8 +551,12 @@ def upgrade() -> None:
         sa.Column("deck_id", sa.Integer(), nullable=False),
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column("destination", sa.String(length=100), nullable=False),
-        sa.Column("price_per_minute", sa.Numeric(precision=14, scale=6), nullable=False),
-        sa.Column("connection_fee", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column(
+            "price_per_minute", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False
+        ),
+        sa.Column(
+            "connection_fee", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False
+        ),
         sa.Column("first_step", sa.Integer(), nullable=False),
         sa.Column("next_step", sa.Integer(), nullable=False),
         sa.Column("min_seconds", sa.Integer(), nullable=False),
@@ -567,8 +575,10 @@ def upgrade() -> None:
         sa.Column("wallet_id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("session_ref", sa.String(length=128), nullable=False),
-        sa.Column("amount", sa.Numeric(precision=14, scale=6), nullable=False),
-        sa.Column("committed_amount", sa.Numeric(precision=14, scale=6), nullable=True),
+        sa.Column("amount", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
+        sa.Column(
+            "committed_amount", operateur.db.ExactDecimal(precision=18, scale=6), nullable=True
+        ),
         sa.Column(
             "status",
             sa.Enum(
@@ -607,8 +617,12 @@ def upgrade() -> None:
         sa.Column("item_code", sa.String(length=50), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("unit_price_nrc", sa.Numeric(precision=18, scale=4), nullable=False),
-        sa.Column("unit_price_mrc", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column(
+            "unit_price_nrc", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False
+        ),
+        sa.Column(
+            "unit_price_mrc", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False
+        ),
         sa.Column("start_date", sa.Date(), nullable=True),
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
@@ -646,7 +660,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("amount", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("amount", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
         sa.Column("reference", sa.String(length=100), nullable=False),
         sa.Column("at", operateur.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -674,7 +688,7 @@ def upgrade() -> None:
         sa.Column("mandate_id", sa.Integer(), nullable=False),
         sa.Column("end_to_end_id", sa.String(length=35), nullable=False),
         sa.Column("batch_id", sa.String(length=35), nullable=False),
-        sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("amount", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
         sa.Column("collection_date", sa.Date(), nullable=False),
         sa.Column("sequence_type", sa.String(length=4), nullable=False),
         sa.Column(
@@ -709,6 +723,51 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "disputes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=False),
+        sa.Column("filed_on", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(length=30), nullable=False),
+        sa.Column(
+            "contested_amount", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False
+        ),
+        sa.Column("held_amount", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("references", sa.JSON(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "refused",
+                "open",
+                "upheld",
+                "rejected",
+                name="disputestatus",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("refusal_reasons", sa.JSON(), nullable=False),
+        sa.Column("resolved_on", sa.Date(), nullable=True),
+        sa.Column("credit_note_id", sa.Integer(), nullable=True),
+        sa.Column("settlement", sa.String(length=30), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["credit_note_id"], ["invoices.id"], name=op.f("fk_disputes_credit_note_id_invoices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_disputes_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_disputes_invoice_id_invoices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_disputes")),
+    )
+    with op.batch_alter_table("disputes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_disputes_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_disputes_invoice_id"), ["invoice_id"], unique=False)
+
+    op.create_table(
         "invoice_lines",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("invoice_id", sa.Integer(), nullable=False),
@@ -734,12 +793,12 @@ def upgrade() -> None:
         ),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("description", sa.String(length=300), nullable=False),
-        sa.Column("quantity", sa.Numeric(precision=14, scale=4), nullable=False),
+        sa.Column("quantity", operateur.db.ExactDecimal(precision=14, scale=4), nullable=False),
         sa.Column("unit", sa.String(length=8), nullable=False),
-        sa.Column("unit_price", sa.Numeric(precision=14, scale=6), nullable=False),
-        sa.Column("vat_rate", sa.Numeric(precision=5, scale=2), nullable=False),
+        sa.Column("unit_price", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
+        sa.Column("vat_rate", operateur.db.ExactDecimal(precision=5, scale=2), nullable=False),
         sa.Column("vat_category", sa.String(length=2), nullable=False),
-        sa.Column("net_amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("net_amount", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
         sa.ForeignKeyConstraint(
             ["invoice_id"], ["invoices.id"], name=op.f("fk_invoice_lines_invoice_id_invoices")
         ),
@@ -756,7 +815,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("payment_id", sa.Integer(), nullable=False),
         sa.Column("invoice_id", sa.Integer(), nullable=False),
-        sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("amount", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
         sa.Column("reversed_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"],
@@ -808,7 +867,7 @@ def upgrade() -> None:
         ),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("description", sa.String(length=300), nullable=False),
-        sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.Column("amount", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
         sa.Column("idempotency_key", sa.String(length=100), nullable=False),
         sa.Column("invoice_id", sa.Integer(), nullable=True),
         sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
@@ -935,8 +994,8 @@ def upgrade() -> None:
         sa.Column("reject_reason", sa.Text(), nullable=True),
         sa.Column("prefix", sa.String(length=16), nullable=True),
         sa.Column("destination", sa.String(length=100), nullable=True),
-        sa.Column("cost", sa.Numeric(precision=14, scale=6), nullable=False),
-        sa.Column("surcharge", sa.Numeric(precision=14, scale=6), nullable=False),
+        sa.Column("cost", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
+        sa.Column("surcharge", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
         sa.Column("invoice_id", sa.Integer(), nullable=True),
         sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -1001,6 +1060,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_invoice_lines_invoice_id"))
 
     op.drop_table("invoice_lines")
+    with op.batch_alter_table("disputes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_disputes_invoice_id"))
+        batch_op.drop_index(batch_op.f("ix_disputes_customer_id"))
+
+    op.drop_table("disputes")
     with op.batch_alter_table("direct_debits", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_direct_debits_invoice_id"))
         batch_op.drop_index(batch_op.f("ix_direct_debits_customer_id"))
