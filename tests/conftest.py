@@ -4,12 +4,7 @@ per test."""
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +20,7 @@ from operateur.app import create_app
 from operateur.config import Settings
 from operateur.db import make_engine
 from operateur.migrations import upgrade_engine
+from operateur.testing.postgres import PostgresServer
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("OPERATEUR_TEST_POSTGRES") == "1" else [])
 
@@ -36,71 +32,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") == "true" and skipped:
         print(f"\nCI: {len(skipped)} test(s) skipped — failing the run.")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _pg_bin() -> Path:
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
-    )
-    if not candidates:
-        raise RuntimeError("OPERATEUR_TEST_POSTGRES=1 but no PostgreSQL server is installed")
-    return Path(candidates[-1]).parent
-
-
-class PostgresServer:
-    """A throwaway PostgreSQL cluster in a temporary directory, on a free loopback port."""
-
-    def __init__(self) -> None:
-        self.bin = _pg_bin()
-        self.root = Path(tempfile.mkdtemp(prefix="operateur-pg-"))
-        self.data = self.root / "data"
-        self.port = _free_port()
-        self.as_root = os.geteuid() == 0
-
-    def _run(self, *args: str) -> None:
-        cmd = list(args)
-        if self.as_root:  # PostgreSQL refuses to run as root
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True)
-
-    def start(self) -> str:
-        if self.as_root:
-            shutil.chown(self.root, "postgres", "postgres")
-        self._run(
-            str(self.bin / "initdb"),
-            "-D",
-            str(self.data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        )
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-w",
-            "-l",
-            str(self.root / "log"),
-            "start",
-        )
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
