@@ -14,7 +14,7 @@ from operateur.catalog.terms import PaymentMethod
 class OperatorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    legal_form: str = ""
+    legal_form: str = Field(min_length=1, max_length=50)
     siren: str
     vat_number: str | None = None
     address_line: str = Field(min_length=1)
@@ -30,7 +30,7 @@ class OperatorIn(BaseModel):
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    legal_form: str = ""
+    legal_form: str = Field(min_length=1, max_length=50, description="SAS, SARL, SA, EURL...")
     siren: str | None = None
     siret: str | None = None
     vat_number: str | None = None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
 from operateur.accounts.permissions import Actor, Permission
-from operateur.billing import invoicing, payments, wallets
+from operateur.billing import invoicing, payments, statements, wallets
 from operateur.billing.schemas import (
     InvoiceDetailOut,
     InvoiceOut,
@@ -18,6 +18,7 @@ from operateur.billing.schemas import (
     TopUpIn,
     WalletOut,
 )
+from operateur.config import Settings
 from operateur.errors import InvalidInput
 from operateur.http.deps import SessionDep, require
 from operateur.i18n import Text
@@ -52,6 +53,25 @@ def get_invoice(
     customer_id: int, invoice_id: int, actor: Reader, session: SessionDep
 ) -> InvoiceDetailOut:
     return InvoiceDetailOut.model_validate(payments.get_invoice(session, customer_id, invoice_id))
+
+
+@router.get(
+    "/customers/{customer_id}/invoices/{invoice_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def invoice_pdf(
+    customer_id: int, invoice_id: int, request: Request, actor: Reader, session: SessionDep
+) -> Response:
+    """The invoice as a Factur-X PDF (PDF/A-3 with its EN 16931 XML), French or English."""
+    invoice = payments.get_invoice(session, customer_id, invoice_id)
+    settings: Settings = request.app.state.settings
+    pdf = statements.invoice_pdf(session, invoice, settings.data_dir)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'},
+    )
 
 
 @router.get("/customers/{customer_id}/payments", response_model=list[PaymentOut])

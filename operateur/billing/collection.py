@@ -293,7 +293,12 @@ def late_invoices(session: Session, customer_id: int, as_of: date) -> list[LateI
 
 # Late-payment interest and the recovery indemnity compensate a delay: they are outside the
 # scope of VAT (BOI-TVA-BASE-10-10-10 §470; L441-10 code de commerce).
-PENALTY_VAT = invoicing.VatTreatment("O", Decimal("0"), reverse_charge=False)
+PENALTY_VAT = invoicing.VatTreatment(
+    "E",
+    Decimal("0"),
+    reverse_charge=False,
+    exemption_reason="Indemnités de retard, hors du champ de la TVA",
+)
 
 
 def issue_penalty_invoices(session: Session, customer_id: int, as_of: date) -> list[Invoice]:

@@ -87,20 +87,26 @@ BILLABLE_STATUSES = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED, ContractSt
 
 @dataclass(frozen=True)
 class VatTreatment:
-    category: str  # EN 16931 VAT category: S standard, AE reverse charge, O outside scope
+    category: str  # EN 16931 VAT category: S standard, AE reverse charge, E exempt
     rate: Decimal
     reverse_charge: bool
+    exemption_reason: str | None = None
 
 
 def vat_treatment(customer: Customer) -> VatTreatment:
     """French customers pay French VAT; EU businesses self-assess it (reverse charge, CGI
     art. 283-2 and directive 2006/112/CE art. 196); services to businesses outside the EU are
-    outside the scope of French VAT (CGI art. 259)."""
+    not subject to French VAT (CGI art. 259-1)."""
     if customer.country == "FR":
         return VatTreatment("S", FRENCH_STANDARD_VAT_RATE, reverse_charge=False)
     if customer.country in EU_COUNTRIES:
         return VatTreatment("AE", Decimal("0"), reverse_charge=True)
-    return VatTreatment("O", Decimal("0"), reverse_charge=False)
+    return VatTreatment(
+        "E",
+        Decimal("0"),
+        reverse_charge=False,
+        exemption_reason="TVA non applicable, article 259-1 du CGI",
+    )
 
 
 def vat_amount(net: Decimal, rate: Decimal) -> Decimal:
@@ -502,6 +508,7 @@ def issue(
         period_start=period_start,
         period_end=last_day_of_month(period_start) if period_start else None,
         reverse_charge=vat.reverse_charge,
+        vat_exemption_reason=vat.exemption_reason,
         total_net=total_net,
         total_vat=total_vat,
         total_gross=total_net + total_vat,

@@ -171,6 +171,7 @@ class Invoice(Base, Audited):
     period_end: Mapped[date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     reverse_charge: Mapped[bool] = mapped_column(Boolean, default=False)
+    vat_exemption_reason: Mapped[str | None] = mapped_column(String(200))
     total_net: Mapped[Decimal] = mapped_column(Money())
     total_vat: Mapped[Decimal] = mapped_column(Money())
     total_gross: Mapped[Decimal] = mapped_column(Money())

@@ -208,7 +208,7 @@ def recovery_indemnities(terms: LatePaymentTerms, late_invoices: int) -> Decimal
 # --------------------------------------------------------------------------------------------
 
 
-def _rule_text(terms: LatePaymentTerms) -> Text:
+def rule_text(terms: LatePaymentTerms) -> Text:
     rule = terms.interest
     if isinstance(rule, FlatPercentAfterDays):
         return _both(
@@ -378,7 +378,7 @@ def late_payment_penalty(
     first_late_day = due_date + timedelta(days=1)
     late = end >= first_late_day and outstanding_on(first_late_day) > 0
     days_late = (end - due_date).days if late else 0
-    rule_text = _rule_text(terms)
+    described = rule_text(terms)
 
     if not late:
         return Penalty(
@@ -461,10 +461,10 @@ def late_payment_penalty(
         en = lang == "en"
         parts = [
             (
-                f"{days_late} days late (due {_day(due_date, lang)}); rule: {rule_text.en}."
+                f"{days_late} days late (due {_day(due_date, lang)}); rule: {described.en}."
                 if en
                 else f"{days_late} jours de retard (échéance {_day(due_date, lang)}) ; règle : "
-                f"{rule_text.fr}."
+                f"{described.fr}."
             )
         ]
         basis_word = (

@@ -53,6 +53,7 @@ def _tenant(session: Session, operator_id: int, n: int, siren: str, iban: str) -
         operator_id,
         CustomerIn(
             name=f"Client {n}",
+            legal_form="SAS",
             siren=siren,
             address_line=f"{n} rue de la Paix",
             postal_code="75002",
@@ -163,6 +164,7 @@ def world(session: Session) -> World:
         session,
         OperatorIn(
             name="Opérateur Test",
+            legal_form="SAS",
             siren="732829320",
             address_line="1 place du Test",
             postal_code="69001",

@@ -94,6 +94,7 @@ def test_bad_input_gets_a_problem_naming_the_field_in_french_by_default(
 ) -> None:
     body = {
         "name": "Mauvais SIREN",
+        "legal_form": "SAS",
         "siren": "123456789",
         "address_line": "1 rue",
         "postal_code": "75001",
@@ -121,6 +122,7 @@ def test_bad_input_gets_a_problem_naming_the_field_in_french_by_default(
 def test_a_french_customer_needs_a_siren(client: TestClient, world: World) -> None:
     body = {
         "name": "Sans SIREN",
+        "legal_form": "SAS",
         "address_line": "1 rue",
         "postal_code": "75001",
         "city": "Paris",
@@ -135,6 +137,7 @@ def test_a_french_customer_needs_a_siren(client: TestClient, world: World) -> No
 def test_sepa_debit_needs_an_iban_and_a_bad_iban_is_named(client: TestClient, world: World) -> None:
     body = {
         "name": "Prélevé",
+        "legal_form": "SAS",
         "siren": "443061841",
         "address_line": "1 rue",
         "postal_code": "75001",

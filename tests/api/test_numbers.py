@@ -55,6 +55,7 @@ def test_french_numbers_only_for_metropolitan_france(client: TestClient, world: 
         headers=auth(world.staff_key),
         json={
             "name": "Société Réunion",
+            "legal_form": "SAS",
             "siren": "443061841",
             "address_line": "1 rue",
             "postal_code": "97400",

@@ -30,6 +30,7 @@ SHARED_ROUTES = {
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/customers"): {
         "name": "X",
+        "legal_form": "SAS",
         "siren": "443061841",
         "address_line": "1 rue",
         "postal_code": "75001",

@@ -19,6 +19,7 @@ def _operator(session: Session) -> int:
         session,
         OperatorIn(
             name="Op",
+            legal_form="SAS",
             siren="732829320",
             address_line="1 rue",
             postal_code="69001",
@@ -36,6 +37,7 @@ def test_create_update_delete_are_recorded_with_actor_and_reason(session: Sessio
         _operator(session),
         CustomerIn(
             name="Boulangerie",
+            legal_form="SARL",
             siren="552100554",
             address_line="1 rue",
             postal_code="75001",

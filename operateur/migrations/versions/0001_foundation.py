@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:46:54.376666
+Create Date: 2026-11-23 21:50:26.944732
 """
 
 from __future__ import annotations
@@ -442,6 +442,7 @@ def upgrade() -> None:
         sa.Column("period_end", sa.Date(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("reverse_charge", sa.Boolean(), nullable=False),
+        sa.Column("vat_exemption_reason", sa.String(length=200), nullable=True),
         sa.Column("total_net", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
         sa.Column("total_vat", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),
         sa.Column("total_gross", operateur.db.ExactDecimal(precision=18, scale=4), nullable=False),

@@ -56,6 +56,7 @@ class Builder:
             self.operator_id,
             CustomerIn(
                 name=name,
+                legal_form="SARL",
                 siren=new_siren() if country == "FR" else None,
                 vat_number=vat_number,
                 address_line="1 rue du Client",
