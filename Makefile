@@ -25,7 +25,7 @@ run: $(VENV)/.installed
 	$(BIN)/operateur serve
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check operateur tests
+	$(BIN)/ruff check operateur tests bench
 	$(BIN)/mypy
 
 test: lint

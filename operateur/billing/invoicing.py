@@ -61,7 +61,7 @@ from operateur.catalog.terms import (
 )
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, ContractStatus, Subscription
-from operateur.db import utcnow
+from operateur.db import json_dumps, utcnow
 from operateur.domain.calendar import add_months, last_day_of_month
 from operateur.domain.money import round_money
 from operateur.errors import Conflict, InvalidInput
@@ -284,44 +284,38 @@ def one_off_line(sub: Subscription, terms: BillingTerms) -> DraftLine:
     )
 
 
-def _usage_lines(
-    session: Session, contract: Contract, period_start: date, basis: PriceBasis
-) -> tuple[list[DraftLine], int]:
-    """Rated usage of P and before, not yet invoiced, one line per destination (BIL-09)."""
-    last_period = period_of(period_start)
-    rows = session.execute(
-        select(
-            UsageRecord.kind,
-            UsageRecord.destination,
-            func.count(UsageRecord.id),
-            func.sum(UsageRecord.billed_seconds),
-            func.sum(UsageRecord.sms_segments),
-            func.sum(UsageRecord.cost),
-            func.sum(UsageRecord.surcharge),
-        )
-        .where(
-            UsageRecord.contract_id == contract.id,
-            UsageRecord.invoice_id.is_(None),
-            UsageRecord.status == UsageStatus.RATED,
-            UsageRecord.period <= last_period,
-        )
-        .group_by(UsageRecord.kind, UsageRecord.destination)
-        .order_by(UsageRecord.kind, UsageRecord.destination)
-    ).all()
+@dataclass(frozen=True)
+class UsageTotal:
+    """Rated, not yet invoiced usage of a contract for one kind and destination."""
+
+    kind: str
+    destination: str | None
+    count: int
+    seconds: int
+    segments: int
+    cost: Decimal
+    surcharge: Decimal
+
+
+def _usage_lines(usage: list[UsageTotal], basis: PriceBasis) -> tuple[list[DraftLine], int]:
+    """One line per destination (BIL-09), third-party surcharges on a line of their own."""
     lines: list[DraftLine] = []
     count = 0
     surcharges = Decimal("0")
-    for kind, destination, n, seconds, segments, cost, surcharge in rows:
-        count += int(n)
-        surcharges += Decimal(surcharge or 0)
-        net = round_money(price_excl_vat(Decimal(cost or 0), basis))
-        if kind == UsageKind.SMS:
-            text = f"SMS {destination or ''} — {n} messages, {segments or 0} segments"
+    for total in usage:
+        count += total.count
+        surcharges += total.surcharge
+        net = round_money(price_excl_vat(total.cost, basis))
+        where = total.destination or ""
+        if total.kind == UsageKind.SMS:
+            text = f"SMS {where} — {total.count} messages, {total.segments} segments"
         else:
-            minutes = (Decimal(seconds or 0) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP)
-            text = f"Communications {destination or ''} — {n} appels, {minutes} min"
+            minutes = (Decimal(total.seconds) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            text = f"Communications {where} — {total.count} appels, {minutes} min"
         lines.append(
-            DraftLine(LineSource.USAGE, f"usage.{kind}", text.strip(), Decimal(1), "C62", net, net)
+            DraftLine(
+                LineSource.USAGE, f"usage.{total.kind}", text.strip(), Decimal(1), "C62", net, net
+            )
         )
     if surcharges:
         net = round_money(price_excl_vat(surcharges, basis))
@@ -368,27 +362,28 @@ def _minimum_shortfall(terms: BillingTerms, draft: Draft, period_start: date) ->
     )
 
 
-def draft_invoice(
-    session: Session, contract: Contract, customer: Customer, period_start: date
-) -> Draft:
-    """Everything the invoice of this contract for this period should hold (nothing written)."""
-    terms: ContractTerms = contracts.terms_of(contract)
-    billing = terms.billing
+@dataclass
+class ContractInputs:
+    """What drafting one contract's invoice reads, loaded in bulk for a chunk of contracts."""
+
+    contract: Contract
+    customer: Customer
+    terms: ContractTerms
+    subscriptions: list[Subscription] = field(default_factory=list)
+    coverage: dict[int, SubscriptionCoverage] = field(default_factory=dict)
+    usage: list[UsageTotal] = field(default_factory=list)
+    charges: list[PendingCharge] = field(default_factory=list)
+
+
+def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
+    """Everything the invoice of this contract for this period should hold (pure)."""
+    billing = inputs.terms.billing
     draft = Draft()
-    subs = contracts.list_subscriptions(session, contract)
-    coverage = {
-        row.subscription_id: row
-        for row in session.scalars(
-            select(SubscriptionCoverage).where(
-                SubscriptionCoverage.subscription_id.in_([s.id for s in subs])
-            )
-        )
-    }
     period_end = add_months(period_start, 1)
-    for sub in subs:
+    for sub in inputs.subscriptions:
         if sub.start_date is None or sub.start_date >= add_months(period_end, 1):
             continue
-        row = coverage.get(sub.id)
+        row = inputs.coverage.get(sub.id)
         nrc_due = sub.start_date < period_end or billing.setup_fees_due_at_order
         if sub.unit_price_nrc and (row is None or row.nrc_invoice_id is None) and nrc_due:
             draft.lines.append(one_off_line(sub, billing))
@@ -400,7 +395,7 @@ def draft_invoice(
             draft.lines.extend(lines)
             draft.coverage[sub.id] = until
     if billing.usage_billed is not None:
-        usage, count = _usage_lines(session, contract, period_start, billing.price_basis)
+        usage, count = _usage_lines(inputs.usage, billing.price_basis)
         draft.lines.extend(usage)
         draft.usage_records = count
     shortfall = _minimum_shortfall(billing, draft, period_start)
@@ -408,7 +403,7 @@ def draft_invoice(
         draft.lines.append(shortfall)
     if (
         billing.non_default_method_surcharge
-        and customer.payment_method != billing.default_payment_method
+        and inputs.customer.payment_method != billing.default_payment_method
         and draft.lines
     ):
         fee = billing.non_default_method_surcharge
@@ -423,14 +418,7 @@ def draft_invoice(
                 fee,
             )
         )
-    charges = list(
-        session.scalars(
-            select(PendingCharge)
-            .where(PendingCharge.contract_id == contract.id, PendingCharge.invoice_id.is_(None))
-            .order_by(PendingCharge.id)
-        )
-    )
-    for charge in charges:
+    for charge in inputs.charges:
         draft.lines.append(
             DraftLine(
                 charge.source,
@@ -446,13 +434,97 @@ def draft_invoice(
     return draft
 
 
+def load_inputs(
+    session: Session, contract_ids: list[int], period_start: date
+) -> list[ContractInputs]:
+    """The inputs of the contracts not yet invoiced for the period, in a handful of queries."""
+    period = period_of(period_start)
+    done = set(
+        session.scalars(
+            select(Invoice.contract_id).where(
+                Invoice.contract_id.in_(contract_ids),
+                Invoice.period == period,
+                Invoice.kind == InvoiceKind.INVOICE,
+                Invoice.purpose == "period",
+            )
+        )
+    )
+    parsed: dict[str, ContractTerms] = {}
+    inputs: dict[int, ContractInputs] = {}
+    rows = session.execute(
+        select(Contract, Customer)
+        .join(Customer, Customer.id == Contract.customer_id)
+        .where(Contract.id.in_(contract_ids))
+        .order_by(Contract.id)
+    ).all()
+    for contract, customer in rows:
+        if contract.id in done:
+            continue
+        key = json_dumps(contract.terms)
+        if key not in parsed:
+            parsed[key] = contracts.terms_of(contract)
+        inputs[contract.id] = ContractInputs(contract, customer, parsed[key])
+    if not inputs:
+        return []
+    ids = list(inputs)
+    for sub in session.scalars(
+        select(Subscription).where(Subscription.contract_id.in_(ids)).order_by(Subscription.id)
+    ):
+        inputs[sub.contract_id].subscriptions.append(sub)
+    for cover, owner in session.execute(
+        select(SubscriptionCoverage, Subscription.contract_id)
+        .join(Subscription, Subscription.id == SubscriptionCoverage.subscription_id)
+        .where(Subscription.contract_id.in_(ids))
+    ).all():
+        inputs[owner].coverage[cover.subscription_id] = cover
+    for contract_id, kind, destination, n, seconds, segments, cost, surcharge in session.execute(
+        select(
+            UsageRecord.contract_id,
+            UsageRecord.kind,
+            UsageRecord.destination,
+            func.count(UsageRecord.id),
+            func.sum(UsageRecord.billed_seconds),
+            func.sum(UsageRecord.sms_segments),
+            func.sum(UsageRecord.cost),
+            func.sum(UsageRecord.surcharge),
+        )
+        .where(
+            UsageRecord.contract_id.in_(ids),
+            UsageRecord.invoice_id.is_(None),
+            UsageRecord.status == UsageStatus.RATED,
+            UsageRecord.period <= period,
+        )
+        .group_by(UsageRecord.contract_id, UsageRecord.kind, UsageRecord.destination)
+        .order_by(UsageRecord.contract_id, UsageRecord.kind, UsageRecord.destination)
+    ).all():
+        assert contract_id is not None
+        inputs[contract_id].usage.append(
+            UsageTotal(
+                str(kind),
+                destination,
+                int(n),
+                int(seconds or 0),
+                int(segments or 0),
+                Decimal(cost or 0),
+                Decimal(surcharge or 0),
+            )
+        )
+    for charge in session.scalars(
+        select(PendingCharge)
+        .where(PendingCharge.contract_id.in_(ids), PendingCharge.invoice_id.is_(None))
+        .order_by(PendingCharge.id)
+    ):
+        inputs[charge.contract_id].charges.append(charge)
+    return list(inputs.values())
+
+
 # --- numbering --------------------------------------------------------------------------------
 
 
-def next_invoice_number(session: Session, operator_id: int, year: int) -> str:
-    """Take the next number of the operator's yearly sequence, holding its row lock until the
-    transaction ends: numbers are unique, chronological and gapless, even with concurrent runs
-    (a rolled-back transaction gives its number back)."""
+def take_invoice_numbers(session: Session, operator_id: int, year: int, count: int) -> list[str]:
+    """Take the next ``count`` numbers of the operator's yearly sequence, holding its row lock
+    until the transaction ends: numbers are unique, chronological and gapless, even with
+    concurrent runs (a rolled-back transaction gives its numbers back)."""
     values = {"operator_id": operator_id, "year": year, "last_value": 0}
     dialect = session.get_bind().dialect.name
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(InvoiceSequence).values(values)
@@ -462,8 +534,9 @@ def next_invoice_number(session: Session, operator_id: int, year: int) -> str:
         .where(InvoiceSequence.operator_id == operator_id, InvoiceSequence.year == year)
         .with_for_update()
     ).one()
-    sequence.last_value += 1
-    return f"F{year}-{sequence.last_value:06d}"
+    first = sequence.last_value + 1
+    sequence.last_value += count
+    return [f"F{year}-{n:06d}" for n in range(first, first + count)]
 
 
 # --- issuing ----------------------------------------------------------------------------------
@@ -473,9 +546,9 @@ class UsageChanged(Exception):
     """Usage arrived while the invoice was drafted; the transaction is retried."""
 
 
-def issue(
-    session: Session,
+def _build(
     *,
+    number: str,
     contract: Contract,
     customer: Customer,
     draft: Draft,
@@ -484,20 +557,18 @@ def issue(
     period_start: date | None,
     issue_date: date,
     due_date: date,
-    run_id: int | None = None,
-    preceding_invoice_id: int | None = None,
-    vat: VatTreatment | None = None,
+    run_id: int | None,
+    preceding_invoice_id: int | None,
+    vat: VatTreatment,
 ) -> Invoice:
-    """Write an invoice (or credit note) from a draft, with its number, lines and totals."""
-    vat = vat or vat_treatment(customer)
     total_net = draft.total_net
     total_vat = vat_amount(total_net, vat.rate)
-    invoice = Invoice(
+    return Invoice(
         operator_id=customer.operator_id,
         customer_id=customer.id,
         contract_id=contract.id,
         run_id=run_id,
-        number=next_invoice_number(session, customer.operator_id, issue_date.year),
+        number=number,
         kind=kind,
         purpose=purpose,
         period=period_of(period_start) if period_start else None,
@@ -512,6 +583,9 @@ def issue(
         total_net=total_net,
         total_vat=total_vat,
         total_gross=total_net + total_vat,
+        amount_paid=Decimal("0"),
+        amount_disputed=Decimal("0"),
+        amount_credited=Decimal("0"),
         preceding_invoice_id=preceding_invoice_id,
         lang=customer.lang,
         lines=[
@@ -530,48 +604,175 @@ def issue(
             for position, line in enumerate(draft.lines, start=1)
         ],
     )
+
+
+def issue(
+    session: Session,
+    *,
+    contract: Contract,
+    customer: Customer,
+    draft: Draft,
+    kind: InvoiceKind,
+    purpose: str,
+    period_start: date | None,
+    issue_date: date,
+    due_date: date,
+    run_id: int | None = None,
+    preceding_invoice_id: int | None = None,
+    vat: VatTreatment | None = None,
+) -> Invoice:
+    """Write one invoice (or credit note) from a draft, with its number, lines and totals."""
+    [number] = take_invoice_numbers(session, customer.operator_id, issue_date.year, 1)
+    invoice = _build(
+        number=number,
+        contract=contract,
+        customer=customer,
+        draft=draft,
+        kind=kind,
+        purpose=purpose,
+        period_start=period_start,
+        issue_date=issue_date,
+        due_date=due_date,
+        run_id=run_id,
+        preceding_invoice_id=preceding_invoice_id,
+        vat=vat or vat_treatment(customer),
+    )
     session.add(invoice)
     session.flush()
-    _record_what_was_billed(session, invoice, contract, draft, period_start)
+    _record_coverage(session, [(invoice, draft)])
     return invoice
 
 
-def _record_what_was_billed(
-    session: Session, invoice: Invoice, contract: Contract, draft: Draft, period_start: date | None
-) -> None:
-    for sub_id, until in draft.coverage.items():
-        row = session.scalar(
-            select(SubscriptionCoverage).where(SubscriptionCoverage.subscription_id == sub_id)
-        )
-        if row is None:
-            session.add(SubscriptionCoverage(subscription_id=sub_id, billed_until=until))
-        else:
-            row.billed_until = until
-    for sub_id in draft.nrc_subscriptions:
-        row = session.scalar(
-            select(SubscriptionCoverage).where(SubscriptionCoverage.subscription_id == sub_id)
-        )
-        if row is None:
-            row = SubscriptionCoverage(subscription_id=sub_id)
-            session.add(row)
-        row.nrc_invoice_id = invoice.id
-    for charge in draft.charges:
-        charge.invoice_id = invoice.id
-    if period_start is not None and draft.usage_records:
-        marked = session.execute(
-            update(UsageRecord)
-            .where(
-                UsageRecord.contract_id == contract.id,
-                UsageRecord.invoice_id.is_(None),
-                UsageRecord.status == UsageStatus.RATED,
-                UsageRecord.period <= period_of(period_start),
+def _record_coverage(session: Session, issued: list[tuple[Invoice, Draft]]) -> None:
+    """Remember how far each subscription is billed and which charges were used."""
+    subs = {sub_id for _, d in issued for sub_id in set(d.coverage) | set(d.nrc_subscriptions)}
+    existing: dict[int, SubscriptionCoverage] = {}
+    if subs:
+        existing = {
+            row.subscription_id: row
+            for row in session.scalars(
+                select(SubscriptionCoverage).where(SubscriptionCoverage.subscription_id.in_(subs))
             )
-            .values(invoice_id=invoice.id)
-            .execution_options(synchronize_session=False)
-        )
-        if marked.rowcount != draft.usage_records:  # type: ignore[attr-defined]
-            raise UsageChanged
+        }
+    for invoice, draft in issued:
+        for sub_id in set(draft.coverage) | set(draft.nrc_subscriptions):
+            row = existing.get(sub_id)
+            if row is None:
+                row = existing[sub_id] = SubscriptionCoverage(subscription_id=sub_id)
+                session.add(row)
+            if sub_id in draft.coverage:
+                row.billed_until = draft.coverage[sub_id]
+            if sub_id in draft.nrc_subscriptions:
+                row.nrc_invoice_id = invoice.id
+        for charge in draft.charges:
+            charge.invoice_id = invoice.id
     session.flush()
+
+
+def _mark_usage(
+    session: Session, contract_ids: list[int], period_start: date, expected: int
+) -> None:
+    """Mark the usage of the invoiced contracts with their period invoice, in one statement;
+    usage that arrived since drafting makes the counts differ and the chunk is retried."""
+    if not expected:
+        return
+    period = period_of(period_start)
+    invoice_of = (
+        select(Invoice.id)
+        .where(
+            Invoice.contract_id == UsageRecord.contract_id,
+            Invoice.period == period,
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.purpose == "period",
+        )
+        .scalar_subquery()
+    )
+    marked = session.execute(
+        update(UsageRecord)
+        .where(
+            UsageRecord.contract_id.in_(contract_ids),
+            UsageRecord.invoice_id.is_(None),
+            UsageRecord.status == UsageStatus.RATED,
+            UsageRecord.period <= period,
+        )
+        .values(invoice_id=invoice_of)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != expected:  # type: ignore[attr-defined]
+        raise UsageChanged
+
+
+def invoice_contracts(
+    session: Session, contract_ids: list[int], period_start: date, run_id: int | None = None
+) -> list[Invoice]:
+    """Issue the period invoices of these contracts: those with something to bill and not
+    yet invoiced for the period (idempotent). Numbers follow the contracts' order."""
+    period = period_of(period_start)
+    drafted: list[tuple[ContractInputs, Draft]] = []
+    for inputs in load_inputs(session, contract_ids, period_start):
+        draft = draft_invoice(inputs, period_start)
+        if not draft.lines:
+            continue
+        if draft.total_net < 0:
+            raise Conflict(
+                Text(
+                    fr="Les avoirs dépassent la facture de {period} du contrat {contract} : "
+                    "émettre un avoir.",
+                    en="Credits exceed the {period} invoice of contract {contract}: "
+                    "issue a credit note.",
+                ),
+                code="negative_invoice",
+                details={"period": period, "contract": inputs.contract.reference},
+            )
+        drafted.append((inputs, draft))
+    if not drafted:
+        return []
+    issued: list[tuple[Invoice, Draft]] = []
+    by_operator: dict[tuple[int, int], list[tuple[ContractInputs, Draft]]] = {}
+    for inputs, draft in drafted:
+        issued_on = issue_date_of(inputs.terms.billing, period_start)
+        by_operator.setdefault((inputs.customer.operator_id, issued_on.year), []).append(
+            (inputs, draft)
+        )
+    for (operator_id, year), group in by_operator.items():
+        numbers = take_invoice_numbers(session, operator_id, year, len(group))
+        for number, (inputs, draft) in zip(numbers, group, strict=True):
+            billing = inputs.terms.billing
+            issued_on = issue_date_of(billing, period_start)
+            invoice = _build(
+                number=number,
+                contract=inputs.contract,
+                customer=inputs.customer,
+                draft=draft,
+                kind=InvoiceKind.INVOICE,
+                purpose="period",
+                period_start=period_start,
+                issue_date=issued_on,
+                due_date=due_date_of(billing, issued_on),
+                run_id=run_id,
+                preceding_invoice_id=None,
+                vat=vat_treatment(inputs.customer),
+            )
+            session.add(invoice)
+            issued.append((invoice, draft))
+    session.flush()
+    _record_coverage(session, issued)
+    _mark_usage(
+        session,
+        [inputs.contract.id for inputs, _ in drafted],
+        period_start,
+        sum(draft.usage_records for _, draft in drafted),
+    )
+    for invoice, _ in issued:
+        event(
+            log,
+            "invoice.issued",
+            invoice=invoice.number,
+            customer=invoice.customer_id,
+            contract=invoice.contract_id,
+            total=invoice.total_gross,
+        )
+    return [invoice for invoice, _ in issued]
 
 
 def invoice_contract(
@@ -579,54 +780,8 @@ def invoice_contract(
 ) -> Invoice | None:
     """Issue the period invoice of one contract, or None when there is nothing to bill or it
     was already issued (idempotent)."""
-    period = period_of(period_start)
-    existing = session.scalar(
-        select(Invoice.id).where(
-            Invoice.contract_id == contract.id,
-            Invoice.period == period,
-            Invoice.kind == InvoiceKind.INVOICE,
-            Invoice.purpose == "period",
-        )
-    )
-    if existing is not None:
-        return None
-    customer = session.get(Customer, contract.customer_id)
-    assert customer is not None
-    draft = draft_invoice(session, contract, customer, period_start)
-    if not draft.lines:
-        return None
-    if draft.total_net < 0:
-        raise Conflict(
-            Text(
-                fr="Les avoirs dépassent la facture de {period} : émettre un avoir.",
-                en="Credits exceed the invoice of {period}: issue a credit note.",
-            ),
-            code="negative_invoice",
-            details={"period": period},
-        )
-    billing = contracts.terms_of(contract).billing
-    issued_on = issue_date_of(billing, period_start)
-    invoice = issue(
-        session,
-        contract=contract,
-        customer=customer,
-        draft=draft,
-        kind=InvoiceKind.INVOICE,
-        purpose="period",
-        period_start=period_start,
-        issue_date=issued_on,
-        due_date=due_date_of(billing, issued_on),
-        run_id=run_id,
-    )
-    event(
-        log,
-        "invoice.issued",
-        invoice=invoice.number,
-        customer=customer.id,
-        contract=contract.reference,
-        total=invoice.total_gross,
-    )
-    return invoice
+    issued = invoice_contracts(session, [contract.id], period_start, run_id)
+    return issued[0] if issued else None
 
 
 @dataclass
@@ -701,28 +856,20 @@ def _invoice_chunk(
     attempts: int = 3,
 ) -> None:
     for attempt in range(attempts):
-        issued: list[str] = []
-        skipped = 0
         with factory() as session:
             set_actor(session, actor, f"billing run {period_of(period_start)}")
             try:
-                for contract_id in chunk:
-                    contract = session.get(Contract, contract_id)
-                    assert contract is not None
-                    invoice = invoice_contract(session, contract, period_start, report.run_id)
-                    if invoice is None:
-                        skipped += 1
-                    else:
-                        issued.append(invoice.number)
+                invoices = invoice_contracts(session, chunk, period_start, report.run_id)
+                numbers = [invoice.number for invoice in invoices]
                 session.commit()
             except (UsageChanged, IntegrityError):
-                # new usage arrived or another run issued the same invoice: start the chunk over
+                # new usage arrived or another run issued the same invoices: start over
                 session.rollback()
                 if attempt == attempts - 1:
                     raise
                 continue
-        report.issued.extend(issued)
-        report.skipped += skipped
+        report.issued.extend(numbers)
+        report.skipped += len(chunk) - len(numbers)
         return
 
 
