@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from operateur.accounts.cli import audit_app, customers_app, users_app
+from operateur.billing.cli import app as billing_app
 from operateur.catalog.cli import app as catalog_app
 from operateur.cli_support import lang, reports_errors, settings
 from operateur.contracts.cli import app as contracts_app
@@ -28,6 +29,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(users_app, name="users")
 app.add_typer(numbers_app, name="numbers")
+app.add_typer(billing_app, name="billing")
 app.add_typer(sms_app, name="sms")
 app.add_typer(audit_app, name="audit")
 

@@ -31,6 +31,7 @@ from operateur.billing.models import (
 )
 from operateur.billing.payments import get_invoice, open_invoices, outstanding, settle_status
 from operateur.billing.penalties import Penalty, late_payment_penalty
+from operateur.billing.reference_rates import ReferenceTables
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract
 from operateur.domain.money import round_money
@@ -253,8 +254,11 @@ def _penalties_invoiced(session: Session, invoice: Invoice) -> dict[str, Decimal
     return {code: Decimal(total or 0) for code, total in rows}
 
 
-def late_invoices(session: Session, customer_id: int, as_of: date) -> list[LateInvoice]:
-    """Every open invoice of the customer past its due date, with its penalty as of a date."""
+def late_invoices(
+    session: Session, customer_id: int, as_of: date, tables: ReferenceTables | None = None
+) -> list[LateInvoice]:
+    """Every open invoice of the customer past its due date, with its penalty as of a date
+    (``tables``: the ECB and legal rates, the packaged ones by default)."""
     found: list[LateInvoice] = []
     for invoice in open_invoices(session, customer_id):
         if (
@@ -277,6 +281,7 @@ def late_invoices(session: Session, customer_id: int, as_of: date) -> list[LateI
             received_date=invoice.received_date,
             as_of=as_of,
             paid=_paid(session, invoice),
+            tables=tables,
         )
         if penalty.late:
             claimed = _penalties_invoiced(session, invoice)
@@ -301,13 +306,15 @@ PENALTY_VAT = invoicing.VatTreatment(
 )
 
 
-def issue_penalty_invoices(session: Session, customer_id: int, as_of: date) -> list[Invoice]:
+def issue_penalty_invoices(
+    session: Session, customer_id: int, as_of: date, tables: ReferenceTables | None = None
+) -> list[Invoice]:
     """Invoice what the late invoices owe in penalties as of ``as_of`` beyond what earlier
     penalty invoices already claimed; rerunning for the same date issues nothing."""
     issued: list[Invoice] = []
     customer = session.get(Customer, customer_id)
     assert customer is not None
-    for late in late_invoices(session, customer_id, as_of):
+    for late in late_invoices(session, customer_id, as_of, tables):
         if late.interest_due <= 0 and late.indemnity_due <= 0:
             continue
         purpose = f"penalty:{late.invoice.id}:{as_of.isoformat()}"

@@ -34,7 +34,9 @@ METHODS = ("transfer", "cheque", "card", "sepa_direct_debit", "prepaid", "set_of
 def outstanding(invoice: Invoice) -> Decimal:
     """What is still to be collected on an invoice: not paid, credited or disputed."""
     return (
-        invoice.total_gross - invoice.amount_paid - invoice.amount_credited
+        invoice.total_gross
+        - invoice.amount_paid
+        - invoice.amount_credited
         - invoice.amount_disputed
     )
 

@@ -460,3 +460,23 @@ def add_rate(
     if path is None:
         _CACHE.pop(_cache_key(None), None)
     return load_tables(directory).table(name)
+
+
+def operator_tables_dir(data_dir: Path) -> Path:
+    """Where an operator keeps its updated copy of the tables: ``<data_dir>/reference_rates``,
+    seeded from the packaged tables the first time a rate is added."""
+    target = data_dir / "reference_rates"
+    if not target.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        packaged = _data_dir(None)
+        for file_name in FILE_NAMES.values():
+            (target / file_name).write_text(
+                packaged.joinpath(file_name).read_text(encoding="utf-8"), encoding="utf-8"
+            )
+    return target
+
+
+def tables_for(data_dir: Path) -> ReferenceTables:
+    """The operator's updated tables when it has some, else the packaged ones."""
+    target = data_dir / "reference_rates"
+    return load_tables(target if target.is_dir() else None)
