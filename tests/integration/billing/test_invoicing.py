@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -9,6 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from operateur.accounts.audit import set_actor
+from operateur.accounts.permissions import system_actor
 from operateur.billing import invoicing
 from operateur.billing.models import (
     Invoice,
@@ -271,3 +274,40 @@ def test_corrections_are_credit_notes_in_the_same_sequence(
     )
     assert rest.total_gross == Decimal("81.60")
     assert invoice.status.value == "credited"
+
+
+def test_concurrent_runs_issue_each_invoice_once_with_gapless_numbers(
+    committed_factory: sessionmaker[Session],
+) -> None:
+    """Two billing runs of the same period race on separate connections: every contract is
+    invoiced once and the numbers run 1..N without a gap."""
+    with committed_factory() as session:
+        set_actor(session, system_actor("test"))
+        build = Builder(session)
+        for n in range(12):
+            build.contract(
+                build.customer(name=f"C{n}"), "crm-voip", date(2026, 1, 1), [("crm.licence", 1)]
+            )
+        session.commit()
+        operator_id = build.operator_id
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            invoicing.run_period(committed_factory, operator_id, "2026-01", chunk_size=3)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with committed_factory() as session:
+        numbers = sorted(session.scalars(select(Invoice.number)))
+        contracts_invoiced = list(session.scalars(select(Invoice.contract_id)))
+    assert numbers == [f"F2026-{n:06d}" for n in range(1, 13)]
+    assert len(set(contracts_invoiced)) == 12
