@@ -26,6 +26,7 @@ class Permission(enum.StrEnum):
     EQUIPMENT_WRITE = "equipment:write"
     BILLING_READ = "billing:read"  # one customer's invoices, payments, usage, wallet
     BILLING_WRITE = "billing:write"  # runs, payments, top-ups, mandates, decks
+    DISPUTES_FILE = "disputes:file"  # contest an invoice (BIL-07)
     AUDIT_READ = "audit:read"  # the operator's whole audit log
     CUSTOMER_AUDIT_READ = "customer:audit:read"  # one customer's own audit trail
 
@@ -49,6 +50,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CUSTOMER_PROFILE_WRITE,
             Permission.CONTRACTS_WRITE,
             Permission.BILLING_WRITE,
+            Permission.DISPUTES_FILE,
             Permission.CUSTOMER_AUDIT_READ,
         }
     ),
@@ -74,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CUSTOMER_ADMIN: frozenset(
         _READ_ONE
         | {
+            Permission.DISPUTES_FILE,
             Permission.CUSTOMER_PROFILE_WRITE,
             Permission.USERS_MANAGE,
             Permission.CUSTOMER_AUDIT_READ,

@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
+from sqlalchemy import select
 
 from operateur.accounts.permissions import Actor, Permission
-from operateur.billing import invoicing, payments, statements, wallets
+from operateur.billing import collection, invoicing, payments, reference_rates, statements, wallets
+from operateur.billing.models import Dispute
 from operateur.billing.schemas import (
+    DisputeIn,
+    DisputeOut,
     InvoiceDetailOut,
     InvoiceOut,
+    LatePenaltyOut,
     PaymentIn,
     PaymentOut,
+    PenaltiesIn,
+    ResolveIn,
     RunIn,
     RunOut,
     TopUpIn,
@@ -20,7 +27,7 @@ from operateur.billing.schemas import (
 )
 from operateur.config import Settings
 from operateur.errors import InvalidInput
-from operateur.http.deps import SessionDep, require
+from operateur.http.deps import LangDep, SessionDep, require
 from operateur.i18n import Text
 
 router = APIRouter(tags=["billing"])
@@ -126,3 +133,91 @@ def top_up(customer_id: int, body: TopUpIn, actor: Writer, session: SessionDep) 
         reference=body.reference,
     )
     return _wallet_out(view)
+
+
+@router.post(
+    "/customers/{customer_id}/invoices/{invoice_id}/disputes",
+    response_model=DisputeOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def file_dispute(
+    customer_id: int,
+    invoice_id: int,
+    body: DisputeIn,
+    actor: Annotated[Actor, require(Permission.DISPUTES_FILE)],
+    session: SessionDep,
+) -> DisputeOut:
+    """Contest an invoice; the terms decide at once whether the dispute is admissible (BIL-07)
+    and every reason for a refusal is returned."""
+    dispute = collection.file_dispute(
+        session,
+        customer_id,
+        invoice_id,
+        filed_on=body.filed_on,
+        channel=body.channel,
+        contested_amount=body.contested_amount,
+        reason=body.reason,
+        references=set(body.references),
+    )
+    return DisputeOut.model_validate(dispute)
+
+
+@router.get("/customers/{customer_id}/disputes", response_model=list[DisputeOut])
+def list_disputes(customer_id: int, actor: Reader, session: SessionDep) -> list[DisputeOut]:
+    rows = session.scalars(
+        select(Dispute).where(Dispute.customer_id == customer_id).order_by(Dispute.id)
+    )
+    return [DisputeOut.model_validate(d) for d in rows]
+
+
+@router.post("/customers/{customer_id}/disputes/{dispute_id}/resolve", response_model=DisputeOut)
+def resolve_dispute(
+    customer_id: int, dispute_id: int, body: ResolveIn, actor: Writer, session: SessionDep
+) -> DisputeOut:
+    dispute = collection.get_dispute(session, customer_id, dispute_id)
+    resolved = collection.resolve_dispute(
+        session,
+        dispute,
+        upheld=body.upheld,
+        resolved_on=body.resolved_on,
+        credit_net=body.credit_net,
+    )
+    return DisputeOut.model_validate(resolved)
+
+
+@router.post("/customers/{customer_id}/penalties", response_model=list[LatePenaltyOut])
+def penalties(
+    customer_id: int,
+    body: PenaltiesIn,
+    request: Request,
+    actor: Writer,
+    session: SessionDep,
+    lang: LangDep,
+) -> list[LatePenaltyOut]:
+    """The customer's late invoices and penalties as of a date (BIL-06); with ``issue``, the
+    penalty invoices are issued (once per date)."""
+    settings: Settings = request.app.state.settings
+    tables = reference_rates.tables_for(settings.data_dir)
+    late = collection.late_invoices(session, customer_id, body.as_of, tables)
+    issued = (
+        {
+            i.purpose.split(":")[1]: i.number
+            for i in collection.issue_penalty_invoices(session, customer_id, body.as_of, tables)
+        }
+        if body.issue
+        else {}
+    )
+    return [
+        LatePenaltyOut(
+            customer_id=customer_id,
+            invoice_id=row.invoice.id,
+            invoice=row.invoice.number,
+            days_late=row.penalty.days_late,
+            interest=row.penalty.interest,
+            indemnity=row.penalty.indemnity,
+            to_invoice=row.interest_due + row.indemnity_due,
+            explanation=row.penalty.explanation.render(lang),
+            issued=issued.get(str(row.invoice.id)),
+        )
+        for row in late
+    ]

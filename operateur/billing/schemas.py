@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from operateur.billing.models import InvoiceKind, InvoiceStatus, LineSource
+from operateur.billing.models import DisputeStatus, InvoiceKind, InvoiceStatus, LineSource
 
 
 class RunIn(BaseModel):
@@ -100,3 +100,58 @@ class WalletOut(BaseModel):
     balance: Decimal
     reserved: Decimal
     available: Decimal
+
+
+class DisputeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filed_on: date
+    channel: str = Field(description="email, registered_letter, letter, portal or phone")
+    contested_amount: Decimal = Field(gt=0, decimal_places=2)
+    reason: str = Field(min_length=1, max_length=2000)
+    references: list[str] = Field(
+        default_factory=list,
+        description="What the dispute states: invoice_date, invoice_number, amount, reason, "
+        "evidence",
+    )
+
+
+class DisputeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
+    invoice_id: int
+    filed_on: date
+    channel: str
+    contested_amount: Decimal
+    held_amount: Decimal
+    reason: str
+    status: DisputeStatus
+    refusal_reasons: list[str]
+    resolved_on: date | None
+    credit_note_id: int | None
+    settlement: str | None
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upheld: bool
+    resolved_on: date
+    credit_net: Decimal | None = Field(default=None, gt=0, decimal_places=2)
+
+
+class PenaltiesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: date
+    issue: bool = False
+
+
+class LatePenaltyOut(BaseModel):
+    customer_id: int
+    invoice_id: int
+    invoice: str
+    days_late: int
+    interest: Decimal
+    indemnity: Decimal
+    to_invoice: Decimal
+    explanation: str
+    issued: str | None = None

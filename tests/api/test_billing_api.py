@@ -72,3 +72,41 @@ def test_top_up_then_read_the_wallet(client: TestClient, world: World) -> None:
     assert Decimal(client.get(base, headers=auth(world.b.user_key)).json()["balance"]) == Decimal(
         "49.20"
     )
+
+
+# SPEC: BIL-07
+def test_the_customer_contests_an_invoice_and_learns_why_it_is_refused(
+    client: TestClient, world: World
+) -> None:
+    base = f"/api/v1/customers/{world.a.id}"
+    [invoice] = client.get(f"{base}/invoices", headers=auth(world.a.admin_key)).json()
+    response = client.post(
+        f"{base}/invoices/{invoice['id']}/disputes",
+        headers=auth(world.a.admin_key),
+        json={
+            "filed_on": invoice["issue_date"],
+            "channel": "phone",
+            "contested_amount": "5.00",
+            "reason": "ligne facturée deux fois",
+        },
+    )
+    assert response.status_code == 201
+    dispute = response.json()
+    # Centrex disputes go by registered letter within 30 days of receipt [001 §11.3]
+    assert dispute["status"] == "refused"
+    assert "wrong_channel" in dispute["refusal_reasons"]
+    assert (
+        client.get(f"{base}/disputes", headers=auth(world.a.user_key)).json()[0]["id"]
+        == (dispute["id"])
+    )
+    user_tries = client.post(
+        f"{base}/invoices/{invoice['id']}/disputes",
+        headers=auth(world.a.user_key),
+        json={
+            "filed_on": invoice["issue_date"],
+            "channel": "registered_letter",
+            "contested_amount": "5.00",
+            "reason": "x",
+        },
+    )
+    assert user_tries.status_code == 403

@@ -75,6 +75,17 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/numbers"): {"numbers": ["+33199000099"]},
     ("POST", "/billing/runs"): {"period": "2026-01"},
+    ("POST", "/customers/{customer_id}/invoices/{invoice_id}/disputes"): {
+        "filed_on": "2026-01-05",
+        "channel": "email",
+        "contested_amount": "1.00",
+        "reason": "x",
+    },
+    ("POST", "/customers/{customer_id}/disputes/{dispute_id}/resolve"): {
+        "upheld": False,
+        "resolved_on": "2026-01-05",
+    },
+    ("POST", "/customers/{customer_id}/penalties"): {"as_of": "2026-01-05"},
     ("POST", "/customers/{customer_id}/payments"): {
         "amount": "10.00",
         "method": "transfer",
