@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from operateur.accounts.audit import set_actor
 from operateur.accounts.models import Customer
 from operateur.accounts.permissions import Actor, system_actor
+from operateur.billing import allowances
 from operateur.billing.models import (
     BillingRun,
     Invoice,
@@ -46,6 +47,7 @@ from operateur.billing.models import (
     LineSource,
     PendingCharge,
     SubscriptionCoverage,
+    UnlimitedPlanAbuse,
     UsageKind,
     UsageRecord,
     UsageStatus,
@@ -290,6 +292,7 @@ class UsageTotal:
 
     kind: str
     destination: str | None
+    prefix: str | None
     count: int
     seconds: int
     segments: int
@@ -299,10 +302,28 @@ class UsageTotal:
 
 def _usage_lines(usage: list[UsageTotal], basis: PriceBasis) -> tuple[list[DraftLine], int]:
     """One line per destination (BIL-09), third-party surcharges on a line of their own."""
+    merged: dict[tuple[str, str | None], UsageTotal] = {}
+    for total in usage:
+        key = (total.kind, total.destination)
+        seen = merged.get(key)
+        merged[key] = (
+            total
+            if seen is None
+            else UsageTotal(
+                total.kind,
+                total.destination,
+                None,
+                seen.count + total.count,
+                seen.seconds + total.seconds,
+                seen.segments + total.segments,
+                seen.cost + total.cost,
+                seen.surcharge + total.surcharge,
+            )
+        )
     lines: list[DraftLine] = []
     count = 0
     surcharges = Decimal("0")
-    for total in usage:
+    for total in merged.values():
         count += total.count
         surcharges += total.surcharge
         net = round_money(price_excl_vat(total.cost, basis))
@@ -373,6 +394,7 @@ class ContractInputs:
     coverage: dict[int, SubscriptionCoverage] = field(default_factory=dict)
     usage: list[UsageTotal] = field(default_factory=list)
     charges: list[PendingCharge] = field(default_factory=list)
+    abuse: UnlimitedPlanAbuse | None = None  # BIL-15 for this period
 
 
 def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
@@ -398,6 +420,7 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
         usage, count = _usage_lines(inputs.usage, billing.price_basis)
         draft.lines.extend(usage)
         draft.usage_records = count
+        draft.lines.extend(_allowance_lines(inputs, period_start))
     shortfall = _minimum_shortfall(billing, draft, period_start)
     if shortfall is not None:
         draft.lines.append(shortfall)
@@ -432,6 +455,50 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
         )
         draft.charges.append(charge)
     return draft
+
+
+def _allowance_lines(inputs: ContractInputs, period_start: date) -> list[DraftLine]:
+    """The deduction of calls included in the plans, and the BIL-15 fee when an unlimited
+    plan was abused this period (its usage then stays at metered prices)."""
+    prices = {item.code: item for item in contracts.prices_of(inputs.contract)}
+    basis = inputs.terms.billing.price_basis
+    lines: list[DraftLine] = []
+    voided = inputs.abuse is not None
+    for pool in allowances.pools(inputs.subscriptions, prices, period_start):
+        covered = [u for u in inputs.usage if u.kind == UsageKind.VOICE and pool.covers(u.prefix)]
+        included = allowances.included_cost(
+            pool,
+            sum(u.seconds for u in covered),
+            sum((u.cost for u in covered), Decimal("0")),
+            unlimited_void=voided,
+        )
+        net = round_money(price_excl_vat(included, basis))
+        if net > 0:
+            lines.append(
+                DraftLine(
+                    LineSource.ALLOWANCE,
+                    "allowance",
+                    "Communications incluses dans les forfaits",
+                    Decimal(-1),
+                    "C62",
+                    net,
+                    -net,
+                )
+            )
+    fee = inputs.terms.billing.unlimited_abuse_fee_per_line
+    if inputs.abuse is not None and fee:
+        lines.append(
+            DraftLine(
+                LineSource.PENALTY,
+                "unlimited_abuse",
+                f"Usage abusif d'un forfait illimité ({inputs.abuse.lines} ligne(s))",
+                Decimal(inputs.abuse.lines),
+                "C62",
+                fee,
+                round_money(fee * inputs.abuse.lines),
+            )
+        )
+    return lines
 
 
 def load_inputs(
@@ -477,11 +544,22 @@ def load_inputs(
         .where(Subscription.contract_id.in_(ids))
     ).all():
         inputs[owner].coverage[cover.subscription_id] = cover
-    for contract_id, kind, destination, n, seconds, segments, cost, surcharge in session.execute(
+    for (
+        contract_id,
+        kind,
+        destination,
+        prefix,
+        n,
+        seconds,
+        segments,
+        cost,
+        surcharge,
+    ) in session.execute(
         select(
             UsageRecord.contract_id,
             UsageRecord.kind,
             UsageRecord.destination,
+            UsageRecord.prefix,
             func.count(UsageRecord.id),
             func.sum(UsageRecord.billed_seconds),
             func.sum(UsageRecord.sms_segments),
@@ -494,14 +572,19 @@ def load_inputs(
             UsageRecord.status == UsageStatus.RATED,
             UsageRecord.period <= period,
         )
-        .group_by(UsageRecord.contract_id, UsageRecord.kind, UsageRecord.destination)
-        .order_by(UsageRecord.contract_id, UsageRecord.kind, UsageRecord.destination)
+        .group_by(
+            UsageRecord.contract_id, UsageRecord.kind, UsageRecord.destination, UsageRecord.prefix
+        )
+        .order_by(
+            UsageRecord.contract_id, UsageRecord.kind, UsageRecord.destination, UsageRecord.prefix
+        )
     ).all():
         assert contract_id is not None
         inputs[contract_id].usage.append(
             UsageTotal(
                 str(kind),
                 destination,
+                prefix,
                 int(n),
                 int(seconds or 0),
                 int(segments or 0),
@@ -515,6 +598,12 @@ def load_inputs(
         .order_by(PendingCharge.id)
     ):
         inputs[charge.contract_id].charges.append(charge)
+    for abuse in session.scalars(
+        select(UnlimitedPlanAbuse).where(
+            UnlimitedPlanAbuse.contract_id.in_(ids), UnlimitedPlanAbuse.period == period
+        )
+    ):
+        inputs[abuse.contract_id].abuse = abuse
     return list(inputs.values())
 
 

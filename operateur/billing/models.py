@@ -204,6 +204,7 @@ class LineSource(enum.StrEnum):
     ONE_OFF = "one_off"  # NRC: access fee, set-up, equipment provision (BIL-17)
     USAGE = "usage"  # rated calls and SMS (BIL-01, BIL-09)
     SURCHARGE = "surcharge"  # third-party surcharges passed through (BIL-09)
+    ALLOWANCE = "allowance"  # calls included in the plans, deducted (BIL-15)
     MINIMUM_SHORTFALL = "minimum_shortfall"  # BIL-08
     PAYMENT_METHOD_SURCHARGE = "payment_method_surcharge"  # BIL-05
     REJECTION_FEE = "rejection_fee"  # BIL-05
@@ -229,6 +230,22 @@ class InvoiceLine(Base):
     net_amount: Mapped[Decimal] = mapped_column(Money())
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class UnlimitedPlanAbuse(Base, Audited):
+    """BIL-15: an "unlimited" plan abused during a period (flagged by the fraud rules): its
+    usage is billed at metered prices and the terms' fee per line is charged."""
+
+    __tablename__ = "unlimited_plan_abuses"
+    __table_args__ = (UniqueConstraint("contract_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    lines: Mapped[int] = mapped_column(Integer)
+    evidence: Mapped[str] = mapped_column(SqlText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class PendingCharge(Base, Audited):

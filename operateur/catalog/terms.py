@@ -207,6 +207,17 @@ class PriceKind(StrEnum):
     PER_UNIT = "per_unit"  # metered usage: minute, SMS segment, request...
 
 
+class Allowance(TermsModel):
+    """Calls included in a subscription, per unit subscribed and per month (BIL-15, BIL-09):
+    ``minutes`` included, or ``None`` for an "unlimited" plan within fair use. Only calls to
+    the listed destinations (E.164 digit prefixes of the rate deck) are covered."""
+
+    minutes: NonNegInt | None
+    prefixes: Annotated[
+        tuple[Annotated[str, Field(pattern=r"^[1-9][0-9]{0,14}$")], ...], Field(min_length=1)
+    ]
+
+
 class PriceItem(TermsModel):
     """One line of the offer's price list (BIL-17)."""
 
@@ -215,6 +226,17 @@ class PriceItem(TermsModel):
     kind: PriceKind
     unit: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=32)]  # line, minute...
     unit_price: Money  # in the offer's price basis (BIL-11)
+    allowance: Allowance | None = None  # calls included in a recurring subscription
+
+    @model_validator(mode="after")
+    def _allowance_is_monthly(self) -> Self:
+        if self.allowance is not None and self.kind is not PriceKind.MRC:
+            raise refuse(
+                "allowance",
+                "included calls belong to a monthly subscription (kind mrc)",
+                "des appels inclus appartiennent à un abonnement mensuel (kind mrc)",
+            )
+        return self
 
 
 # --------------------------------------------------------------------------------------------

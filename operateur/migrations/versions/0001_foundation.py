@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:50:26.944732
+Create Date: 2026-11-23 22:08:10.377131
 """
 
 from __future__ import annotations
@@ -644,6 +644,38 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "unlimited_plan_abuses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("contract_id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("evidence", sa.Text(), nullable=False),
+        sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contract_id"],
+            ["contracts.id"],
+            name=op.f("fk_unlimited_plan_abuses_contract_id_contracts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_unlimited_plan_abuses_customer_id_customers"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_unlimited_plan_abuses")),
+        sa.UniqueConstraint(
+            "contract_id", "period", name=op.f("uq_unlimited_plan_abuses_contract_id")
+        ),
+    )
+    with op.batch_alter_table("unlimited_plan_abuses", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_unlimited_plan_abuses_contract_id"), ["contract_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_unlimited_plan_abuses_customer_id"), ["customer_id"], unique=False
+        )
+
+    op.create_table(
         "wallet_entries",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("wallet_id", sa.Integer(), nullable=False),
@@ -1077,6 +1109,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_wallet_entries_customer_id"))
 
     op.drop_table("wallet_entries")
+    with op.batch_alter_table("unlimited_plan_abuses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_unlimited_plan_abuses_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_unlimited_plan_abuses_contract_id"))
+
+    op.drop_table("unlimited_plan_abuses")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subscriptions_customer_id"))
         batch_op.drop_index(batch_op.f("ix_subscriptions_contract_id"))
