@@ -248,6 +248,35 @@ class UnlimitedPlanAbuse(Base, Audited):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class IndexValue(Base, Audited):
+    """A published value of a price index (e.g. Syntec), entered with its source (CTR-13)."""
+
+    __tablename__ = "index_values"
+    __table_args__ = (UniqueConstraint("index", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    index: Mapped[str] = mapped_column(String(20))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    value: Mapped[Decimal] = mapped_column(ExactDecimal(12, 4))
+    source: Mapped[str] = mapped_column(String(200))
+
+
+class PriceRevision(Base, Audited):
+    """A subscription's price revised on its contract's anniversary: P = P0 × S1 / S0."""
+
+    __tablename__ = "price_revisions"
+    __table_args__ = (UniqueConstraint("subscription_id", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    effective_on: Mapped[date] = mapped_column(Date)
+    p0: Mapped[Decimal] = mapped_column(Rate())
+    s0: Mapped[Decimal] = mapped_column(ExactDecimal(12, 4))
+    s1: Mapped[Decimal] = mapped_column(ExactDecimal(12, 4))
+    new_price: Mapped[Decimal] = mapped_column(Rate())
+
+
 class PendingCharge(Base, Audited):
     """A charge or credit from another engine (penalty, SLA credit, fee), put on the next
     invoice of the contract (BIL-16), then marked with that invoice."""

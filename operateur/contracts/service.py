@@ -212,6 +212,12 @@ def add_subscription(session: Session, contract: Contract, data: SubscriptionIn)
     return sub
 
 
+def reprice_subscription(session: Session, sub: Subscription, unit_price_mrc: Decimal) -> None:
+    """Change a subscription's monthly price (an index revision of the contract, CTR-13)."""
+    sub.unit_price_mrc = unit_price_mrc
+    session.flush()
+
+
 def list_subscriptions(session: Session, contract: Contract) -> list[Subscription]:
     return list(
         session.scalars(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:08:10.377131
+Create Date: 2026-11-23 22:10:43.671207
 """
 
 from __future__ import annotations
@@ -45,6 +45,16 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_audit_events_entity"), ["entity"], unique=False)
 
+    op.create_table(
+        "index_values",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("index", sa.String(length=20), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("value", operateur.db.ExactDecimal(precision=12, scale=4), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_index_values")),
+        sa.UniqueConstraint("index", "month", name=op.f("uq_index_values_index")),
+    )
     op.create_table(
         "operators",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -812,6 +822,7 @@ def upgrade() -> None:
                 "one_off",
                 "usage",
                 "surcharge",
+                "allowance",
                 "minimum_shortfall",
                 "payment_method_surcharge",
                 "rejection_fee",
@@ -886,6 +897,7 @@ def upgrade() -> None:
                 "one_off",
                 "usage",
                 "surcharge",
+                "allowance",
                 "minimum_shortfall",
                 "payment_method_surcharge",
                 "rejection_fee",
@@ -972,6 +984,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_phone_numbers_kind"), ["kind"], unique=False)
         batch_op.create_index(batch_op.f("ix_phone_numbers_line_id"), ["line_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_phone_numbers_status"), ["status"], unique=False)
+
+    op.create_table(
+        "price_revisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("subscription_id", sa.Integer(), nullable=False),
+        sa.Column("effective_on", sa.Date(), nullable=False),
+        sa.Column("p0", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
+        sa.Column("s0", operateur.db.ExactDecimal(precision=12, scale=4), nullable=False),
+        sa.Column("s1", operateur.db.ExactDecimal(precision=12, scale=4), nullable=False),
+        sa.Column("new_price", operateur.db.ExactDecimal(precision=18, scale=6), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_price_revisions_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["subscriptions.id"],
+            name=op.f("fk_price_revisions_subscription_id_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_price_revisions")),
+        sa.UniqueConstraint(
+            "subscription_id", "effective_on", name=op.f("uq_price_revisions_subscription_id")
+        ),
+    )
+    with op.batch_alter_table("price_revisions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_price_revisions_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_price_revisions_subscription_id"), ["subscription_id"], unique=False
+        )
 
     op.create_table(
         "subscription_coverage",
@@ -1070,6 +1113,11 @@ def downgrade() -> None:
 
     op.drop_table("usage_records")
     op.drop_table("subscription_coverage")
+    with op.batch_alter_table("price_revisions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_price_revisions_subscription_id"))
+        batch_op.drop_index(batch_op.f("ix_price_revisions_customer_id"))
+
+    op.drop_table("price_revisions")
     with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_phone_numbers_status"))
         batch_op.drop_index(batch_op.f("ix_phone_numbers_line_id"))
@@ -1193,6 +1241,7 @@ def downgrade() -> None:
 
     op.drop_table("billing_runs")
     op.drop_table("operators")
+    op.drop_table("index_values")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_entity"))
         batch_op.drop_index(batch_op.f("ix_audit_events_customer_id"))
