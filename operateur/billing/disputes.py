@@ -34,7 +34,7 @@ from operateur.catalog.terms import (
     DisputeTerms,
 )
 from operateur.domain.calendar import DayKind, add_days, add_months
-from operateur.domain.money import format_eur, round_money
+from operateur.domain.money import format_eur, require_amount, round_money
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 
@@ -129,28 +129,6 @@ def _text(build_fr: str, build_en: str) -> Text:
     return Text(fr=build_fr, en=build_en)
 
 
-def _require_amount(value: object, field: str, *, positive: bool) -> Decimal:
-    if (
-        not isinstance(value, Decimal)
-        or not value.is_finite()
-        or value < 0
-        or (positive and value == 0)
-    ):
-        raise InvalidInput(
-            Text(
-                fr="Montant invalide : un nombre décimal exact {what} est attendu.",
-                en="Invalid amount: an exact {what_en} decimal number is expected.",
-            ),
-            field=field,
-            details={
-                "what": "strictement positif" if positive else "positif ou nul",
-                "what_en": "positive" if positive else "non-negative",
-                "value": str(value),
-            },
-        )
-    return value
-
-
 _CHANNEL_NAMES: dict[Channel, tuple[str, str]] = {
     Channel.EMAIL: ("courrier électronique", "email"),
     Channel.REGISTERED_LETTER: ("lettre recommandée avec avis de réception", "registered letter"),
@@ -228,8 +206,8 @@ def assess_dispute(
     Impossible inputs (a dispute filed before the invoice exists, nothing or more than the
     invoice contested, an unknown channel or reference) raise ``InvalidInput``.
     """
-    total = _require_amount(invoice_total, "invoice_total", positive=True)
-    contested = _require_amount(contested_amount, "contested_amount", positive=True)
+    total = require_amount(invoice_total, "invoice_total", positive=True)
+    contested = require_amount(contested_amount, "contested_amount", positive=True)
     if contested > total:
         raise InvalidInput(
             Text(
@@ -373,8 +351,8 @@ def overpayment_settlement(
     """BIL-07 [004 §9.4]: an agreed overpayment is refunded within ``refund_delay`` of the
     amicable settlement when it exceeds ``refund_threshold_percent`` of the invoice; otherwise
     (and when the contract has no refund rule) it is credited on the next invoice."""
-    total = _require_amount(invoice_total, "invoice_total", positive=True)
-    amount = _require_amount(overpaid, "overpaid", positive=True)
+    total = require_amount(invoice_total, "invoice_total", positive=True)
+    amount = require_amount(overpaid, "overpaid", positive=True)
     percent, delay = terms.refund_threshold_percent, terms.refund_delay
     if percent is None or delay is None:
         return OverpaymentSettlement(

@@ -59,7 +59,7 @@ from operateur.catalog.terms import (
     LatePaymentTerms,
 )
 from operateur.domain.calendar import DayKind, add_days
-from operateur.domain.money import format_eur, round_money
+from operateur.domain.money import format_eur, require_amount, round_money
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 
@@ -121,19 +121,6 @@ class OpenInvoice:
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _require_amount(value: object, field: str) -> Decimal:
-    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-        raise InvalidInput(
-            Text(
-                fr="Montant invalide : un nombre décimal exact positif ou nul est attendu.",
-                en="Invalid amount: an exact non-negative decimal number is expected.",
-            ),
-            field=field,
-            details={"value": str(value)},
-        )
-    return value
 
 
 def _date_order(earlier: date, later: date, field: str, earlier_name: str) -> None:
@@ -304,7 +291,7 @@ def _validated_payments(
 ) -> list[tuple[date, Decimal]]:
     payments: list[tuple[date, Decimal]] = []
     for index, (day, amount) in enumerate(paid):
-        _require_amount(amount, f"paid.{index}.amount")
+        require_amount(amount, f"paid.{index}.amount")
         if amount == 0:
             raise InvalidInput(
                 Text(fr="Un paiement nul n'est pas un paiement.", en="A zero payment is none."),
@@ -335,8 +322,8 @@ def late_payment_penalty(
     against ``issue_date``; the due date itself is the caller's, see :func:`payment_due_date`).
     ``tables`` defaults to the packaged reference tables.
     """
-    total = _require_amount(invoice_total_incl_vat, "invoice_total_incl_vat")
-    total_excl = _require_amount(invoice_total_excl_vat, "invoice_total_excl_vat")
+    total = require_amount(invoice_total_incl_vat, "invoice_total_incl_vat")
+    total_excl = require_amount(invoice_total_excl_vat, "invoice_total_excl_vat")
     if total_excl > total:
         raise InvalidInput(
             Text(

@@ -23,34 +23,12 @@ from enum import StrEnum
 
 from operateur.billing.disputes import add_delay
 from operateur.catalog.terms import ChangeTerms, Delay, DelayUnit, PriceIndex
+from operateur.domain.money import require_amount
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 
 #: CTR-13 a revised price is kept to 4 decimals (the precision of the price list, ``Money``).
 PRICE_QUANTUM = Decimal("0.0001")
-
-
-def _require_decimal(value: object, field: str, *, positive: bool) -> Decimal:
-    if (
-        not isinstance(value, Decimal)
-        or not value.is_finite()
-        or value < 0
-        or (positive and value == 0)
-    ):
-        raise InvalidInput(
-            Text(
-                fr="Valeur invalide pour {field} : un nombre décimal exact {what} est attendu.",
-                en="Invalid value for {field}: an exact {what_en} decimal number is expected.",
-            ),
-            field=field,
-            details={
-                "field": field,
-                "what": "strictement positif" if positive else "positif ou nul",
-                "what_en": "positive" if positive else "non-negative",
-                "value": str(value),
-            },
-        )
-    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,9 +42,9 @@ def revised_price(p0: Decimal, s0: Decimal, s1: Decimal) -> Decimal:
     ``p0`` is the initial price, ``s0`` the index in force when the contract was made, ``s1``
     the index of the month considered. Non-positive indices and a negative price are refused.
     """
-    price = _require_decimal(p0, "p0", positive=False)
-    base = _require_decimal(s0, "s0", positive=True)
-    current = _require_decimal(s1, "s1", positive=True)
+    price = require_amount(p0, "p0", positive=False)
+    base = require_amount(s0, "s0", positive=True)
+    current = require_amount(s1, "s1", positive=True)
     return (price * current / base).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_UP)
 
 

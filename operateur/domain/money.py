@@ -25,6 +25,31 @@ def _require_decimal(value: object, name: str) -> Decimal:
     return value
 
 
+def require_amount(value: object, field: str, *, positive: bool = False) -> Decimal:
+    """An input that must be an exact, finite, non-negative ``Decimal`` (``positive``: above
+    zero); anything else is refused with ``InvalidInput`` naming ``field``."""
+    if (
+        not isinstance(value, Decimal)
+        or not value.is_finite()
+        or value < 0
+        or (positive and value == 0)
+    ):
+        raise InvalidInput(
+            Text(
+                fr="Valeur invalide pour {field} : un nombre décimal exact {what} est attendu.",
+                en="Invalid value for {field}: an exact {what_en} decimal number is expected.",
+            ),
+            field=field,
+            details={
+                "field": field,
+                "what": "strictement positif" if positive else "positif ou nul",
+                "what_en": "positive" if positive else "non-negative",
+                "value": str(value),
+            },
+        )
+    return value
+
+
 def round_money(value: Decimal) -> Decimal:
     """Round ``value`` to the cent with ``ROUND_HALF_UP`` (half a cent goes away from zero).
 
