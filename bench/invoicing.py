@@ -225,11 +225,9 @@ def main() -> int:
                 server = PostgresServer()
                 base = server.start()
                 admin = make_engine(base)
-                with admin.connect() as conn:
+                with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     for name in ("bench_run", "bench_insert"):
-                        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                            text(f"CREATE DATABASE {name}")
-                        )
+                        conn.execute(text(f"CREATE DATABASE {name}"))
                 admin.dispose()
                 root = base.rsplit("/", 1)[0]
                 urls = (f"{root}/bench_run", f"{root}/bench_insert")

@@ -1051,3 +1051,62 @@ def credit_note(
     session.flush()
     event(log, "credit_note.issued", credit_note=note.number, invoice=invoice.number, reason=reason)
     return note
+
+
+# --- interim invoices (BIL-13) ----------------------------------------------------------------
+
+
+def interim_invoice(session: Session, contract: Contract, as_of: date) -> Invoice | None:
+    """BIL-13: when the usage not yet invoiced, after what the plans include, passes the terms'
+    threshold, invoice it now instead of at the end of the month. None when under it."""
+    terms = contracts.terms_of(contract)
+    threshold = terms.billing.early_invoicing_threshold
+    if threshold is None:
+        return None
+    period_start = as_of.replace(day=1)
+    loaded = load_inputs(session, [contract.id], period_start)
+    if not loaded:
+        return None
+    inputs = loaded[0]
+    lines, count = _usage_lines(inputs.usage, terms.billing.price_basis)
+    lines.extend(_allowance_lines(inputs, period_start))
+    draft = Draft(lines=lines, usage_records=count)
+    if draft.total_net <= threshold:
+        return None
+    previous = session.scalar(
+        select(func.count(Invoice.id)).where(
+            Invoice.contract_id == contract.id, Invoice.purpose.like(f"interim:{as_of:%Y-%m}:%")
+        )
+    )
+    invoice = issue(
+        session,
+        contract=contract,
+        customer=inputs.customer,
+        draft=draft,
+        kind=InvoiceKind.INVOICE,
+        purpose=f"interim:{as_of:%Y-%m}:{(previous or 0) + 1}",
+        period_start=None,
+        issue_date=as_of,
+        due_date=due_date_of(terms.billing, as_of),
+    )
+    marked = session.execute(
+        update(UsageRecord)
+        .where(
+            UsageRecord.contract_id == contract.id,
+            UsageRecord.invoice_id.is_(None),
+            UsageRecord.status == UsageStatus.RATED,
+            UsageRecord.period <= period_of(period_start),
+        )
+        .values(invoice_id=invoice.id)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != count:  # type: ignore[attr-defined]
+        raise UsageChanged
+    event(
+        log,
+        "invoice.interim",
+        invoice=invoice.number,
+        contract=contract.reference,
+        total=invoice.total_gross,
+    )
+    return invoice

@@ -92,3 +92,60 @@ def test_finite_allowance_includes_its_minutes_at_the_average_price() -> None:
     assert allowances.included_cost(pool, 300, Decimal("0.25"), unlimited_void=False) == Decimal(
         "0.25"
     )
+
+
+CENTREX_DECK = """prefix,destination,price_per_minute,connection_fee,steps,min_seconds
+331,France fixe,0.012,0,60/60,0
+44,Royaume-Uni,0.24,0,60/60,0
+"""
+
+
+# SPEC: BIL-13
+def test_out_of_plan_usage_above_the_threshold_is_invoiced_early(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    usage.publish_deck(session, CENTREX_DECK, name="Centrex", offer_id="centrex")
+    customer = build.customer(payment_method=PaymentMethod.SEPA_DIRECT_DEBIT)
+    contract = build.contract(customer, "centrex", date(2026, 1, 1), [("centrex.line", 1)])
+    line = contracts.create_line(
+        session, customer.id, LineIn(contract_id=contract.id, kind=LineKind.CENTREX, label="L")
+    )
+    start = datetime(2026, 1, 8, 9, tzinfo=UTC)
+
+    def call(n: int, callee: str, minutes: int) -> None:
+        usage.record_call(
+            session,
+            usage.CallData(
+                source="test",
+                call_id=f"c{n}",
+                account=line.sip_username,
+                caller="+33199000001",
+                callee=callee,
+                start=start,
+                answer=start,
+                end=start + timedelta(minutes=minutes),
+                disposition="ANSWERED",
+            ),
+        )
+
+    call(1, "+442079460000", 500)  # 500 min x 0.24 TTC = 120.00 TTC = 100.00 HT
+    call(2, "+33140000000", 600)  # included in the Centrex plan
+    assert invoicing.interim_invoice(session, contract, date(2026, 1, 15)) is None
+    call(3, "+442079460001", 400)  # 96.00 TTC more: out of plan 180.00 HT > 150.00 [001 §11.2]
+    interim = invoicing.interim_invoice(session, contract, date(2026, 1, 20))
+    assert interim is not None
+    # UK 216.00 TTC -> 180.00 HT; France 7.20 TTC -> 6.00 HT, deducted as included
+    assert [(x.code, x.net_amount) for x in interim.lines] == [
+        ("usage.voice", Decimal("6.00")),
+        ("usage.voice", Decimal("180.00")),
+        ("allowance", Decimal("-6.00")),
+    ]
+    assert interim.purpose == "interim:2026-01:1"
+    assert invoicing.interim_invoice(session, contract, date(2026, 1, 21)) is None
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    session.expire_all()
+    monthly = session.scalars(
+        select(Invoice).where(Invoice.customer_id == customer.id, Invoice.purpose == "period")
+    ).one()
+    assert "usage.voice" not in {x.code for x in monthly.lines}
