@@ -52,7 +52,7 @@ from operateur.billing.models import (
     UsageRecord,
     UsageStatus,
 )
-from operateur.billing.payments import settle_status
+from operateur.billing.payments import set_off, settle_status
 from operateur.billing.penalties import payment_due_date
 from operateur.catalog.terms import (
     BillingTerms,
@@ -852,6 +852,7 @@ def invoice_contracts(
         period_start,
         sum(draft.usage_records for _, draft in drafted),
     )
+    set_off(session, sorted({invoice.customer_id for invoice, _ in issued}))
     for invoice, _ in issued:
         event(
             log,

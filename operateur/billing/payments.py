@@ -222,3 +222,22 @@ def list_payments(session: Session, customer_id: int) -> list[Payment]:
             select(Payment).where(Payment.customer_id == customer_id).order_by(Payment.id)
         )
     )
+
+
+def set_off(session: Session, customer_ids: list[int]) -> int:
+    """Use what customers have paid and not yet allocated (an overpayment, a refund kept as
+    credit) against their open invoices, oldest first (BIL-14); returns the allocations made."""
+    made = 0
+    for payment in session.scalars(
+        select(Payment)
+        .where(
+            Payment.customer_id.in_(customer_ids),
+            Payment.unallocated > 0,
+            Payment.reversed_at.is_(None),
+        )
+        .order_by(Payment.received_on, Payment.id)
+    ):
+        before = payment.unallocated
+        apply_unallocated(session, payment)
+        made += int(payment.unallocated != before)
+    return made

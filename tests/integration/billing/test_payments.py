@@ -105,3 +105,35 @@ def test_a_reversed_payment_reopens_its_invoices(
     assert [i.id for i in reopened] == [january.id]
     assert january.status is InvoiceStatus.ISSUED and january.amount_paid == Decimal("0")
     assert payment.reversed_at is not None
+
+
+# SPEC: BIL-14
+def test_an_overpayment_is_set_off_against_the_next_invoice(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer()
+    build.contract(customer, "crm-voip", date(2026, 1, 1), [("crm.licence", 1)])
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    session.expire_all()
+    [january] = session.scalars(select(Invoice).where(Invoice.customer_id == customer.id))
+    # January + February licence: 78.00 HT, 93.60 TTC; the customer pays 150.00
+    payment = payments.record_payment(
+        session,
+        customer.id,
+        amount=Decimal("150.00"),
+        method="transfer",
+        received_on=date(2026, 2, 2),
+        reference="VIR-150",
+    )
+    assert january.status is InvoiceStatus.PAID and payment.unallocated == Decimal("56.40")
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-02")
+    session.expire_all()
+    march = session.scalars(
+        select(Invoice).where(Invoice.customer_id == customer.id, Invoice.period == "2026-02")
+    ).one()
+    # March licence 39.00 HT = 46.80 TTC, settled from the 56.40 left over
+    assert march.status is InvoiceStatus.PAID
+    session.refresh(payment)
+    assert payment.unallocated == Decimal("9.60")
