@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, status
@@ -19,11 +20,13 @@ from operateur.contracts.schemas import (
     LineIn,
     LineOut,
     OverridesIn,
+    ScheduleOut,
     SignIn,
     SubscriptionIn,
     SubscriptionOut,
+    schedule_out,
 )
-from operateur.http.deps import SessionDep, require
+from operateur.http.deps import LangDep, SessionDep, require
 
 router = APIRouter(prefix="/customers/{customer_id}")
 
@@ -55,6 +58,20 @@ def get_contract(
     customer_id: int, contract_id: int, actor: Reader, session: SessionDep
 ) -> ContractOut:
     return ContractOut.model_validate(contracts.get_contract(session, customer_id, contract_id))
+
+
+@router.get("/contracts/{contract_id}/schedule", response_model=ScheduleOut, tags=["contracts"])
+def contract_schedule(
+    customer_id: int,
+    contract_id: int,
+    actor: Reader,
+    session: SessionDep,
+    lang: LangDep,
+    as_of: date | None = None,
+) -> ScheduleOut:
+    """The current term's end, the last day to give notice and what happens at renewal."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    return schedule_out(contracts.contract_schedule(contract, as_of or date.today()), lang)
 
 
 @router.put("/contracts/{contract_id}/overrides", response_model=ContractOut, tags=["contracts"])

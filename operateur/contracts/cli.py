@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from operateur.cli_support import lang, print_json, reports_errors, unit_of_work
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract
+from operateur.contracts.schemas import schedule_out
 from operateur.errors import NotFound
 from operateur.i18n import Text
 
@@ -101,3 +102,24 @@ def activate(
     typer.echo(
         Text(fr="Contrat {ref} actif.", en="Contract {ref} active.").render(lang(), ref=reference)
     )
+
+
+@app.command("schedule")
+@reports_errors
+def schedule(
+    contract_id: int,
+    as_of: Annotated[
+        datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default: today")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """The current term's end, the last day to give notice, and what happens at renewal."""
+    day = as_of.date() if as_of else datetime.now().date()
+    with unit_of_work() as session:
+        plan = contracts.contract_schedule(_load(session, contract_id), day)
+    out = schedule_out(plan, lang())
+    if as_json:
+        print_json(out.model_dump(mode="json"))
+        return
+    for key, value in out.model_dump(mode="json").items():
+        typer.echo(f"{key}: {value}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from operateur.contracts.commitment import Schedule
 from operateur.contracts.models import (
     ContractStatus,
     EquipmentMode,
@@ -126,3 +127,31 @@ class EquipmentOut(BaseModel):
     status: EquipmentStatus
     delivered_on: date | None
     returned_on: date | None
+
+
+class ScheduleOut(BaseModel):
+    started: bool
+    starts_on: date | None = None
+    term_number: int | None = None
+    term_start: date | None = None
+    term_end: date | None = None
+    notice_deadline: date | None = None
+    renews: bool | None = None
+    next_term_months: int | None = None
+    at_renewal: str | None = None
+
+
+def schedule_out(plan: Schedule | None, lang: str) -> ScheduleOut:
+    if plan is None:
+        return ScheduleOut(started=False)
+    return ScheduleOut(
+        started=True,
+        starts_on=plan.starts_on,
+        term_number=plan.term_number,
+        term_start=plan.term_start,
+        term_end=plan.term_end,
+        notice_deadline=plan.notice_deadline,
+        renews=plan.renews,
+        next_term_months=plan.next_term_months,
+        at_renewal=plan.at_renewal.render(lang),
+    )

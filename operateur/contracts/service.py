@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from operateur.accounts.models import Customer, CustomerStatus
 from operateur.catalog import service as catalog
 from operateur.catalog.terms import ContractTerms, PriceItem, PriceKind
+from operateur.contracts.commitment import Schedule, commitment_start, schedule
 from operateur.contracts.models import (
     Contract,
     ContractStatus,
@@ -161,6 +162,18 @@ def activate(session: Session, contract: Contract, activated_on: date) -> Contra
         on=activated_on.isoformat(),
     )
     return contract
+
+
+def contract_schedule(contract: Contract, as_of: date) -> Schedule | None:
+    """The contract's current term, notice deadline and renewal (CTR-02/03), or None while
+    the event that starts its commitment has not happened."""
+    terms = terms_of(contract).commitment
+    start = commitment_start(
+        terms,
+        signed_on=contract.signed_at.date() if contract.signed_at else None,
+        activated_on=contract.activated_on,
+    )
+    return None if start is None else schedule(terms, start, as_of)
 
 
 def single_session_required(session: Session, customer_id: int) -> bool:

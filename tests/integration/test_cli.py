@@ -45,6 +45,19 @@ def test_upgrade_then_demo_load_is_idempotent(env: dict[str, str]) -> None:
     )
     # SPEC: SEC-01 — the first demo customer is on the Centrex offer: one session per identifier
     assert shown["offer_id"] == "centrex" and shown["terms"]["security"]["single_session"] is True
+    # SPEC: CTR-03 — Boulangerie Martin, Centrex activated on 1 March 2026 (signed the same day):
+    # 36 months to 28 February 2029, notice by 1 December 2028, then renewals of 12 months
+    plan = json.loads(
+        runner.invoke(
+            app,
+            ["contracts", "schedule", str(contracts[0]["id"]), "--as-of", "2026-11-23", "--json"],
+        ).output
+    )
+    assert (plan["term_end"], plan["notice_deadline"], plan["next_term_months"]) == (
+        "2029-02-28",
+        "2028-12-01",
+        12,
+    )
     again = runner.invoke(app, ["contracts", "sign", str(contracts[0]["id"]), "--signed-by", "X"])
     assert again.exit_code == 1 and "illegal_transition" in again.output
     audit = runner.invoke(app, ["audit", "list", "--entity", "contracts", "--json"])

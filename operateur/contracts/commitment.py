@@ -1,0 +1,98 @@
+"""Commitment arithmetic from the frozen terms (CTR-02, CTR-03): when the commitment starts,
+the current term, its end, the last day to give notice, and what happens at renewal.
+
+A term of N months starting on day D ends the day before D + N months (months clamped to the
+end of the month). Notice must reach the operator at least the terms' notice before the next
+term starts: the last day to give it is that start moved back by the notice (calendar months,
+calendar days or business days as the terms say).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from operateur.catalog.terms import CommitmentStart, CommitmentTerms, Delay, DelayUnit
+from operateur.domain.calendar import add_days, add_months
+from operateur.i18n import Text
+
+
+@dataclass(frozen=True)
+class Schedule:
+    starts_on: date  # CTR-02 the commitment's start
+    term_number: int  # 0: the initial term; 1, 2...: renewals
+    term_start: date
+    term_end: date  # last day of the current term (included)
+    notice_deadline: date | None  # last day to give notice so that it does not renew
+    renews: bool
+    next_term_months: int | None
+    at_renewal: Text
+
+
+def commitment_start(
+    terms: CommitmentTerms, *, signed_on: date | None, activated_on: date | None
+) -> date | None:
+    """CTR-02: the day the commitment starts, or None while its event has not happened."""
+    if terms.starts_at is CommitmentStart.ACTIVATION:
+        return activated_on
+    return signed_on  # acceptance, signature of the annexes, signature: the signed order
+
+
+def _back(day: date, delay: Delay) -> date:
+    if delay.unit is DelayUnit.MONTHS:
+        return add_months(day, -delay.value)
+    if delay.unit is DelayUnit.HOURS:
+        return day - timedelta(days=-(-delay.value // 24))
+    return add_days(day, -delay.value, delay.day_kind)
+
+
+def schedule(terms: CommitmentTerms, start: date, as_of: date) -> Schedule:
+    """The term running on ``as_of`` (the initial term when ``as_of`` precedes the start)."""
+    if terms.initial_term_months is None:
+        return Schedule(
+            start,
+            0,
+            start,
+            date.max,
+            None,
+            False,
+            None,
+            Text(
+                fr="Contrat sans durée : résiliable selon le préavis des conditions.",
+                en="Open-ended contract: ends with the notice of the terms.",
+            ),
+        )
+    term_start, months, number = start, terms.initial_term_months, 0
+    while True:
+        next_start = add_months(term_start, months)
+        if as_of < next_start or not terms.tacit_renewal:
+            break
+        term_start, months, number = next_start, terms.renewal_months or months, number + 1
+    next_start = add_months(term_start, months)
+    renewal = terms.renewal_months if terms.tacit_renewal else None
+    deadline = _back(next_start, terms.notice) if terms.notice and terms.tacit_renewal else None
+    if renewal is None:
+        text = Text(
+            fr=f"Le contrat prend fin le {next_start - timedelta(days=1):%d/%m/%Y}.",
+            en=f"The contract ends on {next_start - timedelta(days=1):%Y-%m-%d}.",
+        )
+    else:
+        keeps = terms.renewal_keeps_quantities
+        text = Text(
+            fr=f"Reconduction tacite pour {renewal} mois le {next_start:%d/%m/%Y}"
+            + (", mêmes quantités" if keeps else ", quantités recomptées")
+            + (f", sauf préavis reçu au plus tard le {deadline:%d/%m/%Y}." if deadline else "."),
+            en=f"Tacit renewal for {renewal} months on {next_start:%Y-%m-%d}"
+            + (", same quantities" if keeps else ", quantities recounted")
+            + (f", unless notice is received by {deadline:%Y-%m-%d}." if deadline else "."),
+        )
+    return Schedule(
+        starts_on=start,
+        term_number=number,
+        term_start=term_start,
+        term_end=next_start - timedelta(days=1),
+        notice_deadline=deadline,
+        renews=renewal is not None,
+        next_term_months=renewal,
+        at_renewal=text,
+    )
