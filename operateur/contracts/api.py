@@ -9,9 +9,12 @@ from fastapi import APIRouter, status
 
 from operateur.accounts import service as accounts
 from operateur.accounts.permissions import Actor, Permission
+from operateur.catalog.terms import Service
+from operateur.contracts import lifecycle
 from operateur.contracts import service as contracts
 from operateur.contracts.schemas import (
     ActivateIn,
+    ContractEventOut,
     ContractIn,
     ContractOut,
     EquipmentIn,
@@ -19,11 +22,16 @@ from operateur.contracts.schemas import (
     EquipmentReturnIn,
     LineIn,
     LineOut,
+    NoticeIn,
     OverridesIn,
+    ReasonIn,
     ScheduleOut,
     SignIn,
     SubscriptionIn,
     SubscriptionOut,
+    SuspendIn,
+    TerminateIn,
+    UsageDecisionOut,
     schedule_out,
 )
 from operateur.http.deps import LangDep, SessionDep, require
@@ -185,4 +193,73 @@ def return_equipment(
     equipment = contracts.get_equipment(session, customer_id, equipment_id)
     return EquipmentOut.model_validate(
         contracts.record_equipment_return(session, equipment, body.returned_on)
+    )
+
+
+@router.post("/contracts/{contract_id}/suspend", response_model=ContractOut, tags=["contracts"])
+def suspend_contract(
+    customer_id: int, contract_id: int, body: SuspendIn, actor: Writer, session: SessionDep
+) -> ContractOut:
+    """Suspend the contract, whole or in part where its terms allow (CTR-06)."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    lifecycle.suspend(session, contract, cause=body.cause, reason=body.reason, scope=body.scope)
+    return ContractOut.model_validate(contract)
+
+
+@router.post("/contracts/{contract_id}/restore", response_model=ContractOut, tags=["contracts"])
+def restore_contract(
+    customer_id: int, contract_id: int, body: ReasonIn, actor: Writer, session: SessionDep
+) -> ContractOut:
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    lifecycle.restore(session, contract, reason=body.reason)
+    return ContractOut.model_validate(contract)
+
+
+@router.post("/contracts/{contract_id}/notice", response_model=ContractOut, tags=["contracts"])
+def give_notice(
+    customer_id: int, contract_id: int, body: NoticeIn, actor: Writer, session: SessionDep
+) -> ContractOut:
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    lifecycle.give_notice(
+        session, contract, received_on=body.received_on, ends_on=body.ends_on, reason=body.reason
+    )
+    return ContractOut.model_validate(contract)
+
+
+@router.post("/contracts/{contract_id}/terminate", response_model=ContractOut, tags=["contracts"])
+def terminate_contract(
+    customer_id: int, contract_id: int, body: TerminateIn, actor: Writer, session: SessionDep
+) -> ContractOut:
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    lifecycle.terminate(session, contract, on=body.on, reason=body.reason)
+    return ContractOut.model_validate(contract)
+
+
+@router.get(
+    "/contracts/{contract_id}/events", response_model=list[ContractEventOut], tags=["contracts"]
+)
+def contract_events(
+    customer_id: int, contract_id: int, actor: Reader, session: SessionDep
+) -> list[ContractEventOut]:
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    return [ContractEventOut.model_validate(e) for e in lifecycle.history(session, contract.id)]
+
+
+@router.get("/services/{service}/usable", response_model=UsageDecisionOut, tags=["contracts"])
+def service_usable(
+    customer_id: int,
+    service: Service,
+    actor: Reader,
+    session: SessionDep,
+    lang: LangDep,
+    international: bool = False,
+) -> UsageDecisionOut:
+    """May this customer use this service now? The one check the engines ask."""
+    decision = lifecycle.may_use(session, customer_id, service, international=international)
+    return UsageDecisionOut(
+        service=service,
+        allowed=decision.allowed,
+        code=decision.code,
+        reason=decision.reason.render(lang),
+        contract_id=decision.contract_id,
     )

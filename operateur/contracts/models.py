@@ -19,7 +19,9 @@ class ContractStatus(enum.StrEnum):
     SIGNED = "signed"
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    NOTICE_GIVEN = "notice_given"  # still served; ends on ``ends_on``
     TERMINATED = "terminated"
+    PURGED = "purged"  # its data deleted after the retention of the terms (CTR-09)
 
 
 class Contract(Base, Audited):
@@ -43,11 +45,55 @@ class Contract(Base, Audited):
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     signed_by: Mapped[str | None] = mapped_column(String(200))
     activated_on: Mapped[date | None] = mapped_column(Date)
+    notice_given_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)  # last day of service once notice given
+    terminated_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="contract", order_by="Subscription.id"
     )
+
+
+class ContractEvent(Base):
+    """One transition of a contract: who, when, why, from which state to which (append-only;
+    the audit log holds the column changes as well)."""
+
+    __tablename__ = "contract_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    transition: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SuspensionScope(enum.StrEnum):
+    FULL = "full"
+    INTERNATIONAL_CALLS = "international_calls"  # partial: only calls abroad (CTR-06)
+    OUTBOUND_CALLS = "outbound_calls"
+    SMS = "sms"
+    MAIL = "mail"
+
+
+class Suspension(Base, Audited):
+    """A suspension of a contract, whole or partial, with its cause (CTR-06, SUP-04)."""
+
+    __tablename__ = "suspensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    cause: Mapped[str] = mapped_column(String(30))  # catalog.terms.SuspensionCause
+    scope: Mapped[SuspensionScope] = mapped_column(StrEnumType(SuspensionScope))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class Subscription(Base, Audited):

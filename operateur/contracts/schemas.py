@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from operateur.catalog.terms import Service, SuspensionCause
 from operateur.contracts.commitment import Schedule
 from operateur.contracts.models import (
     ContractStatus,
@@ -15,6 +16,7 @@ from operateur.contracts.models import (
     EquipmentStatus,
     LineKind,
     LineStatus,
+    SuspensionScope,
 )
 
 
@@ -155,3 +157,48 @@ def schedule_out(plan: Schedule | None, lang: str) -> ScheduleOut:
         next_term_months=plan.next_term_months,
         at_renewal=plan.at_renewal.render(lang),
     )
+
+
+class SuspendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cause: SuspensionCause
+    scope: SuspensionScope = SuspensionScope.FULL
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class NoticeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    received_on: date
+    ends_on: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TerminateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ContractEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor: str
+    transition: str
+    from_status: str
+    to_status: str
+    reason: str
+    details: dict[str, Any]
+
+
+class UsageDecisionOut(BaseModel):
+    service: Service
+    allowed: bool
+    code: str
+    reason: str
+    contract_id: int | None

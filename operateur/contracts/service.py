@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from operateur.accounts.audit import actor_of
 from operateur.accounts.models import Customer, CustomerStatus
 from operateur.catalog import service as catalog
 from operateur.catalog.terms import ContractTerms, PriceItem, PriceKind
 from operateur.contracts.commitment import Schedule, commitment_start, schedule
 from operateur.contracts.models import (
     Contract,
+    ContractEvent,
     ContractStatus,
     Equipment,
     EquipmentStatus,
@@ -112,6 +114,57 @@ def _illegal(contract: Contract, action: str) -> Conflict:
     )
 
 
+def record_transition(
+    session: Session,
+    contract: Contract,
+    transition: str,
+    allowed: tuple[ContractStatus, ...],
+    target: ContractStatus,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> ContractEvent:
+    """Move a contract to ``target`` if it stands in one of the ``allowed`` states, recording
+    who, when and why; an illegal move is refused with the states named."""
+    if contract.status not in allowed:
+        raise Conflict(
+            Text(
+                fr="Transition « {transition} » impossible depuis l'état « {status} » "
+                "(possible depuis : {allowed}).",
+                en="Transition '{transition}' is not possible from state '{status}' "
+                "(possible from: {allowed}).",
+            ),
+            code="illegal_transition",
+            details={
+                "transition": transition,
+                "status": contract.status.value,
+                "allowed": ", ".join(s.value for s in allowed),
+            },
+        )
+    if not reason.strip():
+        raise InvalidInput(Text(fr="Indiquez le motif.", en="Give the reason."), field="reason")
+    record = ContractEvent(
+        contract_id=contract.id,
+        customer_id=contract.customer_id,
+        actor=actor_of(session).label,
+        transition=transition,
+        from_status=contract.status.value,
+        to_status=target.value,
+        reason=reason,
+        details=details or {},
+    )
+    contract.status = target
+    session.add(record)
+    session.flush()
+    event(
+        log,
+        f"contract.{transition}",
+        contract=contract.reference,
+        customer=contract.customer_id,
+        status=target.value,
+    )
+    return record
+
+
 def set_overrides(session: Session, contract: Contract, overrides: dict[str, Any]) -> Contract:
     """Negotiate terms while the contract is a draft; a signed contract's terms never move."""
     if contract.status != ContractStatus.DRAFT:
@@ -125,19 +178,23 @@ def sign(
     session: Session, contract: Contract, signed_by: str, signed_at: datetime | None = None
 ) -> Contract:
     """Freeze the terms: a last recomputation from the template, then never again (CTR-01)."""
-    if contract.status != ContractStatus.DRAFT:
-        raise _illegal(contract, "sign")
+    record_transition(
+        session,
+        contract,
+        "sign",
+        (ContractStatus.DRAFT,),
+        ContractStatus.SIGNED,
+        f"signed by {signed_by}",
+    )
     _refresh_from_offer(contract, contract.overrides)
-    contract.status = ContractStatus.SIGNED
     contract.signed_at = signed_at or utcnow()
     contract.signed_by = signed_by
     session.flush()
-    event(log, "contract.signed", contract=contract.reference, customer=contract.customer_id)
     return contract
 
 
 def activate(session: Session, contract: Contract, activated_on: date) -> Contract:
-    if contract.status != ContractStatus.SIGNED:
+    if contract.status is not ContractStatus.SIGNED:
         raise _illegal(contract, "activate")
     if contract.signed_at is not None and activated_on < contract.signed_at.date():
         raise InvalidInput(
@@ -148,19 +205,19 @@ def activate(session: Session, contract: Contract, activated_on: date) -> Contra
             field="activated_on",
             details={"signed": contract.signed_at.date().isoformat()},
         )
-    contract.status = ContractStatus.ACTIVE
+    record_transition(
+        session,
+        contract,
+        "activate",
+        (ContractStatus.SIGNED,),
+        ContractStatus.ACTIVE,
+        f"service activated on {activated_on.isoformat()}",
+    )
     contract.activated_on = activated_on
     customer = session.get(Customer, contract.customer_id)
     if customer is not None and customer.status == CustomerStatus.PROSPECT:
         customer.status = CustomerStatus.ACTIVE
     session.flush()
-    event(
-        log,
-        "contract.activated",
-        contract=contract.reference,
-        customer=contract.customer_id,
-        on=activated_on.isoformat(),
-    )
     return contract
 
 

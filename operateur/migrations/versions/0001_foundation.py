@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:10:43.671207
+Create Date: 2026-11-23 22:18:18.462952
 """
 
 from __future__ import annotations
@@ -192,7 +192,9 @@ def upgrade() -> None:
                 "signed",
                 "active",
                 "suspended",
+                "notice_given",
                 "terminated",
+                "purged",
                 name="contractstatus",
                 native_enum=False,
                 length=30,
@@ -205,6 +207,9 @@ def upgrade() -> None:
         sa.Column("signed_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("signed_by", sa.String(length=200), nullable=True),
         sa.Column("activated_on", sa.Date(), nullable=True),
+        sa.Column("notice_given_on", sa.Date(), nullable=True),
+        sa.Column("ends_on", sa.Date(), nullable=True),
+        sa.Column("terminated_on", sa.Date(), nullable=True),
         sa.Column("created_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_contracts_customer_id_customers")
@@ -374,6 +379,34 @@ def upgrade() -> None:
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_api_keys_operator_id"), ["operator_id"], unique=False)
+
+    op.create_table(
+        "contract_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("contract_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("transition", sa.String(length=30), nullable=False),
+        sa.Column("from_status", sa.String(length=20), nullable=False),
+        sa.Column("to_status", sa.String(length=20), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_contract_events_contract_id_contracts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_contract_events_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contract_events")),
+    )
+    with op.batch_alter_table("contract_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_contract_events_contract_id"), ["contract_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_contract_events_customer_id"), ["customer_id"], unique=False
+        )
 
     op.create_table(
         "equipment",
@@ -651,6 +684,45 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_subscriptions_customer_id"), ["customer_id"], unique=False
+        )
+
+    op.create_table(
+        "suspensions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("contract_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("cause", sa.String(length=30), nullable=False),
+        sa.Column(
+            "scope",
+            sa.Enum(
+                "full",
+                "international_calls",
+                "outbound_calls",
+                "sms",
+                "mail",
+                name="suspensionscope",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("started_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lifted_at", operateur.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_suspensions_contract_id_contracts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_suspensions_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_suspensions")),
+    )
+    with op.batch_alter_table("suspensions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_suspensions_contract_id"), ["contract_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_suspensions_customer_id"), ["customer_id"], unique=False
         )
 
     op.create_table(
@@ -1162,6 +1234,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_unlimited_plan_abuses_contract_id"))
 
     op.drop_table("unlimited_plan_abuses")
+    with op.batch_alter_table("suspensions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_suspensions_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_suspensions_contract_id"))
+
+    op.drop_table("suspensions")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subscriptions_customer_id"))
         batch_op.drop_index(batch_op.f("ix_subscriptions_contract_id"))
@@ -1198,6 +1275,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_equipment_contract_id"))
 
     op.drop_table("equipment")
+    with op.batch_alter_table("contract_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contract_events_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_contract_events_contract_id"))
+
+    op.drop_table("contract_events")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_keys_operator_id"))
         batch_op.drop_index(batch_op.f("ix_api_keys_customer_id"))
