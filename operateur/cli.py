@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ import typer
 from operateur.accounts.cli import audit_app, customers_app, users_app
 from operateur.billing.cli import app as billing_app
 from operateur.catalog.cli import app as catalog_app
-from operateur.cli_support import lang, reports_errors, settings
+from operateur.cli_support import lang, print_json, reports_errors, settings
 from operateur.contracts.cli import app as contracts_app
 from operateur.i18n import Text
 from operateur.numbers.cli import app as numbers_app
@@ -20,10 +21,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+scheduler_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(customers_app, name="customers")
 app.add_typer(contracts_app, name="contracts")
@@ -69,6 +72,30 @@ def demo_load() -> None:
         typer.echo(f"  {login.role:<15} {login.email:<32} {login.password}")
 
 
+@scheduler_app.command("run-once")
+@reports_errors
+def scheduler_run_once(
+    as_of: Annotated[datetime, typer.Option("--as-of", formats=["%Y-%m-%d"])],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Run every job due on a date, once: a second run for the same date does nothing."""
+    from operateur.accounts.audit import install
+    from operateur.db import make_engine, make_session_factory
+    from operateur.scheduler import run_once
+
+    engine = make_engine(settings().resolved_database_url())
+    install()
+    try:
+        executed = run_once(make_session_factory(engine), as_of.date())
+    finally:
+        engine.dispose()
+    if as_json:
+        print_json({"executed": executed})
+        return
+    for name in executed:
+        typer.echo(name)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address")] = None,
@@ -82,8 +109,13 @@ def serve(
 
     current = settings()
     configure(current.log_level)
+    application = create_app(current)
+    if current.scheduler_enabled:
+        from operateur.scheduler import start_background
+
+        start_background(application.state.session_factory)
     uvicorn.run(
-        create_app(current),
+        application,
         host=host or current.host,
         port=port or current.port,
         log_level=current.log_level.lower(),

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     number_quarantine_days: int = Field(
         default=90, ge=0, description="Days a released number rests before reassignment"
     )
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the scheduled jobs every minute inside `operateur serve`"
+    )
     cookie_secure: bool = Field(
         default=False, description="Mark the session cookie Secure (set true behind TLS)"
     )

@@ -7,7 +7,8 @@ from operateur.billing import models as billing_models
 from operateur.contracts import models as contracts_models
 from operateur.db import Base
 from operateur.numbers import models as numbers_models
+from operateur.scheduler import JobRun
 
-CONTEXT_MODELS = (accounts_models, billing_models, contracts_models, numbers_models)
+CONTEXT_MODELS = (accounts_models, billing_models, contracts_models, numbers_models, JobRun)
 
 metadata = Base.metadata

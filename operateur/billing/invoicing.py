@@ -81,7 +81,12 @@ EU_COUNTRIES = frozenset(
     }
 )  # fmt: skip
 UNIT_PRICE_PLACES = Decimal("0.0001")
-BILLABLE_STATUSES = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED, ContractStatus.TERMINATED)
+BILLABLE_STATUSES = (
+    ContractStatus.ACTIVE,
+    ContractStatus.SUSPENDED,
+    ContractStatus.NOTICE_GIVEN,
+    ContractStatus.TERMINATED,
+)
 
 
 # --- VAT --------------------------------------------------------------------------------------

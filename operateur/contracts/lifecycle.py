@@ -29,7 +29,7 @@ from operateur.contracts.models import (
     Suspension,
     SuspensionScope,
 )
-from operateur.contracts.service import record_transition, terms_of
+from operateur.contracts.service import end_subscriptions, record_transition, terms_of
 from operateur.db import utcnow
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
@@ -138,6 +138,7 @@ def give_notice(
     )
     contract.notice_given_on = received_on
     contract.ends_on = ends_on
+    end_subscriptions(session, contract, ends_on)
     for suspension in open_suspensions(session, contract.id):
         suspension.lifted_at = utcnow()
     session.flush()
@@ -149,6 +150,7 @@ def terminate(session: Session, contract: Contract, *, on: date, reason: str) ->
         session, contract, "terminate", ContractStatus.TERMINATED, reason, {"on": on.isoformat()}
     )
     contract.terminated_on = on
+    end_subscriptions(session, contract, on)
     session.flush()
     return event
 

@@ -282,6 +282,15 @@ def add_subscription(session: Session, contract: Contract, data: SubscriptionIn)
     return sub
 
 
+def end_subscriptions(session: Session, contract: Contract, on: date) -> None:
+    """The contract's subscriptions stop on ``on`` (its last day of service) unless they end
+    earlier: recurring fees are billed up to that day."""
+    for sub in list_subscriptions(session, contract):
+        if sub.end_date is None or sub.end_date > on:
+            sub.end_date = on
+    session.flush()
+
+
 def reprice_subscription(session: Session, sub: Subscription, unit_price_mrc: Decimal) -> None:
     """Change a subscription's monthly price (an index revision of the contract, CTR-13)."""
     sub.unit_price_mrc = unit_price_mrc

@@ -97,3 +97,16 @@ def test_cli_errors_name_the_field_and_exit_non_zero(
     english = runner.invoke(app, ["catalog", "show", "nope"])
     assert english.exit_code == 1
     assert "unknown offer: nope" in english.output.lower()
+
+
+def test_scheduler_run_once_twice_executes_nothing_the_second_time(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["db", "upgrade"])
+    first = json.loads(
+        runner.invoke(app, ["scheduler", "run-once", "--as-of", "2026-11-23", "--json"]).output
+    )
+    assert first["executed"]
+    second = json.loads(
+        runner.invoke(app, ["scheduler", "run-once", "--as-of", "2026-11-23", "--json"]).output
+    )
+    assert second == {"executed": []}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:18:18.462952
+Create Date: 2026-11-23 22:22:41.311769
 """
 
 from __future__ import annotations
@@ -54,6 +54,15 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_index_values")),
         sa.UniqueConstraint("index", "month", name=op.f("uq_index_values_index")),
+    )
+    op.create_table(
+        "job_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job", sa.String(length=60), nullable=False),
+        sa.Column("due_on", sa.String(length=10), nullable=False),
+        sa.Column("done_at", operateur.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
+        sa.UniqueConstraint("job", "due_on", name=op.f("uq_job_runs_job")),
     )
     op.create_table(
         "operators",
@@ -1323,6 +1332,7 @@ def downgrade() -> None:
 
     op.drop_table("billing_runs")
     op.drop_table("operators")
+    op.drop_table("job_runs")
     op.drop_table("index_values")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_entity"))

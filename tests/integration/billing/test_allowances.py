@@ -14,7 +14,7 @@ from operateur.catalog.terms import PaymentMethod
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, LineKind
 from operateur.contracts.schemas import LineIn
-from tests.integration.billing.conftest import Builder
+from tests.integration.conftest import Builder
 
 DECK = """prefix,destination,price_per_minute,connection_fee,steps,min_seconds
 33,France,0.05,0,60/60,0

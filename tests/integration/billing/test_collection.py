@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from operateur.billing import collection, invoicing, payments
 from operateur.billing.models import DisputeStatus, Invoice, InvoiceStatus
 from operateur.catalog.terms import PaymentMethod
-from tests.integration.billing.conftest import Builder
+from tests.integration.conftest import Builder
 
 ALL_REFERENCES = {"invoice_date", "invoice_number", "amount", "reason", "evidence"}
 

@@ -12,7 +12,7 @@ from operateur.accounts.models import Operator
 from operateur.billing import direct_debit, invoicing, sepa
 from operateur.billing.models import Invoice, InvoiceStatus
 from operateur.catalog.terms import PaymentMethod
-from tests.integration.billing.conftest import Builder
+from tests.integration.conftest import Builder
 
 REJECT = """<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03">

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from operateur.billing import indexation
 from operateur.contracts import service as contracts
 from operateur.errors import InvalidInput
-from tests.integration.billing.conftest import Builder
+from tests.integration.conftest import Builder
 
 
 # SPEC: CTR-13

@@ -24,7 +24,7 @@ from operateur.billing.models import (
 )
 from operateur.catalog.terms import PaymentMethod
 from operateur.errors import Conflict
-from tests.integration.billing.conftest import Builder
+from tests.integration.conftest import Builder
 
 
 def _invoices(session: Session, customer_id: int) -> list[Invoice]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from operateur.billing import invoicing, payments
 from operateur.billing.models import Invoice, InvoiceStatus
 from operateur.errors import Conflict, InvalidInput
-from tests.integration.billing.conftest import Builder
+from tests.integration.conftest import Builder
 
 
 def _two_invoices(

@@ -15,7 +15,7 @@ from operateur.contracts import service as contracts
 from operateur.contracts.models import LineKind
 from operateur.contracts.schemas import LineIn
 from operateur.errors import InvalidInput
-from tests.integration.billing.conftest import Builder
+from tests.integration.conftest import Builder
 
 DECK = """prefix,destination,price_per_minute,connection_fee,steps,min_seconds
 33,France fixe,0.012,0,60/60,0

@@ -16,7 +16,7 @@ from operateur.billing import wallets
 from operateur.billing.models import Reservation, WalletEntry
 from operateur.catalog.terms import PaymentMethod
 from operateur.errors import Conflict, InvalidInput
-from tests.integration.billing.conftest import Builder
+from tests.integration.conftest import Builder
 
 MINUTE = timedelta(minutes=5)
 
