@@ -23,7 +23,7 @@ from operateur.accounts.audit import set_actor
 from operateur.accounts.models import Operator
 from operateur.accounts.permissions import system_actor
 from operateur.billing import invoicing, wallets
-from operateur.contracts import lifecycle
+from operateur.contracts import dunning, lifecycle
 from operateur.contracts.models import Contract, ContractStatus
 from operateur.db import Base, UTCDateTime, utcnow
 from operateur.domain.calendar import PARIS, last_day_of_month
@@ -64,6 +64,10 @@ def _free_numbers(session: Session, as_of: date) -> None:
     numbers.free_quarantined(session)
 
 
+def _dunning(session: Session, as_of: date) -> None:
+    dunning.run(session, as_of)
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -75,6 +79,7 @@ DAILY_JOBS = (
     Job("end_notices", lambda d: True, _end_notices),
     Job("release_expired_reservations", lambda d: True, _release_reservations),
     Job("free_quarantined_numbers", lambda d: True, _free_numbers),
+    Job("dunning", lambda d: True, _dunning),
 )
 
 

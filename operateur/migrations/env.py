@@ -14,7 +14,9 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(
-            connection=connection, target_metadata=metadata, render_as_batch=True,
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=True,
             compare_type=True,
         )
         with context.begin_transaction():

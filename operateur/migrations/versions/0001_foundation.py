@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:22:41.311769
+Create Date: 2026-11-23 22:25:38.547116
 """
 
 from __future__ import annotations
@@ -45,6 +45,16 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_audit_events_entity"), ["entity"], unique=False)
 
+    op.create_table(
+        "dunning_steps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("step", sa.String(length=20), nullable=False),
+        sa.Column("on", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dunning_steps")),
+        sa.UniqueConstraint("invoice_id", "step", name=op.f("uq_dunning_steps_invoice_id")),
+    )
     op.create_table(
         "index_values",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -1334,6 +1344,7 @@ def downgrade() -> None:
     op.drop_table("operators")
     op.drop_table("job_runs")
     op.drop_table("index_values")
+    op.drop_table("dunning_steps")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_entity"))
         batch_op.drop_index(batch_op.f("ix_audit_events_customer_id"))

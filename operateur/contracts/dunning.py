@@ -1,0 +1,193 @@
+"""Dunning (CTR-06, BIL-06): what happens to a contract when one of its invoices is overdue,
+dated from the terms: a reminder on the first late day, a formal notice when the terms require
+one, suspension after the terms' delay, termination when still unpaid; service restored once
+nothing is overdue any more. Prepaid accounts are suspended when their balance is exhausted and
+restored when topped up (BIL-10). Each step is taken once per invoice (``DunningStep``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from operateur.accounts.models import Customer
+from operateur.billing import payments, wallets
+from operateur.billing.disputes import add_delay
+from operateur.billing.models import Invoice, InvoiceKind, Wallet
+from operateur.catalog.terms import ContractTerms, PaymentMethod, SuspensionCause
+from operateur.contracts import lifecycle
+from operateur.contracts.models import Contract, ContractStatus, Suspension
+from operateur.contracts.service import terms_of
+from operateur.db import Base
+
+
+class DunningStep(Base):
+    __tablename__ = "dunning_steps"
+    __table_args__ = (UniqueConstraint("invoice_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column()
+    customer_id: Mapped[int] = mapped_column()
+    step: Mapped[str] = mapped_column(String(20))  # reminder, formal_notice, suspension...
+    on: Mapped[date] = mapped_column()
+
+
+@dataclass(frozen=True)
+class DunningPlan:
+    reminder_on: date
+    formal_notice_on: date | None
+    suspend_on: date | None  # None: the terms do not suspend for non-payment
+    terminate_on: date | None
+
+
+def plan(terms: ContractTerms, due: date) -> DunningPlan:
+    """The dated steps for an invoice due on ``due`` under these terms."""
+    late = terms.late_payment
+    first_late = due + timedelta(days=1)
+    notice_on = first_late if late.suspend_requires_formal_notice else None
+    suspend_on: date | None = None
+    if late.suspend_after is not None:
+        suspend_on = max(first_late, add_delay(due, late.suspend_after))
+        if notice_on is not None:
+            suspend_on = max(suspend_on, add_delay(notice_on, terms.suspension.notice_delay))
+    if late.terminate_after is not None:
+        terminate_on: date | None = max(add_delay(due, late.terminate_after), suspend_on or due)
+    elif suspend_on is not None and terms.suspension.terminate_if_uncured_after is not None:
+        terminate_on = add_delay(suspend_on, terms.suspension.terminate_if_uncured_after)
+    else:
+        terminate_on = None
+    return DunningPlan(first_late, notice_on, suspend_on, terminate_on)
+
+
+def _step(session: Session, invoice: Invoice, step: str, on: date) -> bool:
+    """Record a step once; False when it was already taken."""
+    if session.scalar(
+        select(DunningStep.id).where(DunningStep.invoice_id == invoice.id, DunningStep.step == step)
+    ):
+        return False
+    session.add(
+        DunningStep(invoice_id=invoice.id, customer_id=invoice.customer_id, step=step, on=on)
+    )
+    session.flush()
+    return True
+
+
+def _non_payment(session: Session, contract: Contract) -> list[Suspension]:
+    return [
+        s
+        for s in lifecycle.open_suspensions(session, contract.id)
+        if s.cause in (SuspensionCause.NON_PAYMENT.value, SuspensionCause.PREPAID_DEPLETED.value)
+    ]
+
+
+def run(session: Session, as_of: date) -> list[str]:
+    """Take every dunning step due by ``as_of``; the steps taken, for the scheduler's report."""
+    taken: list[str] = []
+    overdue = session.scalars(
+        select(Invoice)
+        .where(
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.status.in_(payments.OPEN_STATUSES),
+            Invoice.due_date < as_of,
+            Invoice.contract_id.is_not(None),
+        )
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+    for invoice in list(overdue):
+        if payments.outstanding(invoice) <= 0:
+            continue
+        contract = session.get(Contract, invoice.contract_id)
+        assert contract is not None
+        steps = plan(terms_of(contract), invoice.due_date)
+        if steps.reminder_on <= as_of and _step(session, invoice, "reminder", steps.reminder_on):
+            taken.append(f"reminder:{invoice.number}")
+        if (
+            steps.formal_notice_on
+            and steps.formal_notice_on <= as_of
+            and _step(session, invoice, "formal_notice", steps.formal_notice_on)
+        ):
+            taken.append(f"formal_notice:{invoice.number}")
+        if (
+            steps.suspend_on is not None
+            and steps.suspend_on <= as_of
+            and _step(session, invoice, "suspension", steps.suspend_on)
+        ):
+            if contract.status in (ContractStatus.ACTIVE, ContractStatus.NOTICE_GIVEN):
+                lifecycle.suspend(
+                    session,
+                    contract,
+                    cause=SuspensionCause.NON_PAYMENT,
+                    reason=f"facture {invoice.number} impayée à échéance du "
+                    f"{invoice.due_date:%d/%m/%Y}",
+                )
+            taken.append(f"suspension:{invoice.number}")
+        if (
+            steps.terminate_on
+            and steps.terminate_on <= as_of
+            and _step(session, invoice, "termination", steps.terminate_on)
+        ):
+            if contract.status in lifecycle.LIVE:
+                lifecycle.terminate(
+                    session,
+                    contract,
+                    on=steps.terminate_on,
+                    reason=f"facture {invoice.number} toujours impayée",
+                )
+            taken.append(f"termination:{invoice.number}")
+    taken.extend(_prepaid(session))
+    taken.extend(_restore_paid(session, as_of))
+    return taken
+
+
+def _prepaid(session: Session) -> list[str]:
+    """BIL-10: a prepaid account with nothing available suspends the customer's contracts."""
+    taken: list[str] = []
+    for customer in session.scalars(
+        select(Customer)
+        .join(Wallet, Wallet.customer_id == Customer.id)
+        .where(Customer.payment_method == PaymentMethod.PREPAID)
+    ):
+        if wallets.get_wallet(session, customer.id).available > 0:
+            continue
+        for contract in session.scalars(
+            select(Contract).where(
+                Contract.customer_id == customer.id, Contract.status == ContractStatus.ACTIVE
+            )
+        ):
+            lifecycle.suspend(
+                session,
+                contract,
+                cause=SuspensionCause.PREPAID_DEPLETED,
+                reason="crédit prépayé épuisé",
+            )
+            taken.append(f"prepaid_suspension:{contract.reference}")
+    return taken
+
+
+def _restore_paid(session: Session, as_of: date) -> list[str]:
+    """Service comes back once nothing is overdue and a prepaid balance is available again."""
+    taken: list[str] = []
+    for contract in session.scalars(
+        select(Contract).where(Contract.status == ContractStatus.SUSPENDED)
+    ):
+        blocking = _non_payment(session, contract)
+        if not blocking or len(blocking) != len(lifecycle.open_suspensions(session, contract.id)):
+            continue
+        if not terms_of(contract).late_payment.restore_on_payment:
+            continue
+        still_overdue = any(
+            i.due_date < as_of and payments.outstanding(i) > 0
+            for i in payments.open_invoices(session, contract.customer_id)
+        )
+        customer = session.get(Customer, contract.customer_id)
+        assert customer is not None
+        exhausted = customer.payment_method == PaymentMethod.PREPAID and (
+            wallets.get_wallet(session, customer.id).available <= 0
+        )
+        if still_overdue or exhausted:
+            continue
+        lifecycle.restore(session, contract, reason="paiement reçu")
+        taken.append(f"restored:{contract.reference}")
+    return taken
