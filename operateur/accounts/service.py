@@ -31,6 +31,7 @@ from operateur.catalog.terms import PaymentMethod
 from operateur.db import utcnow
 from operateur.domain.identifiers import (
     french_vat_from_siren,
+    is_eu_member,
     validate_bic,
     validate_iban,
     validate_siren,
@@ -39,14 +40,6 @@ from operateur.domain.identifiers import (
 )
 from operateur.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from operateur.i18n import Text
-
-EU_COUNTRIES = frozenset(
-    {
-        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-    }
-)  # fmt: skip
-
 
 # --- operators -------------------------------------------------------------------------------
 
@@ -120,7 +113,7 @@ def _legal_identity(data: CustomerIn) -> tuple[str | None, str | None, str | Non
             )
         if vat is None:
             vat = french_vat_from_siren(siren)
-    elif data.country in EU_COUNTRIES and vat is None:
+    elif is_eu_member(data.country) and vat is None:
         raise InvalidInput(
             Text(
                 fr="Le numéro de TVA intracommunautaire est obligatoire pour un client de l'UE.",

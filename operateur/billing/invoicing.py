@@ -65,6 +65,7 @@ from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, ContractStatus, Subscription
 from operateur.db import json_dumps, utcnow
 from operateur.domain.calendar import add_months, last_day_of_month
+from operateur.domain.identifiers import is_eu_member
 from operateur.domain.money import round_money
 from operateur.errors import Conflict, InvalidInput
 from operateur.i18n import Text
@@ -74,12 +75,6 @@ log = logging.getLogger("operateur.billing")
 
 # CGI art. 278: the French standard VAT rate. Law, not a contract term.
 FRENCH_STANDARD_VAT_RATE = Decimal("20.00")
-EU_COUNTRIES = frozenset(
-    {
-        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-    }
-)  # fmt: skip
 UNIT_PRICE_PLACES = Decimal("0.0001")
 BILLABLE_STATUSES = (
     ContractStatus.ACTIVE,
@@ -106,7 +101,7 @@ def vat_treatment(customer: Customer) -> VatTreatment:
     not subject to French VAT (CGI art. 259-1)."""
     if customer.country == "FR":
         return VatTreatment("S", FRENCH_STANDARD_VAT_RATE, reverse_charge=False)
-    if customer.country in EU_COUNTRIES:
+    if is_eu_member(customer.country):
         return VatTreatment("AE", Decimal("0"), reverse_charge=True)
     return VatTreatment(
         "E",

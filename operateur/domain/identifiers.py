@@ -132,6 +132,11 @@ _FALLBACK = Text(
 )
 
 
+def is_eu_member(country: str) -> bool:
+    """Whether an ISO 3166 country code is an EU member state (python-stdnum's list)."""
+    return country.lower() in eu_vat.MEMBER_STATES
+
+
 def _invalid(
     reasons: tuple[tuple[type[Exception], str, Text], ...],
     exc: Exception,
