@@ -18,7 +18,6 @@ first, each as a stable code with a message in French and English.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -33,7 +32,7 @@ from operateur.catalog.terms import (
     DisputeReference,
     DisputeTerms,
 )
-from operateur.domain.calendar import DayKind, add_days, add_months
+from operateur.domain.calendar import DayKind
 from operateur.domain.money import format_eur, require_amount, round_money
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
@@ -85,18 +84,6 @@ class OverpaymentSettlement:
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-
-
-def add_delay(start: date, delay: Delay) -> date:
-    """``start`` moved by a contractual ``Delay``: calendar or business days (the day of the
-    event not counted), calendar months (the day clamped to the month's end), or hours counted
-    as whole days, rounded up."""
-    kind = DayKind(delay.day_kind.value)
-    if delay.unit is DelayUnit.MONTHS:
-        return add_months(start, delay.value)
-    if delay.unit is DelayUnit.HOURS:
-        return add_days(start, math.ceil(delay.value / _HOURS_PER_DAY), kind)
-    return add_days(start, delay.value, kind)
 
 
 def _delay_text(delay: Delay, lang: str) -> str:
@@ -182,8 +169,8 @@ def dispute_deadline(terms: DisputeTerms, *, issue_date: date, received_date: da
                 ),
                 field="received_date",
             )
-        return add_delay(received_date, terms.window)
-    return add_delay(issue_date, terms.window)
+        return terms.window.after(received_date)
+    return terms.window.after(issue_date)
 
 
 def assess_dispute(
@@ -370,7 +357,7 @@ def overpayment_settlement(
         )
     threshold = total * percent / _HUNDRED
     if amount > threshold:
-        refund_by = add_delay(settled_on, delay) if settled_on is not None else None
+        refund_by = delay.after(settled_on) if settled_on is not None else None
         by_fr = f", au plus tard le {_day(refund_by, 'fr')}" if refund_by else ""
         by_en = f", by {_day(refund_by, 'en')}" if refund_by else ""
         return OverpaymentSettlement(

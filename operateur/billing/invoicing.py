@@ -58,7 +58,6 @@ from operateur.catalog.terms import (
     BillingTerms,
     BillingTiming,
     ContractTerms,
-    InvoiceDay,
     PriceBasis,
 )
 from operateur.contracts import service as contracts
@@ -145,18 +144,11 @@ def period_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def issue_date_of(terms: BillingTerms, period_start: date) -> date:
-    """BIL-03: invoices are issued on the last day of the month (for annual contracts, the last
-    day of the first month of each period — the run of that month)."""
-    if terms.invoice_day in (
-        InvoiceDay.LAST_DAY_OF_MONTH,
-        InvoiceDay.LAST_DAY_OF_FIRST_MONTH_OF_PERIOD,
-    ):
-        return last_day_of_month(period_start)
-    raise InvalidInput(
-        Text(fr="Jour de facturation inconnu.", en="Unknown invoice day."),
-        field="terms.billing.invoice_day",
-    )
+def issue_date_of(period_start: date) -> date:
+    """BIL-03: invoices are issued on the last day of the month; an annual contract's invoice
+    is issued on the last day of the first month of its period, the month whose run bills it
+    (see ``_recurring_spans``)."""
+    return last_day_of_month(period_start)
 
 
 def due_date_of(terms: BillingTerms, issue: date) -> date:
@@ -759,22 +751,31 @@ def _record_coverage(session: Session, issued: list[tuple[Invoice, Draft]]) -> N
 
 
 def _mark_usage(
-    session: Session, contract_ids: list[int], period_start: date, expected: int
+    session: Session,
+    contract_ids: list[int],
+    period_start: date,
+    expected: int,
+    invoice_id: int | None = None,
 ) -> None:
-    """Mark the usage of the invoiced contracts with their period invoice, in one statement;
-    usage that arrived since drafting makes the counts differ and the chunk is retried."""
+    """Mark the invoiced usage with its invoice (``invoice_id``, or else each contract's period
+    invoice) in one statement; usage that arrived since drafting makes the counts differ and
+    the work is retried."""
     if not expected:
         return
     period = period_of(period_start)
     invoice_of = (
-        select(Invoice.id)
-        .where(
-            Invoice.contract_id == UsageRecord.contract_id,
-            Invoice.period == period,
-            Invoice.kind == InvoiceKind.INVOICE,
-            Invoice.purpose == "period",
+        invoice_id
+        if invoice_id is not None
+        else (
+            select(Invoice.id)
+            .where(
+                Invoice.contract_id == UsageRecord.contract_id,
+                Invoice.period == period,
+                Invoice.kind == InvoiceKind.INVOICE,
+                Invoice.purpose == "period",
+            )
+            .scalar_subquery()
         )
-        .scalar_subquery()
     )
     marked = session.execute(
         update(UsageRecord)
@@ -817,17 +818,14 @@ def invoice_contracts(
     if not drafted:
         return []
     issued: list[tuple[Invoice, Draft]] = []
-    by_operator: dict[tuple[int, int], list[tuple[ContractInputs, Draft]]] = {}
+    issued_on = issue_date_of(period_start)
+    by_operator: dict[int, list[tuple[ContractInputs, Draft]]] = {}
     for inputs, draft in drafted:
-        issued_on = issue_date_of(inputs.terms.billing, period_start)
-        by_operator.setdefault((inputs.customer.operator_id, issued_on.year), []).append(
-            (inputs, draft)
-        )
-    for (operator_id, year), group in by_operator.items():
-        numbers = take_invoice_numbers(session, operator_id, year, len(group))
+        by_operator.setdefault(inputs.customer.operator_id, []).append((inputs, draft))
+    for operator_id, group in by_operator.items():
+        numbers = take_invoice_numbers(session, operator_id, issued_on.year, len(group))
         for number, (inputs, draft) in zip(numbers, group, strict=True):
             billing = inputs.terms.billing
-            issued_on = issue_date_of(billing, period_start)
             invoice = _build(
                 number=number,
                 contract=inputs.contract,
@@ -1090,19 +1088,7 @@ def interim_invoice(session: Session, contract: Contract, as_of: date) -> Invoic
         issue_date=as_of,
         due_date=due_date_of(terms.billing, as_of),
     )
-    marked = session.execute(
-        update(UsageRecord)
-        .where(
-            UsageRecord.contract_id == contract.id,
-            UsageRecord.invoice_id.is_(None),
-            UsageRecord.status == UsageStatus.RATED,
-            UsageRecord.period <= period_of(period_start),
-        )
-        .values(invoice_id=invoice.id)
-        .execution_options(synchronize_session=False)
-    )
-    if marked.rowcount != count:  # type: ignore[attr-defined]
-        raise UsageChanged
+    _mark_usage(session, [contract.id], period_start, count, invoice.id)
     event(
         log,
         "invoice.interim",

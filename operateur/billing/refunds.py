@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from operateur.billing.disputes import add_delay
 from operateur.catalog.terms import BillingTerms
 from operateur.i18n import Text
 
@@ -34,9 +33,7 @@ def refund_request(
                 ),
             )
         )
-    deadline = (
-        add_delay(cause_on, terms.refund_request_window) if terms.refund_request_window else None
-    )
+    deadline = terms.refund_request_window.after(cause_on) if terms.refund_request_window else None
     if deadline is not None and requested_on > deadline:
         reasons.append(
             (

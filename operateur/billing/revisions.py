@@ -21,7 +21,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from operateur.billing.disputes import add_delay
 from operateur.catalog.terms import ChangeTerms, Delay, DelayUnit, PriceIndex
 from operateur.domain.money import require_amount
 from operateur.errors import InvalidInput
@@ -163,7 +162,7 @@ def price_change_notice(
     else:
         mode = PriceChangeMode.WITH_NOTICE
         required = terms.price_change_notice
-        earliest = add_delay(notified_on, required)
+        earliest = required.after(notified_on)
         sufficient = effective_on >= earliest
         applies_on = max(effective_on, earliest)
 
@@ -178,7 +177,7 @@ def price_change_notice(
         and price_rises
         and (window is not None or terms.prorata_refund_on_unfavourable_change)
     )
-    termination_until = add_delay(notified_on, window) if may_terminate and window else None
+    termination_until = window.after(notified_on) if may_terminate and window else None
     prorata_refund = may_terminate and terms.prorata_refund_on_unfavourable_change
 
     fr: list[str] = []

@@ -28,8 +28,6 @@ from operateur.contracts.models import Contract
 from operateur.domain.money import round_money
 from operateur.i18n import Lang
 
-UNIT_CODES = {"ANN": "ANN", "MON": "MON", "MIN": "MIN", "C62": "C62"}
-
 
 def _party(entity: Operator | Customer) -> Party:
     return Party(
@@ -57,7 +55,7 @@ def _lines(invoice: Invoice) -> tuple[DocumentLine, ...]:
             DocumentLine(
                 description=line.description,
                 quantity=line.quantity * sign,
-                unit=UNIT_CODES.get(line.unit, "C62"),
+                unit=line.unit,
                 unit_price=line.unit_price * sign,
                 vat_rate=line.vat_rate,
                 vat_category=line.vat_category,  # type: ignore[arg-type]

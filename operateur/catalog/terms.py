@@ -23,7 +23,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from operateur.domain.calendar import DayKind  # business = French "jours ouvrés"
+from operateur.domain.calendar import (  # business = French "jours ouvrés"
+    DayKind,
+    add_days,
+    add_months,
+)
 
 # --------------------------------------------------------------------------------------------
 # Refusals
@@ -114,6 +118,22 @@ class Delay(TermsModel):
     value: NonNegInt
     unit: DelayUnit
     day_kind: DayKind = DayKind.CALENDAR  # business hours/days skip weekends and holidays
+
+    def after(self, start: dt.date) -> dt.date:
+        """``start`` moved forward by this delay: calendar or business days (the day of the
+        event not counted), calendar months (clamped to the month's end), or hours counted as
+        whole days, rounded up."""
+        return self._shift(start, 1)
+
+    def before(self, day: dt.date) -> dt.date:
+        """``day`` moved back by this delay (e.g. the last day to give notice before a term)."""
+        return self._shift(day, -1)
+
+    def _shift(self, day: dt.date, sign: int) -> dt.date:
+        if self.unit is DelayUnit.MONTHS:
+            return add_months(day, sign * self.value)
+        days = -(-self.value // 24) if self.unit is DelayUnit.HOURS else self.value
+        return add_days(day, sign * days, self.day_kind)
 
     @model_validator(mode="after")
     def _months_are_calendar(self) -> Self:

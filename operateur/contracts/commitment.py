@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from operateur.catalog.terms import CommitmentStart, CommitmentTerms, Delay, DelayUnit
-from operateur.domain.calendar import add_days, add_months
+from operateur.catalog.terms import CommitmentStart, CommitmentTerms
+from operateur.domain.calendar import add_months
 from operateur.i18n import Text
 
 
@@ -36,14 +36,6 @@ def commitment_start(
     if terms.starts_at is CommitmentStart.ACTIVATION:
         return activated_on
     return signed_on  # acceptance, signature of the annexes, signature: the signed order
-
-
-def _back(day: date, delay: Delay) -> date:
-    if delay.unit is DelayUnit.MONTHS:
-        return add_months(day, -delay.value)
-    if delay.unit is DelayUnit.HOURS:
-        return day - timedelta(days=-(-delay.value // 24))
-    return add_days(day, -delay.value, delay.day_kind)
 
 
 def schedule(terms: CommitmentTerms, start: date, as_of: date) -> Schedule:
@@ -70,7 +62,7 @@ def schedule(terms: CommitmentTerms, start: date, as_of: date) -> Schedule:
         term_start, months, number = next_start, terms.renewal_months or months, number + 1
     next_start = add_months(term_start, months)
     renewal = terms.renewal_months if terms.tacit_renewal else None
-    deadline = _back(next_start, terms.notice) if terms.notice and terms.tacit_renewal else None
+    deadline = terms.notice.before(next_start) if terms.notice and terms.tacit_renewal else None
     if renewal is None:
         text = Text(
             fr=f"Le contrat prend fin le {next_start - timedelta(days=1):%d/%m/%Y}.",

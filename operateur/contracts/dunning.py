@@ -14,7 +14,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from operateur.accounts.models import Customer
 from operateur.billing import payments, wallets
-from operateur.billing.disputes import add_delay
 from operateur.billing.models import Invoice, InvoiceKind, Wallet
 from operateur.catalog.terms import ContractTerms, PaymentMethod, SuspensionCause
 from operateur.contracts import lifecycle
@@ -49,13 +48,13 @@ def plan(terms: ContractTerms, due: date) -> DunningPlan:
     notice_on = first_late if late.suspend_requires_formal_notice else None
     suspend_on: date | None = None
     if late.suspend_after is not None:
-        suspend_on = max(first_late, add_delay(due, late.suspend_after))
+        suspend_on = max(first_late, late.suspend_after.after(due))
         if notice_on is not None:
-            suspend_on = max(suspend_on, add_delay(notice_on, terms.suspension.notice_delay))
+            suspend_on = max(suspend_on, terms.suspension.notice_delay.after(notice_on))
     if late.terminate_after is not None:
-        terminate_on: date | None = max(add_delay(due, late.terminate_after), suspend_on or due)
+        terminate_on: date | None = max(late.terminate_after.after(due), suspend_on or due)
     elif suspend_on is not None and terms.suspension.terminate_if_uncured_after is not None:
-        terminate_on = add_delay(suspend_on, terms.suspension.terminate_if_uncured_after)
+        terminate_on = terms.suspension.terminate_if_uncured_after.after(suspend_on)
     else:
         terminate_on = None
     return DunningPlan(first_late, notice_on, suspend_on, terminate_on)

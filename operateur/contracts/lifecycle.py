@@ -36,16 +36,13 @@ from operateur.i18n import Text
 
 LIVE = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED, ContractStatus.NOTICE_GIVEN)
 
-TRANSITIONS: dict[str, tuple[tuple[ContractStatus, ...], ContractStatus | None]] = {
-    # transition: (allowed from, to — None: decided by the transition)
-    "suspend": (
-        (ContractStatus.ACTIVE, ContractStatus.NOTICE_GIVEN, ContractStatus.SUSPENDED),
-        ContractStatus.SUSPENDED,
-    ),
-    "restore": ((ContractStatus.SUSPENDED,), None),
-    "give_notice": ((ContractStatus.ACTIVE, ContractStatus.SUSPENDED), ContractStatus.NOTICE_GIVEN),
-    "terminate": ((ContractStatus.SIGNED, *LIVE), ContractStatus.TERMINATED),
-    "purge": ((ContractStatus.TERMINATED,), ContractStatus.PURGED),
+# the states each transition may start from
+TRANSITIONS: dict[str, tuple[ContractStatus, ...]] = {
+    "suspend": (ContractStatus.ACTIVE, ContractStatus.NOTICE_GIVEN, ContractStatus.SUSPENDED),
+    "restore": (ContractStatus.SUSPENDED,),
+    "give_notice": (ContractStatus.ACTIVE, ContractStatus.SUSPENDED),
+    "terminate": (ContractStatus.SIGNED, *LIVE),
+    "purge": (ContractStatus.TERMINATED,),
 }
 
 
@@ -57,8 +54,9 @@ def _move(
     reason: str,
     details: dict[str, Any] | None = None,
 ) -> ContractEvent:
-    allowed, _ = TRANSITIONS[transition]
-    return record_transition(session, contract, transition, allowed, target, reason, details)
+    return record_transition(
+        session, contract, transition, TRANSITIONS[transition], target, reason, details
+    )
 
 
 def suspend(

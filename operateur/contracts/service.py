@@ -103,15 +103,28 @@ def list_contracts(session: Session, customer_id: int) -> list[Contract]:
     )
 
 
-def _illegal(contract: Contract, action: str) -> Conflict:
-    return Conflict(
-        Text(
-            fr="Action « {action} » impossible sur le contrat {reference} à l'état « {status} ».",
-            en="Cannot {action} contract {reference} in state '{status}'.",
-        ),
-        code="illegal_transition",
-        details={"action": action, "reference": contract.reference, "status": contract.status},
-    )
+OPEN_STATES = tuple(
+    s for s in ContractStatus if s not in (ContractStatus.TERMINATED, ContractStatus.PURGED)
+)
+
+
+def require_state(contract: Contract, action: str, allowed: tuple[ContractStatus, ...]) -> None:
+    """Refuse ``action`` unless the contract stands in one of the ``allowed`` states."""
+    if contract.status not in allowed:
+        raise Conflict(
+            Text(
+                fr="Action « {action} » impossible depuis l'état « {status} » "
+                "(possible depuis : {allowed}).",
+                en="'{action}' is not possible from state '{status}' (possible from: {allowed}).",
+            ),
+            code="illegal_transition",
+            details={
+                "action": action,
+                "reference": contract.reference,
+                "status": contract.status.value,
+                "allowed": ", ".join(s.value for s in allowed),
+            },
+        )
 
 
 def record_transition(
@@ -125,21 +138,7 @@ def record_transition(
 ) -> ContractEvent:
     """Move a contract to ``target`` if it stands in one of the ``allowed`` states, recording
     who, when and why; an illegal move is refused with the states named."""
-    if contract.status not in allowed:
-        raise Conflict(
-            Text(
-                fr="Transition « {transition} » impossible depuis l'état « {status} » "
-                "(possible depuis : {allowed}).",
-                en="Transition '{transition}' is not possible from state '{status}' "
-                "(possible from: {allowed}).",
-            ),
-            code="illegal_transition",
-            details={
-                "transition": transition,
-                "status": contract.status.value,
-                "allowed": ", ".join(s.value for s in allowed),
-            },
-        )
+    require_state(contract, transition, allowed)
     if not reason.strip():
         raise InvalidInput(Text(fr="Indiquez le motif.", en="Give the reason."), field="reason")
     record = ContractEvent(
@@ -167,8 +166,7 @@ def record_transition(
 
 def set_overrides(session: Session, contract: Contract, overrides: dict[str, Any]) -> Contract:
     """Negotiate terms while the contract is a draft; a signed contract's terms never move."""
-    if contract.status != ContractStatus.DRAFT:
-        raise _illegal(contract, "renegotiate")
+    require_state(contract, "renegotiate", (ContractStatus.DRAFT,))
     _refresh_from_offer(contract, overrides)
     session.flush()
     return contract
@@ -194,8 +192,7 @@ def sign(
 
 
 def activate(session: Session, contract: Contract, activated_on: date) -> Contract:
-    if contract.status is not ContractStatus.SIGNED:
-        raise _illegal(contract, "activate")
+    require_state(contract, "activate", (ContractStatus.SIGNED,))
     if contract.signed_at is not None and activated_on < contract.signed_at.date():
         raise InvalidInput(
             Text(
@@ -247,8 +244,7 @@ def single_session_required(session: Session, customer_id: int) -> bool:
 
 def add_subscription(session: Session, contract: Contract, data: SubscriptionIn) -> Subscription:
     """Add an item of the contract's price list; prices default to the frozen price list."""
-    if contract.status in (ContractStatus.TERMINATED,):
-        raise _illegal(contract, "add to")
+    require_state(contract, "add a subscription", OPEN_STATES)
     item = price_item(contract, data.item_code)
     if item is None or item.kind == PriceKind.PER_UNIT:
         raise InvalidInput(
@@ -316,8 +312,7 @@ def monthly_total(subscriptions: list[Subscription]) -> Decimal:
 
 def create_line(session: Session, customer_id: int, data: LineIn) -> Line:
     contract = get_contract(session, customer_id, data.contract_id)
-    if contract.status == ContractStatus.TERMINATED:
-        raise _illegal(contract, "add a line to")
+    require_state(contract, "add a line", OPEN_STATES)
     line = Line(
         customer_id=customer_id,
         contract_id=contract.id,
