@@ -39,7 +39,7 @@ app.add_typer(audit_app, name="audit")
 
 @db_app.command("upgrade")
 @reports_errors
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Create or migrate the database schema to REVISION (default: the newest)."""
     from operateur.migrations import upgrade
 
