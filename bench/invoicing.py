@@ -26,12 +26,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.orm import sessionmaker
 
 from operateur.accounts.audit import install as install_audit
 from operateur.accounts.models import Customer, Operator
-from operateur.billing import invoicing
+from operateur.billing import invoicing, usage_totals
 from operateur.billing.models import BillingRun, Invoice, InvoiceLine, UsageRecord
 from operateur.catalog import service as catalog
 from operateur.contracts.models import Contract, Subscription
@@ -167,10 +167,16 @@ def _setup(engine: Engine, customers: int, usage: int, seed: int = 7) -> None:
                 }
             )
             if len(batch) == 20_000:
-                conn.execute(insert(UsageRecord), batch)
+                _store(conn, batch)
                 batch.clear()
         if batch:
-            conn.execute(insert(UsageRecord), batch)
+            _store(conn, batch)
+
+
+def _store(conn: Connection, records: list[dict[str, Any]]) -> None:
+    """Store rated usage the way a bulk import does: the records, and their running totals."""
+    conn.execute(insert(UsageRecord), records)
+    usage_totals.add(conn, records)
 
 
 def _rows(engine: Engine, model: Any) -> list[dict[str, Any]]:

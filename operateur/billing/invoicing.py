@@ -21,22 +21,26 @@ is taken in the same transaction as its invoice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text as SqlText
+from sqlalchemy import cast, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from operateur.accounts import audit
 from operateur.accounts.audit import set_actor
 from operateur.accounts.models import Customer
 from operateur.accounts.permissions import Actor, system_actor
-from operateur.billing import allowances
+from operateur.billing import allowances, usage_totals
 from operateur.billing.models import (
     BillingRun,
     Invoice,
@@ -46,11 +50,10 @@ from operateur.billing.models import (
     InvoiceStatus,
     LineSource,
     PendingCharge,
+    PeriodUsage,
     SubscriptionCoverage,
     UnlimitedPlanAbuse,
     UsageKind,
-    UsageRecord,
-    UsageStatus,
 )
 from operateur.billing.payments import set_off, settle_status
 from operateur.billing.penalties import payment_due_date
@@ -59,10 +62,11 @@ from operateur.catalog.terms import (
     BillingTiming,
     ContractTerms,
     PriceBasis,
+    PriceItem,
 )
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, ContractStatus, Subscription
-from operateur.db import json_dumps, utcnow
+from operateur.db import utcnow
 from operateur.domain.calendar import add_months, last_day_of_month
 from operateur.domain.identifiers import is_eu_member
 from operateur.domain.money import round_money
@@ -177,7 +181,7 @@ class Draft:
     lines: list[DraftLine] = field(default_factory=list)
     coverage: dict[int, date] = field(default_factory=dict)  # subscription id -> billed until
     nrc_subscriptions: list[int] = field(default_factory=list)
-    usage_records: int = 0
+    usage_totals: list[int] = field(default_factory=list)  # PeriodUsage ids billed here
     charges: list[PendingCharge] = field(default_factory=list)
 
     @property
@@ -292,7 +296,7 @@ class UsageTotal:
     surcharge: Decimal
 
 
-def _usage_lines(usage: list[UsageTotal], basis: PriceBasis) -> tuple[list[DraftLine], int]:
+def _usage_lines(usage: list[UsageTotal], basis: PriceBasis) -> list[DraftLine]:
     """One line per destination (BIL-09), third-party surcharges on a line of their own."""
     merged: dict[tuple[str, str | None], UsageTotal] = {}
     for total in usage:
@@ -313,10 +317,8 @@ def _usage_lines(usage: list[UsageTotal], basis: PriceBasis) -> tuple[list[Draft
             )
         )
     lines: list[DraftLine] = []
-    count = 0
     surcharges = Decimal("0")
     for total in merged.values():
-        count += total.count
         surcharges += total.surcharge
         net = round_money(price_excl_vat(total.cost, basis))
         where = total.destination or ""
@@ -343,7 +345,7 @@ def _usage_lines(usage: list[UsageTotal], basis: PriceBasis) -> tuple[list[Draft
                 net,
             )
         )
-    return lines, count
+    return lines
 
 
 def _minimum_shortfall(terms: BillingTerms, draft: Draft, period_start: date) -> DraftLine | None:
@@ -379,12 +381,15 @@ def _minimum_shortfall(terms: BillingTerms, draft: Draft, period_start: date) ->
 class ContractInputs:
     """What drafting one contract's invoice reads, loaded in bulk for a chunk of contracts."""
 
-    contract: Contract
+    contract_id: int
+    reference: str  # the contract's
     customer: Customer
     terms: ContractTerms
+    prices: dict[str, PriceItem]  # by code
     subscriptions: list[Subscription] = field(default_factory=list)
     coverage: dict[int, SubscriptionCoverage] = field(default_factory=dict)
     usage: list[UsageTotal] = field(default_factory=list)
+    usage_totals: list[int] = field(default_factory=list)  # the PeriodUsage rows read
     charges: list[PendingCharge] = field(default_factory=list)
     abuse: UnlimitedPlanAbuse | None = None  # BIL-15 for this period
 
@@ -409,9 +414,8 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
             draft.lines.extend(lines)
             draft.coverage[sub.id] = until
     if billing.usage_billed is not None:
-        usage, count = _usage_lines(inputs.usage, billing.price_basis)
-        draft.lines.extend(usage)
-        draft.usage_records = count
+        draft.lines.extend(_usage_lines(inputs.usage, billing.price_basis))
+        draft.usage_totals = inputs.usage_totals
         draft.lines.extend(_allowance_lines(inputs, period_start))
     shortfall = _minimum_shortfall(billing, draft, period_start)
     if shortfall is not None:
@@ -452,7 +456,7 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
 def _allowance_lines(inputs: ContractInputs, period_start: date) -> list[DraftLine]:
     """The deduction of calls included in the plans, and the BIL-15 fee when an unlimited
     plan was abused this period (its usage then stays at metered prices)."""
-    prices = {item.code: item for item in contracts.prices_of(inputs.contract)}
+    prices = inputs.prices
     basis = inputs.terms.billing.price_basis
     lines: list[DraftLine] = []
     voided = inputs.abuse is not None
@@ -508,21 +512,34 @@ def load_inputs(
             )
         )
     )
-    parsed: dict[str, ContractTerms] = {}
+    # Frozen terms and price lists are read as JSON text and parsed once per distinct text:
+    # thousands of contracts share a handful of them.
+    parsed_terms: dict[str, ContractTerms] = {}
+    parsed_prices: dict[str, dict[str, PriceItem]] = {}
     inputs: dict[int, ContractInputs] = {}
     rows = session.execute(
-        select(Contract, Customer)
+        select(
+            Contract.id,
+            Contract.reference,
+            Customer,
+            cast(Contract.terms, SqlText),
+            cast(Contract.prices, SqlText),
+        )
         .join(Customer, Customer.id == Contract.customer_id)
         .where(Contract.id.in_(contract_ids))
         .order_by(Contract.id)
     ).all()
-    for contract, customer in rows:
-        if contract.id in done:
+    for contract_id, reference, customer, terms_json, prices_json in rows:
+        if contract_id in done:
             continue
-        key = json_dumps(contract.terms)
-        if key not in parsed:
-            parsed[key] = contracts.terms_of(contract)
-        inputs[contract.id] = ContractInputs(contract, customer, parsed[key])
+        terms = parsed_terms.get(terms_json)
+        if terms is None:
+            terms = parsed_terms[terms_json] = ContractTerms.model_validate(json.loads(terms_json))
+        prices = parsed_prices.get(prices_json)
+        if prices is None:
+            items = (PriceItem.model_validate(item) for item in json.loads(prices_json))
+            prices = parsed_prices[prices_json] = {item.code: item for item in items}
+        inputs[contract_id] = ContractInputs(contract_id, reference, customer, terms, prices)
     if not inputs:
         return []
     ids = list(inputs)
@@ -536,53 +553,47 @@ def load_inputs(
         .where(Subscription.contract_id.in_(ids))
     ).all():
         inputs[owner].coverage[cover.subscription_id] = cover
-    for (
-        contract_id,
-        kind,
-        destination,
-        prefix,
-        n,
-        seconds,
-        segments,
-        cost,
-        surcharge,
-    ) in session.execute(
+    totals = (
         select(
-            UsageRecord.contract_id,
-            UsageRecord.kind,
-            UsageRecord.destination,
-            UsageRecord.prefix,
-            func.count(UsageRecord.id),
-            func.sum(UsageRecord.billed_seconds),
-            func.sum(UsageRecord.sms_segments),
-            func.sum(UsageRecord.cost),
-            func.sum(UsageRecord.surcharge),
+            PeriodUsage.id,
+            PeriodUsage.contract_id,
+            PeriodUsage.kind,
+            PeriodUsage.destination,
+            PeriodUsage.prefix,
+            PeriodUsage.calls,
+            PeriodUsage.billed_seconds,
+            PeriodUsage.sms_segments,
+            PeriodUsage.cost,
+            PeriodUsage.surcharge,
         )
         .where(
-            UsageRecord.contract_id.in_(ids),
-            UsageRecord.invoice_id.is_(None),
-            UsageRecord.status == UsageStatus.RATED,
-            UsageRecord.period <= period,
-        )
-        .group_by(
-            UsageRecord.contract_id, UsageRecord.kind, UsageRecord.destination, UsageRecord.prefix
+            PeriodUsage.contract_id.in_(ids),
+            PeriodUsage.invoice_id.is_(None),
+            PeriodUsage.period <= period,
         )
         .order_by(
-            UsageRecord.contract_id, UsageRecord.kind, UsageRecord.destination, UsageRecord.prefix
+            PeriodUsage.contract_id,
+            PeriodUsage.kind,
+            PeriodUsage.destination,
+            PeriodUsage.prefix,
+            PeriodUsage.period,
         )
-    ).all():
-        assert contract_id is not None
+        .with_for_update()  # usage stored meanwhile waits, then opens new totals
+    )
+    for total_id, contract_id, kind, destination, prefix, *sums in session.execute(totals):
+        calls, seconds, segments, cost, surcharge = sums
+        inputs[contract_id].usage_totals.append(total_id)
         inputs[contract_id].usage.append(
             UsageTotal(
                 str(kind),
-                destination,
-                prefix,
-                int(n),
-                int(seconds or 0),
-                int(segments or 0),
-                Decimal(cost or 0),
-                Decimal(surcharge or 0),
-            )
+                destination or None,
+                prefix or None,
+                calls,
+                seconds,
+                segments,
+                cost,
+                surcharge,
+            )  # fmt: skip
         )
     for charge in session.scalars(
         select(PendingCharge)
@@ -623,14 +634,10 @@ def take_invoice_numbers(session: Session, operator_id: int, year: int, count: i
 # --- issuing ----------------------------------------------------------------------------------
 
 
-class UsageChanged(Exception):
-    """Usage arrived while the invoice was drafted; the transaction is retried."""
-
-
-def _build(
+def _invoice_row(
     *,
     number: str,
-    contract: Contract,
+    contract_id: int,
     customer: Customer,
     draft: Draft,
     kind: InvoiceKind,
@@ -641,50 +648,55 @@ def _build(
     run_id: int | None,
     preceding_invoice_id: int | None,
     vat: VatTreatment,
-) -> Invoice:
+) -> dict[str, Any]:
+    """The columns of one invoice (or credit note) drafted for a contract."""
     total_net = draft.total_net
     total_vat = vat_amount(total_net, vat.rate)
-    return Invoice(
-        operator_id=customer.operator_id,
-        customer_id=customer.id,
-        contract_id=contract.id,
-        run_id=run_id,
-        number=number,
-        kind=kind,
-        purpose=purpose,
-        period=period_of(period_start) if period_start else None,
-        status=InvoiceStatus.ISSUED,
-        issue_date=issue_date,
-        due_date=due_date,
-        received_date=issue_date,
-        period_start=period_start,
-        period_end=last_day_of_month(period_start) if period_start else None,
-        reverse_charge=vat.reverse_charge,
-        vat_exemption_reason=vat.exemption_reason,
-        total_net=total_net,
-        total_vat=total_vat,
-        total_gross=total_net + total_vat,
-        amount_paid=Decimal("0"),
-        amount_disputed=Decimal("0"),
-        amount_credited=Decimal("0"),
-        preceding_invoice_id=preceding_invoice_id,
-        lang=customer.lang,
-        lines=[
-            InvoiceLine(
-                position=position,
-                source=line.source,
-                code=line.code,
-                description=line.description,
-                quantity=line.quantity,
-                unit=line.unit,
-                unit_price=line.unit_price,
-                vat_rate=vat.rate,
-                vat_category=vat.category,
-                net_amount=line.net_amount,
-            )
-            for position, line in enumerate(draft.lines, start=1)
-        ],
-    )
+    return {
+        "operator_id": customer.operator_id,
+        "customer_id": customer.id,
+        "contract_id": contract_id,
+        "run_id": run_id,
+        "number": number,
+        "kind": kind,
+        "purpose": purpose,
+        "period": period_of(period_start) if period_start else None,
+        "status": InvoiceStatus.ISSUED,
+        "issue_date": issue_date,
+        "due_date": due_date,
+        "received_date": issue_date,
+        "period_start": period_start,
+        "period_end": last_day_of_month(period_start) if period_start else None,
+        "reverse_charge": vat.reverse_charge,
+        "vat_exemption_reason": vat.exemption_reason,
+        "total_net": total_net,
+        "total_vat": total_vat,
+        "total_gross": total_net + total_vat,
+        "amount_paid": Decimal("0"),
+        "amount_disputed": Decimal("0"),
+        "amount_credited": Decimal("0"),
+        "preceding_invoice_id": preceding_invoice_id,
+        "lang": customer.lang,
+        "created_at": utcnow(),
+    }
+
+
+def _line_rows(draft: Draft, vat: VatTreatment) -> list[dict[str, Any]]:
+    return [
+        {
+            "position": position,
+            "source": line.source,
+            "code": line.code,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit": line.unit,
+            "unit_price": line.unit_price,
+            "vat_rate": vat.rate,
+            "vat_category": vat.category,
+            "net_amount": line.net_amount,
+        }
+        for position, line in enumerate(draft.lines, start=1)
+    ]
 
 
 def issue(
@@ -703,100 +715,95 @@ def issue(
     vat: VatTreatment | None = None,
 ) -> Invoice:
     """Write one invoice (or credit note) from a draft, with its number, lines and totals."""
+    vat = vat or vat_treatment(customer)
     [number] = take_invoice_numbers(session, customer.operator_id, issue_date.year, 1)
-    invoice = _build(
-        number=number,
-        contract=contract,
-        customer=customer,
-        draft=draft,
-        kind=kind,
-        purpose=purpose,
-        period_start=period_start,
-        issue_date=issue_date,
-        due_date=due_date,
-        run_id=run_id,
-        preceding_invoice_id=preceding_invoice_id,
-        vat=vat or vat_treatment(customer),
+    invoice = Invoice(
+        **_invoice_row(
+            number=number,
+            contract_id=contract.id,
+            customer=customer,
+            draft=draft,
+            kind=kind,
+            purpose=purpose,
+            period_start=period_start,
+            issue_date=issue_date,
+            due_date=due_date,
+            run_id=run_id,
+            preceding_invoice_id=preceding_invoice_id,
+            vat=vat,
+        ),
+        lines=[InvoiceLine(**row) for row in _line_rows(draft, vat)],
     )
     session.add(invoice)
     session.flush()
-    _record_coverage(session, [(invoice, draft)])
+    _record_billed(session, [(invoice.id, draft)])
     return invoice
 
 
-def _record_coverage(session: Session, issued: list[tuple[Invoice, Draft]]) -> None:
-    """Remember how far each subscription is billed and which charges were used."""
+def _record_billed(session: Session, issued: list[tuple[int, Draft]]) -> None:
+    """Remember what each invoice billed: how far each subscription is billed, its one-off
+    fee, the pending charges used and the usage totals closed."""
     subs = {sub_id for _, d in issued for sub_id in set(d.coverage) | set(d.nrc_subscriptions)}
-    existing: dict[int, SubscriptionCoverage] = {}
+    existing: dict[int, tuple[date | None, int | None]] = {}
     if subs:
         existing = {
-            row.subscription_id: row
-            for row in session.scalars(
-                select(SubscriptionCoverage).where(SubscriptionCoverage.subscription_id.in_(subs))
+            sub_id: (until, nrc)
+            for sub_id, until, nrc in session.execute(
+                select(
+                    SubscriptionCoverage.subscription_id,
+                    SubscriptionCoverage.billed_until,
+                    SubscriptionCoverage.nrc_invoice_id,
+                ).where(SubscriptionCoverage.subscription_id.in_(subs))
             )
         }
-    for invoice, draft in issued:
+    coverage: list[dict[str, Any]] = []
+    closed: dict[int, int] = {}
+    for invoice_id, draft in issued:
         for sub_id in set(draft.coverage) | set(draft.nrc_subscriptions):
-            row = existing.get(sub_id)
-            if row is None:
-                row = existing[sub_id] = SubscriptionCoverage(subscription_id=sub_id)
-                session.add(row)
-            if sub_id in draft.coverage:
-                row.billed_until = draft.coverage[sub_id]
-            if sub_id in draft.nrc_subscriptions:
-                row.nrc_invoice_id = invoice.id
+            until, nrc = existing.get(sub_id, (None, None))
+            coverage.append(
+                {
+                    "subscription_id": sub_id,
+                    "billed_until": draft.coverage.get(sub_id, until),
+                    "nrc_invoice_id": invoice_id if sub_id in draft.nrc_subscriptions else nrc,
+                }
+            )
         for charge in draft.charges:
-            charge.invoice_id = invoice.id
+            charge.invoice_id = invoice_id
+        closed.update(dict.fromkeys(draft.usage_totals, invoice_id))
+    if coverage:
+        dialect = session.get_bind().dialect.name
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(SubscriptionCoverage)
+        session.connection().execute(
+            stmt.on_conflict_do_update(
+                index_elements=["subscription_id"],
+                set_={
+                    "billed_until": stmt.excluded.billed_until,
+                    "nrc_invoice_id": stmt.excluded.nrc_invoice_id,
+                },
+            ),
+            coverage,
+        )
+    usage_totals.close(session, closed)
     session.flush()
 
 
-def _mark_usage(
-    session: Session,
-    contract_ids: list[int],
-    period_start: date,
-    expected: int,
-    invoice_id: int | None = None,
-) -> None:
-    """Mark the invoiced usage with its invoice (``invoice_id``, or else each contract's period
-    invoice) in one statement; usage that arrived since drafting makes the counts differ and
-    the work is retried."""
-    if not expected:
-        return
-    period = period_of(period_start)
-    invoice_of = (
-        invoice_id
-        if invoice_id is not None
-        else (
-            select(Invoice.id)
-            .where(
-                Invoice.contract_id == UsageRecord.contract_id,
-                Invoice.period == period,
-                Invoice.kind == InvoiceKind.INVOICE,
-                Invoice.purpose == "period",
-            )
-            .scalar_subquery()
-        )
-    )
-    marked = session.execute(
-        update(UsageRecord)
-        .where(
-            UsageRecord.contract_id.in_(contract_ids),
-            UsageRecord.invoice_id.is_(None),
-            UsageRecord.status == UsageStatus.RATED,
-            UsageRecord.period <= period,
-        )
-        .values(invoice_id=invoice_of)
-        .execution_options(synchronize_session=False)
-    )
-    if marked.rowcount != expected:  # type: ignore[attr-defined]
-        raise UsageChanged
+# What the audit event of an invoice issued in bulk records: the invoice row is immutable, so
+# its identity and amounts are enough to trace the issue.
+AUDITED_ON_ISSUE = (
+    "number", "kind", "contract_id", "period", "issue_date", "due_date",
+    "total_net", "total_vat", "total_gross",
+)  # fmt: skip
 
 
 def invoice_contracts(
     session: Session, contract_ids: list[int], period_start: date, run_id: int | None = None
-) -> list[Invoice]:
+) -> list[IssuedInvoice]:
     """Issue the period invoices of these contracts: those with something to bill and not
-    yet invoiced for the period (idempotent). Numbers follow the contracts' order."""
+    yet invoiced for the period (idempotent). Numbers follow the contracts' order.
+
+    Written in bulk — one statement for the invoices, one for their lines, one for their
+    audit events — because a billing run issues thousands at once."""
     period = period_of(period_start)
     drafted: list[tuple[ContractInputs, Draft]] = []
     for inputs in load_inputs(session, contract_ids, period_start):
@@ -812,46 +819,67 @@ def invoice_contracts(
                     "issue a credit note.",
                 ),
                 code="negative_invoice",
-                details={"period": period, "contract": inputs.contract.reference},
+                details={"period": period, "contract": inputs.reference},
             )
         drafted.append((inputs, draft))
     if not drafted:
         return []
-    issued: list[tuple[Invoice, Draft]] = []
     issued_on = issue_date_of(period_start)
+    rows: list[dict[str, Any]] = []
+    lines: list[list[dict[str, Any]]] = []
     by_operator: dict[int, list[tuple[ContractInputs, Draft]]] = {}
     for inputs, draft in drafted:
         by_operator.setdefault(inputs.customer.operator_id, []).append((inputs, draft))
+    ordered = [pair for group in by_operator.values() for pair in group]
     for operator_id, group in by_operator.items():
         numbers = take_invoice_numbers(session, operator_id, issued_on.year, len(group))
         for number, (inputs, draft) in zip(numbers, group, strict=True):
-            billing = inputs.terms.billing
-            invoice = _build(
-                number=number,
-                contract=inputs.contract,
-                customer=inputs.customer,
-                draft=draft,
-                kind=InvoiceKind.INVOICE,
-                purpose="period",
-                period_start=period_start,
-                issue_date=issued_on,
-                due_date=due_date_of(billing, issued_on),
-                run_id=run_id,
-                preceding_invoice_id=None,
-                vat=vat_treatment(inputs.customer),
+            vat = vat_treatment(inputs.customer)
+            rows.append(
+                _invoice_row(
+                    number=number,
+                    contract_id=inputs.contract_id,
+                    customer=inputs.customer,
+                    draft=draft,
+                    kind=InvoiceKind.INVOICE,
+                    purpose="period",
+                    period_start=period_start,
+                    issue_date=issued_on,
+                    due_date=due_date_of(inputs.terms.billing, issued_on),
+                    run_id=run_id,
+                    preceding_invoice_id=None,
+                    vat=vat,
+                )
             )
-            session.add(invoice)
-            issued.append((invoice, draft))
-    session.flush()
-    _record_coverage(session, issued)
-    _mark_usage(
-        session,
-        [inputs.contract.id for inputs, _ in drafted],
-        period_start,
-        sum(draft.usage_records for _, draft in drafted),
+            lines.append(_line_rows(draft, vat))
+    ids = list(
+        session.connection().scalars(
+            insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), rows
+        )
     )
-    set_off(session, sorted({invoice.customer_id for invoice, _ in issued}))
-    for invoice, _ in issued:
+    session.connection().execute(
+        insert(InvoiceLine),
+        [
+            line | {"invoice_id": id_}
+            for id_, group in zip(ids, lines, strict=True)
+            for line in group
+        ],
+    )
+    audit.record_inserts(
+        session,
+        Invoice,
+        [row | {"id": id_} for id_, row in zip(ids, rows, strict=True)],
+        keys=AUDITED_ON_ISSUE,
+    )
+    _record_billed(session, [(id_, draft) for id_, (_, draft) in zip(ids, ordered, strict=True)])
+    set_off(session, sorted({row["customer_id"] for row in rows}))
+    issued = [
+        IssuedInvoice(
+            id_, row["number"], row["customer_id"], row["contract_id"], row["total_gross"]
+        )
+        for id_, row in zip(ids, rows, strict=True)
+    ]
+    for invoice in issued:
         event(
             log,
             "invoice.issued",
@@ -860,7 +888,16 @@ def invoice_contracts(
             contract=invoice.contract_id,
             total=invoice.total_gross,
         )
-    return [invoice for invoice, _ in issued]
+    return issued
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    id: int
+    number: str
+    customer_id: int
+    contract_id: int
+    total_gross: Decimal
 
 
 def invoice_contract(
@@ -869,7 +906,7 @@ def invoice_contract(
     """Issue the period invoice of one contract, or None when there is nothing to bill or it
     was already issued (idempotent)."""
     issued = invoice_contracts(session, [contract.id], period_start, run_id)
-    return issued[0] if issued else None
+    return session.get(Invoice, issued[0].id) if issued else None
 
 
 @dataclass
@@ -950,8 +987,8 @@ def _invoice_chunk(
                 invoices = invoice_contracts(session, chunk, period_start, report.run_id)
                 numbers = [invoice.number for invoice in invoices]
                 session.commit()
-            except (UsageChanged, IntegrityError):
-                # new usage arrived or another run issued the same invoices: start over
+            except IntegrityError:
+                # another run issued the same invoices meanwhile: start over, skipping them
                 session.rollback()
                 if attempt == attempts - 1:
                     raise
@@ -1067,9 +1104,9 @@ def interim_invoice(session: Session, contract: Contract, as_of: date) -> Invoic
     if not loaded:
         return None
     inputs = loaded[0]
-    lines, count = _usage_lines(inputs.usage, terms.billing.price_basis)
+    lines = _usage_lines(inputs.usage, terms.billing.price_basis)
     lines.extend(_allowance_lines(inputs, period_start))
-    draft = Draft(lines=lines, usage_records=count)
+    draft = Draft(lines=lines, usage_totals=inputs.usage_totals)
     if draft.total_net <= threshold:
         return None
     previous = session.scalar(
@@ -1088,7 +1125,6 @@ def interim_invoice(session: Session, contract: Contract, as_of: date) -> Invoic
         issue_date=as_of,
         due_date=due_date_of(terms.billing, as_of),
     )
-    _mark_usage(session, [contract.id], period_start, count, invoice.id)
     event(
         log,
         "invoice.interim",

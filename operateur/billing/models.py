@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy import Text as SqlText
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from operateur.accounts.models import Audited
@@ -73,8 +75,48 @@ class UsageRecord(Base):
     destination: Mapped[str | None] = mapped_column(String(100))
     cost: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
     surcharge: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))  # BIL-09 third party
-    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+OPEN = sql_text("invoice_id IS NULL")
+
+
+class PeriodUsage(Base):
+    """Running totals of a contract's rated usage for one period, kind and destination.
+
+    Every rated usage record is added to the open totals of its key as it is stored
+    (``billing.usage_totals``), and the invoice that bills them closes them (``invoice_id``):
+    a billing run reads and marks thousands of totals, not millions of records. Usage that
+    arrives after its totals were invoiced opens a new row, billed on the next invoice.
+    """
+
+    __tablename__ = "period_usage"
+    __table_args__ = (
+        Index(
+            "uq_period_usage_open",
+            "contract_id",
+            "period",
+            "kind",
+            "destination",
+            "prefix",
+            unique=True,
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    kind: Mapped[UsageKind] = mapped_column(StrEnumType(UsageKind))
+    destination: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16), default="")
+    calls: Mapped[int] = mapped_column(Integer, default=0)  # records: calls or messages
+    billed_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    sms_segments: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
+    surcharge: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
 
 
 class RateDeck(Base, Audited):

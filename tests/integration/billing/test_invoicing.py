@@ -18,11 +18,13 @@ from operateur.billing.models import (
     InvoiceLine,
     LineSource,
     PendingCharge,
+    PeriodUsage,
     UsageKind,
     UsageRecord,
     UsageStatus,
 )
 from operateur.catalog.terms import PaymentMethod
+from operateur.contracts.models import Contract
 from operateur.errors import Conflict
 from tests.integration.conftest import Builder
 
@@ -33,6 +35,28 @@ def _invoices(session: Session, customer_id: int) -> list[Invoice]:
         session.scalars(
             select(Invoice).where(Invoice.customer_id == customer_id).order_by(Invoice.id)
         )
+    )
+
+
+def _call(contract: Contract, call_id: str, cost: str, day: int = 5) -> UsageRecord:
+    """A rated 60-second call to a French fixed number, started on ``day`` January 2026."""
+    return UsageRecord(
+        source="test",
+        external_id=call_id,
+        kind=UsageKind.VOICE,
+        customer_id=contract.customer_id,
+        contract_id=contract.id,
+        account="acc",
+        caller="+33199000001",
+        callee="+33140000000",
+        started_at=datetime(2026, 1, day, 10, tzinfo=UTC),
+        disposition="ANSWERED",
+        billable_seconds=60,
+        billed_seconds=60,
+        period="2026-01",
+        status=UsageStatus.RATED,
+        destination="France fixe",
+        cost=Decimal(cost),
     )
 
 
@@ -91,26 +115,7 @@ def test_cpaas_usage_in_arrears_and_minimum_commitment_shortfall(
     customer = build.customer(payment_method=PaymentMethod.SEPA_DIRECT_DEBIT)
     contract = build.contract(customer, "cpaas", date(2026, 1, 1), [("numbers.geographic", 2)])
     for n, cost in enumerate(["10.000000", "2.345678"]):
-        session.add(
-            UsageRecord(
-                source="test",
-                external_id=f"call-{n}",
-                kind=UsageKind.VOICE,
-                customer_id=customer.id,
-                contract_id=contract.id,
-                account="acc",
-                caller="+33199000001",
-                callee="+33140000000",
-                started_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
-                disposition="ANSWERED",
-                billable_seconds=60,
-                billed_seconds=60,
-                period="2026-01",
-                status=UsageStatus.RATED,
-                destination="France fixe",
-                cost=Decimal(cost),
-            )
-        )
+        session.add(_call(contract, f"call-{n}", cost))
     session.commit()
     invoicing.run_period(session_factory, build.operator_id, "2026-01")
     [january] = _invoices(session, customer.id)
@@ -125,8 +130,10 @@ def test_cpaas_usage_in_arrears_and_minimum_commitment_shortfall(
     assert january.total_net == Decimal("202.00")
     assert january.total_gross == Decimal("242.40")
     assert january.due_date == date(2026, 3, 2)  # BIL-04 30 days from issue [002 §12.3.2]
-    usage = session.scalars(select(UsageRecord).where(UsageRecord.customer_id == customer.id))
-    assert {u.invoice_id for u in usage} == {january.id}
+    totals = session.scalars(select(PeriodUsage).where(PeriodUsage.contract_id == contract.id))
+    assert [(t.calls, t.cost, t.invoice_id) for t in totals] == [
+        (2, Decimal("12.345678"), january.id)
+    ]
 
 
 # SPEC: BIL-03, CTR-03
@@ -311,3 +318,37 @@ def test_concurrent_runs_issue_each_invoice_once_with_gapless_numbers(
         contracts_invoiced = list(session.scalars(select(Invoice.contract_id)))
     assert numbers == [f"F2026-{n:06d}" for n in range(1, 13)]
     assert len(set(contracts_invoiced)) == 12
+
+
+# SPEC: BIL-01, BIL-09
+def test_usage_reported_after_its_month_was_invoiced_is_billed_on_the_next_invoice(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer(payment_method=PaymentMethod.SEPA_DIRECT_DEBIT)
+    contract = build.contract(customer, "cpaas", date(2026, 1, 1), [("numbers.geographic", 2)])
+    session.add(_call(contract, "on-time", "10.000000"))
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    session.add(_call(contract, "late", "3.004000", day=31))  # a January call sent in February
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-02")
+    january, february = _invoices(session, customer.id)
+    assert ("usage.voice", "10.00") in _lines(january)
+    assert ("usage.voice", "3.00") in _lines(february)  # 3.004 rounded, billed once
+    totals = session.scalars(
+        select(PeriodUsage).where(PeriodUsage.contract_id == contract.id).order_by(PeriodUsage.id)
+    )
+    assert [(t.calls, t.invoice_id) for t in totals] == [(1, january.id), (1, february.id)]
+
+
+# SPEC: BIL-09
+def test_a_rated_usage_record_cannot_be_changed(build: Builder, session: Session) -> None:
+    customer = build.customer()
+    contract = build.contract(customer, "cpaas", date(2026, 1, 1), [("numbers.geographic", 1)])
+    call = _call(contract, "call", "1.000000")
+    session.add(call)
+    session.flush()
+    call.cost = Decimal("0.5")
+    with pytest.raises(Conflict) as raised:
+        session.flush()
+    assert raised.value.code == "usage_record_immutable"
