@@ -61,6 +61,7 @@ from operateur.catalog.terms import (
     BillingTerms,
     BillingTiming,
     ContractTerms,
+    PaymentMethod,
     PriceBasis,
     PriceItem,
 )
@@ -413,9 +414,11 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
         if lines and until is not None:
             draft.lines.extend(lines)
             draft.coverage[sub.id] = until
-    if billing.usage_billed is not None:
+    draft.usage_totals = inputs.usage_totals
+    # prepaid accounts already paid their usage from the wallet, call by call (BIL-10)
+    prepaid = inputs.customer.payment_method == PaymentMethod.PREPAID
+    if billing.usage_billed is not None and not prepaid:
         draft.lines.extend(_usage_lines(inputs.usage, billing.price_basis))
-        draft.usage_totals = inputs.usage_totals
         draft.lines.extend(_allowance_lines(inputs, period_start))
     shortfall = _minimum_shortfall(billing, draft, period_start)
     if shortfall is not None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, inspect, update
+from sqlalchemy import Connection, Insert, bindparam, event, inspect, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapper, Session
@@ -64,18 +65,21 @@ def add(connection: Connection, records: Iterable[Mapping[str, Any]]) -> int:
         delta["cost"] += record.get("cost") or Decimal("0")
         delta["surcharge"] += record.get("surcharge") or Decimal("0")
     if deltas:
-        dialect = connection.dialect.name
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(PeriodUsage)
-        table = PeriodUsage.__table__
-        connection.execute(
-            stmt.on_conflict_do_update(
-                index_elements=list(KEY),
-                index_where=OPEN,
-                set_={name: table.c[name] + stmt.excluded[name] for name in SUMS},
-            ),
-            list(deltas.values()),
-        )
+        connection.execute(_upsert(connection.dialect.name), list(deltas.values()))
     return counted
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """INSERT … ON CONFLICT (the open totals of the key) DO UPDATE adding the deltas; built
+    once per dialect (it is on the path of every stored record)."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(PeriodUsage)
+    table = PeriodUsage.__table__
+    return stmt.on_conflict_do_update(
+        index_elements=list(KEY),
+        index_where=OPEN,
+        set_={name: table.c[name] + stmt.excluded[name] for name in SUMS},
+    )
 
 
 def close(session: Session, invoice_of: Mapping[int, int]) -> None:

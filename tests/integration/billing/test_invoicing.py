@@ -352,3 +352,17 @@ def test_a_rated_usage_record_cannot_be_changed(build: Builder, session: Session
     with pytest.raises(Conflict) as raised:
         session.flush()
     assert raised.value.code == "usage_record_immutable"
+
+
+# SPEC: BIL-10
+def test_prepaid_usage_paid_from_the_wallet_is_not_invoiced_again(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer(payment_method=PaymentMethod.PREPAID)
+    contract = build.contract(customer, "cpaas", date(2026, 1, 1), [("numbers.geographic", 2)])
+    session.add(_call(contract, "paid-from-wallet", "10.000000"))
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    [january] = _invoices(session, customer.id)
+    assert [code for code, _ in _lines(january)][:2] == ["numbers.geographic"] * 2
+    assert "usage.voice" not in [code for code, _ in _lines(january)]
