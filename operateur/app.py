@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
-from sqlalchemy import text
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from operateur import __version__
@@ -14,9 +13,24 @@ from operateur.catalog.api import router as catalog_router
 from operateur.config import Settings
 from operateur.contracts.api import router as contracts_router
 from operateur.db import make_engine, make_session_factory
+from operateur.dialer.api import router as dialer_router
+from operateur.fraud.api import router as fraud_router
 from operateur.http import metrics, problems
-from operateur.http.deps import SessionDep
+from operateur.http.health import router as health_router
+from operateur.mail.api import operator_router as mail_operator_router
+from operateur.mail.api import router as mail_router
+from operateur.mail.web import router as mail_links_router
+from operateur.notifications.api import router as notifications_router
+from operateur.numbers.api import public_router as numbers_public_router
 from operateur.numbers.api import router as numbers_router
+from operateur.orders.api import router as orders_router
+from operateur.portal import install as install_portal
+from operateur.quality.api import router as quality_router
+from operateur.recordings.api import router as recordings_router
+from operateur.sms.api import operator_router as sms_operator_router
+from operateur.sms.api import router as sms_router
+from operateur.support.api import router as support_router
+from operateur.voice.api import router as voice_router
 
 API_PREFIX = "/api/v1"
 
@@ -41,21 +55,29 @@ def create_app(
     problems.install(app)
     metrics.install(app)
 
-    health = APIRouter(tags=["health"])
-
-    @health.get("/health")
-    def get_health(session: SessionDep) -> dict[str, str]:
-        session.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
-
     routers = (
-        health,
+        voice_router,  # first: call control runs on every INVITE, matched before the rest
+        health_router,
         accounts_router,
         catalog_router,
         contracts_router,
         numbers_router,
         billing_router,
+        support_router,
+        notifications_router,
+        orders_router,
+        fraud_router,
+        quality_router,
+        recordings_router,
+        dialer_router,
+        numbers_public_router,  # VOX-17: the public, unauthenticated number lookup
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(mail_router, prefix=API_PREFIX)
+    app.include_router(mail_operator_router, prefix=API_PREFIX)
+    app.include_router(mail_links_router)  # MAIL-03 signed links, outside the API
+    app.include_router(sms_router, prefix=API_PREFIX)
+    app.include_router(sms_operator_router, prefix=API_PREFIX)
+    install_portal(app)  # last: the web pages and their error pages (the API keeps its own)
     return app

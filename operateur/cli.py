@@ -12,9 +12,16 @@ from operateur.billing.cli import app as billing_app
 from operateur.catalog.cli import app as catalog_app
 from operateur.cli_support import lang, print_json, reports_errors, settings
 from operateur.contracts.cli import app as contracts_app
+from operateur.fraud.cli import app as fraud_app
 from operateur.i18n import Text
+from operateur.mail.cli import app as mail_app
+from operateur.notifications.cli import app as notifications_app
 from operateur.numbers.cli import app as numbers_app
+from operateur.orders.cli import app as orders_app
+from operateur.recordings.cli import app as recordings_app
 from operateur.sms.cli import app as sms_app
+from operateur.support.cli import app as support_app
+from operateur.voice.cli import app as voice_app
 
 app = typer.Typer(
     help="operateur — the platform of a B2B telecom and messaging operator.",
@@ -35,6 +42,13 @@ app.add_typer(numbers_app, name="numbers")
 app.add_typer(billing_app, name="billing")
 app.add_typer(sms_app, name="sms")
 app.add_typer(audit_app, name="audit")
+app.add_typer(mail_app, name="mail")
+app.add_typer(support_app, name="support")
+app.add_typer(notifications_app, name="notifications")
+app.add_typer(orders_app, name="orders")
+app.add_typer(voice_app, name="voice")
+app.add_typer(fraud_app, name="fraud")
+app.add_typer(recordings_app, name="recordings")
 
 
 @db_app.command("upgrade")
@@ -78,15 +92,16 @@ def scheduler_run_once(
     as_of: Annotated[datetime, typer.Option("--as-of", formats=["%Y-%m-%d"])],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Run every job due on a date, once: a second run for the same date does nothing."""
+    """Run every job due on a date, once: a second run for the same date does nothing. The
+    notifications due (emails, webhooks) are then delivered."""
     from operateur.accounts.audit import install
     from operateur.db import make_engine, make_session_factory
-    from operateur.scheduler import run_once
+    from operateur.scheduler import tick
 
     engine = make_engine(settings().resolved_database_url())
     install()
     try:
-        executed = run_once(make_session_factory(engine), as_of.date())
+        executed = tick(make_session_factory(engine), as_of.date())
     finally:
         engine.dispose()
     if as_json:
@@ -114,11 +129,22 @@ def serve(
         from operateur.scheduler import start_background
 
         start_background(application.state.session_factory)
+    from operateur.voice.api import engine_of
+    from operateur.voice.control import start_reaper
+
+    start_reaper(engine_of(application), current.voice_reap_every_seconds)
+    if current.mail_gateways:  # MAIL-06 availability: every mail gateway checked each minute
+        from operateur.mail import prober
+
+        prober.start_background(
+            application.state.session_factory, prober.parse_gateways(current.mail_gateways)
+        )
     uvicorn.run(
         application,
         host=host or current.host,
         port=port or current.port,
         log_level=current.log_level.lower(),
+        access_log=False,  # operateur.http.metrics writes the access line, with the ids
     )
 
 

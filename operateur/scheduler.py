@@ -4,18 +4,25 @@ Each job has a name, a rule saying on which days it is due, and a body. ``run_on
 ``(job, due date)`` in ``job_runs`` — a unique row, so two processes running at the same time on
 PostgreSQL cannot both claim it — and runs the body in the same transaction: a job that fails
 leaves no claim and runs again next time. Jobs that open their own transactions (the billing
-run) are idempotent and claim once they are done.
+run) are idempotent and claim once they are done; a whole ``run_once`` holds an exclusive lock
+(a PostgreSQL advisory lock, a process lock on SQLite) so that such a job is not run twice at
+once either.
+
+``tick`` is what runs every minute inside ``operateur serve`` (and ``scheduler run-once``): the
+jobs due today, then the delivery of the notifications due (emails, webhooks, retries).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
-from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy import Engine, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -23,12 +30,27 @@ from operateur.accounts.audit import set_actor
 from operateur.accounts.models import Operator
 from operateur.accounts.permissions import system_actor
 from operateur.billing import invoicing, wallets
-from operateur.contracts import dunning, lifecycle
+from operateur.contracts import (
+    after_end,
+    dunning,
+    equipment,
+    inactivity,
+    lifecycle,
+    renewal,
+)
 from operateur.contracts.models import Contract, ContractStatus
 from operateur.db import Base, UTCDateTime, utcnow
 from operateur.domain.calendar import PARIS, last_day_of_month
+from operateur.fraud import service as fraud
 from operateur.logs import event
+from operateur.mail import jobs as mail_jobs
+from operateur.notifications.service import deliver_due
+from operateur.numbers import portability
 from operateur.numbers import service as numbers
+from operateur.quality import reports as quality_reports
+from operateur.quality import service as quality
+from operateur.recordings import service as recordings
+from operateur.support import service as support
 
 log = logging.getLogger("operateur.scheduler")
 
@@ -54,6 +76,7 @@ def _end_notices(session: Session, as_of: date) -> None:
     ):
         assert contract.ends_on is not None
         lifecycle.terminate(session, contract, on=contract.ends_on, reason="end of notice")
+        inactivity.on_end(session, contract)
 
 
 def _release_reservations(session: Session, as_of: date) -> None:
@@ -68,6 +91,45 @@ def _dunning(session: Session, as_of: date) -> None:
     dunning.run(session, as_of)
 
 
+def _trials(session: Session, as_of: date) -> None:
+    """CTR-12 free trials over without a signature end."""
+    lifecycle.end_trials(session, as_of)
+
+
+def _inactivity(session: Session, as_of: date) -> None:
+    """CTR-08 contracts idle for their terms' period are terminated."""
+    inactivity.inactive_due(session, as_of)
+
+
+def _renewals(session: Session, as_of: date) -> None:
+    """CTR-03/04 licence changes handed to billing, then tacit renewals recorded."""
+    renewal.apply_due_changes(session, as_of)
+    renewal.renewals_due(session, as_of)
+
+
+def _access(session: Session, as_of: date) -> None:
+    """CTR-09 read-only access after termination ends at the start of its last day."""
+    after_end.close_access(session, datetime.combine(as_of, time(0), PARIS))
+
+
+def _purge(session: Session, as_of: date) -> None:
+    """CTR-09, PRIV-02 end-customer data deleted after the terms' retention."""
+    after_end.purge_due(session, as_of)
+
+
+def _equipment(session: Session, as_of: date) -> None:
+    """CTR-10 equipment not returned invoiced; returned provided equipment refunded."""
+    equipment.settle_due(session, as_of)
+
+
+def _voice_housekeeping(session: Session, as_of: date) -> None:
+    """VOX-05, BIL-10: calls whose end never arrived are ended; old prospection attempts go."""
+    from operateur.config import Settings
+    from operateur.voice.control import housekeeping
+
+    housekeeping(session, Settings())
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -80,6 +142,32 @@ DAILY_JOBS = (
     Job("release_expired_reservations", lambda d: True, _release_reservations),
     Job("free_quarantined_numbers", lambda d: True, _free_numbers),
     Job("dunning", lambda d: True, _dunning),
+    Job("end_trials", lambda d: True, _trials),
+    Job("inactivity", lambda d: True, _inactivity),
+    Job("renewals", lambda d: True, _renewals),
+    Job("close_access", lambda d: True, _access),
+    Job("purge_data", lambda d: True, _purge),
+    Job("equipment_returns", lambda d: True, _equipment),
+    Job("voice_housekeeping", lambda d: True, _voice_housekeeping),
+    # SUP-03: the requests beyond the quota of the month just ended, for the next invoices
+    Job("support_charges", lambda d: d.day == 1, support.charge_previous_month),
+    # MAIL-03/06/07/09/10: the mail gateway's digests, expiry, retention, recount, SLA credits
+    Job("mail_digests", lambda d: True, mail_jobs.digests),
+    Job("mail_expire", lambda d: True, mail_jobs.expire),
+    Job("mail_retention", lambda d: True, mail_jobs.purge),
+    Job("mail_licence_recount", lambda d: True, mail_jobs.recount),
+    Job("mail_sla_credits", lambda d: d.day == 1, mail_jobs.sla_credits),
+    # VOX-06, BIL-13, BIL-15: fraud detectors over the period's usage, and what the terms do
+    Job("fraud_detectors", lambda d: True, fraud.daily_job),
+    # VOX-08: yesterday's hours below the quality targets become penalties for billing
+    Job("quality_penalties", lambda d: True, quality.daily_penalties),
+    # VOX-16: consumer reports above average for the terms' months: notice, then suspension
+    Job("abnormal_reports", lambda d: d.day == 1, quality_reports.monthly_evaluation),
+    Job("abnormal_reports_suspensions", lambda d: True, quality_reports.daily_suspensions),
+    # VOX-15: ported numbers become active on porting day
+    Job("port_ins", lambda d: True, portability.daily_activation),
+    # VOX-12, VOX-13: recordings after 24 months, traffic data after 12 months
+    Job("voice_retention", lambda d: True, recordings.daily_purge),
 )
 
 
@@ -97,8 +185,45 @@ def _claim(session: Session, job: str, as_of: date) -> bool:
     return True
 
 
+_LOCAL_LOCK = threading.Lock()
+
+
+@contextmanager
+def _exclusive(factory: sessionmaker[Session], name: str) -> Iterator[None]:
+    """One holder at a time: a PostgreSQL advisory lock (across processes), a process lock on
+    SQLite (the embedded single-process profile)."""
+    bind = factory.kw.get("bind")
+    if bind is None or bind.dialect.name != "postgresql":
+        with _LOCAL_LOCK:
+            yield
+        return
+    key = zlib.crc32(name.encode())
+    connection = bind.connect() if isinstance(bind, Engine) else bind
+    try:
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+    finally:
+        if isinstance(bind, Engine):
+            connection.close()
+
+
 def run_once(factory: sessionmaker[Session], as_of: date) -> list[str]:
     """Run every job due on ``as_of`` that has not run for that date; the names of those run."""
+    with _exclusive(factory, "operateur.scheduler"):
+        return _run_once(factory, as_of)
+
+
+def tick(factory: sessionmaker[Session], as_of: date | None = None) -> list[str]:
+    """The jobs due on ``as_of`` (default: today in Paris), then the notifications due."""
+    executed = run_once(factory, as_of or datetime.now(PARIS).date())
+    deliver_due(factory)
+    return executed
+
+
+def _run_once(factory: sessionmaker[Session], as_of: date) -> list[str]:
     executed: list[str] = []
     for job in DAILY_JOBS:
         if not job.due(as_of):
@@ -138,14 +263,14 @@ def run_once(factory: sessionmaker[Session], as_of: date) -> list[str]:
 def start_background(
     factory: sessionmaker[Session], every_seconds: float = 60.0
 ) -> threading.Event:
-    """Run the due jobs of today (Paris) every minute in a daemon thread; set the returned
-    event to stop it."""
+    """Run the due jobs of today (Paris) and deliver the notifications due every minute in a
+    daemon thread; set the returned event to stop it."""
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.is_set():
             try:
-                run_once(factory, datetime.now(PARIS).date())
+                tick(factory)
             except Exception:  # a failing job is logged and retried on the next tick
                 log.exception("scheduler tick failed")
             stop.wait(every_seconds)

@@ -21,6 +21,7 @@ from operateur.config import Settings
 from operateur.db import make_engine
 from operateur.migrations import upgrade_engine
 from operateur.testing.postgres import PostgresServer
+from operateur.testing.smtp import SmtpSink
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("OPERATEUR_TEST_POSTGRES") == "1" else [])
 
@@ -120,3 +121,12 @@ def committed_factory(engine: Engine, tmp_path: Path) -> Iterator[sessionmaker[S
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
                 text(f'DROP DATABASE "{name}"')
             )
+
+
+@pytest.fixture
+def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback collecting what it receives; OPERATEUR_SMTP_URL points
+    at it for the test."""
+    with SmtpSink() as sink:
+        monkeypatch.setenv("OPERATEUR_SMTP_URL", sink.url)
+        yield sink

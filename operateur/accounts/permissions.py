@@ -29,6 +29,32 @@ class Permission(enum.StrEnum):
     DISPUTES_FILE = "disputes:file"  # contest an invoice (BIL-07)
     AUDIT_READ = "audit:read"  # the operator's whole audit log
     CUSTOMER_AUDIT_READ = "customer:audit:read"  # one customer's own audit trail
+    WEBHOOKS_MANAGE = "webhooks:manage"  # a customer's webhook endpoints (notifications)
+    ORDERS_PLACE = "orders:place"  # place an order for a customer (CTR-12)
+    ORDERS_REVIEW = "orders:review"  # accept or refuse orders, the order queue (CTR-12)
+    TICKETS_OPEN = "tickets:open"  # open and follow a customer's support tickets (SUP-01)
+    TICKETS_ANSWER = "tickets:answer"  # answer and close tickets, the support queue (SUP-01..03)
+    LOSS_DECLARE = "loss:declare"  # declare lost or stolen credentials, SIM, equipment (SUP-04)
+    DATA_EXPORT = "data:export"  # export a customer's data (PRIV-01)
+    MAIL_READ = "mail:read"  # a customer's mail gateway: domains, quarantine, SLA (MAIL-03)
+    MAIL_MANAGE = "mail:manage"  # domains, mailboxes, lists, releases of a customer (MAIL-11)
+    MAIL_OPERATE = "mail:operate"  # operator-wide lists, refused domains, SLA credits (MAIL-02)
+    VOICE_CONTROL = "voice:control"  # the SIP proxy asks before each call (VOX-01..11)
+    VOICE_READ = "voice:read"  # a customer's live calls, consents and calling profiles
+    VOICE_CONSENTS_WRITE = "voice:consents:write"  # record consents and refusals (VOX-10)
+    VOICE_ADMIN = "voice:admin"  # opposition list, suspended destinations, profiles (VOX-01/10)
+    FRAUD_MANAGE = "fraud:manage"  # fraud alerts: list and resolve them (VOX-06, BIL-13/15)
+    REPORTS_MANAGE = "reports:manage"  # consumer reports on numbers, notices (VOX-16)
+    RECORDINGS_READ = "recordings:read"  # a customer's call recordings, export (VOX-12)
+    RECORDINGS_WRITE = "recordings:write"  # attach recording files to calls (VOX-12)
+    PORTING_REQUEST = "porting:request"  # ask to port a number in (VOX-15)
+    PORTING_MANAGE = "porting:manage"  # record the donor operator's answer (VOX-15)
+    DIRECTORY_WRITE = "directory:write"  # what the public lookup shows (VOX-17)
+    DIALER_USE = "dialer:use"  # the calling CRM: contacts, lists, outcomes (VOX-18)
+    SMS_READ = "sms:read"  # a customer's SMS: messages, campaigns, lists, stock (SMS-01)
+    SMS_SEND = "sms:send"  # send SMS, campaigns, templates and lists (SMS-01)
+    SMS_MANAGE = "sms:manage"  # sender requests and API settings of a customer (SMS-05)
+    SMS_REVIEW = "sms:review"  # held messages, sender reviews, stock (SMS-05, SMS-08, SMS-09)
 
 
 _READ_ONE = {
@@ -37,6 +63,8 @@ _READ_ONE = {
     Permission.CUSTOMER_READ,
     Permission.CONTRACTS_READ,
     Permission.NUMBERS_READ,
+    Permission.VOICE_READ,
+    Permission.SMS_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -50,8 +78,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CUSTOMER_PROFILE_WRITE,
             Permission.CONTRACTS_WRITE,
             Permission.BILLING_WRITE,
+            Permission.ORDERS_PLACE,
+            Permission.ORDERS_REVIEW,
             Permission.DISPUTES_FILE,
             Permission.CUSTOMER_AUDIT_READ,
+            Permission.FRAUD_MANAGE,
+            Permission.REPORTS_MANAGE,
         }
     ),
     Role.SUPPORT: frozenset(
@@ -61,6 +93,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CUSTOMER_PROFILE_WRITE,
             Permission.USERS_MANAGE,
             Permission.CUSTOMER_AUDIT_READ,
+            Permission.TICKETS_OPEN,
+            Permission.TICKETS_ANSWER,
+            Permission.WEBHOOKS_MANAGE,
+            Permission.ORDERS_PLACE,
+            Permission.LOSS_DECLARE,
+            Permission.DATA_EXPORT,
+            Permission.MAIL_READ,
+            Permission.MAIL_MANAGE,
+            Permission.VOICE_CONSENTS_WRITE,
+            Permission.REPORTS_MANAGE,
+            Permission.RECORDINGS_READ,
+            Permission.PORTING_REQUEST,
+            Permission.DIRECTORY_WRITE,
+            Permission.SMS_REVIEW,
         }
     ),
     Role.NETWORK: frozenset(
@@ -71,6 +117,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.NUMBERS_INVENTORY,
             Permission.LINES_WRITE,
             Permission.EQUIPMENT_WRITE,
+            Permission.MAIL_READ,
+            Permission.MAIL_MANAGE,
+            Permission.MAIL_OPERATE,
+            Permission.VOICE_CONTROL,
+            Permission.VOICE_READ,
+            Permission.VOICE_CONSENTS_WRITE,
+            Permission.VOICE_ADMIN,
+            Permission.FRAUD_MANAGE,
+            Permission.RECORDINGS_WRITE,
+            Permission.PORTING_REQUEST,
+            Permission.PORTING_MANAGE,
+            Permission.DIRECTORY_WRITE,
         }
     ),
     Role.CUSTOMER_ADMIN: frozenset(
@@ -80,9 +138,30 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CUSTOMER_PROFILE_WRITE,
             Permission.USERS_MANAGE,
             Permission.CUSTOMER_AUDIT_READ,
+            Permission.TICKETS_OPEN,
+            Permission.LOSS_DECLARE,
+            Permission.DATA_EXPORT,
+            Permission.WEBHOOKS_MANAGE,
+            Permission.ORDERS_PLACE,
+            Permission.MAIL_READ,
+            Permission.MAIL_MANAGE,
+            Permission.VOICE_CONSENTS_WRITE,
+            Permission.RECORDINGS_READ,
+            Permission.PORTING_REQUEST,
+            Permission.DIALER_USE,
+            Permission.SMS_SEND,
+            Permission.SMS_MANAGE,
         }
     ),
-    Role.CUSTOMER_USER: frozenset(_READ_ONE),
+    Role.CUSTOMER_USER: frozenset(
+        _READ_ONE
+        | {
+            Permission.TICKETS_OPEN,
+            Permission.LOSS_DECLARE,
+            Permission.DIALER_USE,
+            Permission.SMS_SEND,
+        }
+    ),
 }
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from sqlalchemy import select
@@ -15,7 +16,14 @@ from sqlalchemy.orm import Session
 from operateur.accounts.audit import install as install_audit
 from operateur.accounts.models import Operator
 from operateur.accounts.permissions import system_actor
-from operateur.billing import collection, direct_debit, invoicing, reference_rates, usage
+from operateur.billing import (
+    cdr_import,
+    collection,
+    direct_debit,
+    invoicing,
+    reference_rates,
+    usage,
+)
 from operateur.billing.models import Invoice, MandateScheme
 from operateur.billing.rating import (
     CURRENCY,
@@ -353,6 +361,53 @@ def import_usage(
             rejected=len(report.rejected),
         )
     )
+
+
+@app.command("import-cdr")
+@reports_errors
+def import_cdr(
+    path: Annotated[Path, typer.Argument(help="CDR file")],
+    fmt: Annotated[
+        cdr_import.CdrFormat,
+        typer.Option("--format", help="asterisk, freeswitch-csv, freeswitch-json, kamailio-acc"),
+    ],
+    timezone: Annotated[
+        str, typer.Option(help="Time zone of the file's local times (UTC for usegmtime=yes)")
+    ] = "Europe/Paris",
+    as_json: JsonOption = False,
+) -> None:
+    """Import a switch's call records into usage (BIL-09): each call once (by call id), bad
+    rows reported with their line and reason, the rest imported."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            Text(fr="Fuseau horaire inconnu : {tz}.", en="Unknown time zone: {tz}."),
+            field="timezone",
+            details={"tz": timezone},
+        ) from None
+    text = _read(path, "cdr")
+    current = lang()
+    with unit_of_work("billing import-cdr") as session:
+        report = cdr_import.import_cdrs(session, text, fmt, zone=zone)
+    rejected = [bad.as_dict(current) for bad in report.rejected]
+    if as_json:
+        print_json({"stored": report.stored, "duplicates": report.duplicates, "rejected": rejected})
+        return
+    typer.echo(
+        Text(
+            fr="{stored} appel(s) enregistré(s), {duplicates} doublon(s), {rejected} rejet(s).",
+            en="{stored} call(s) stored, {duplicates} duplicate(s), {rejected} rejected.",
+        ).render(
+            current, stored=report.stored, duplicates=report.duplicates, rejected=len(rejected)
+        )
+    )
+    for bad in rejected:
+        typer.echo(
+            _BAD_ROW.render(
+                current, path=str(path), line=bad["line"], field=bad["field"], reason=bad["message"]
+            )
+        )
 
 
 @app.command("add-rate")

@@ -699,6 +699,17 @@ class OrderTerms(TermsModel):
     refusal_reasons: tuple[OrderRefusal, ...]  # CTR-12 [001 §3; 004 §1.5.1]
     deposit_may_be_required: bool  # CTR-12 [002 §6.6]
     free_trial_before_signature: bool  # CTR-12 [002 §6.2]
+    free_trial_days: PosInt | None = None  # CTR-12 [002 §6.2] length of the free trial
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.free_trial_days is not None and not self.free_trial_before_signature:
+            raise refuse(
+                "free_trial_days",
+                "a trial length is given but the offer has no free trial",
+                "une durée d'essai est donnée mais l'offre n'a pas d'essai gratuit",
+            )
+        return self
 
 
 class PriceIndex(StrEnum):
@@ -721,6 +732,35 @@ class ChangeTerms(TermsModel):
 # --------------------------------------------------------------------------------------------
 
 
+class MailAbuseAction(StrEnum):
+    ALERT = "alert"  # MAIL-08 the customer and the operator are told
+    SUSPEND = "suspend"  # MAIL-08 [003 §3.2] the mail service is suspended (and they are told)
+
+
+class CapacityLimit(StrEnum):
+    CALLS_PER_SECOND = "calls_per_second"  # VOX-07 CAPS
+    CONCURRENT_CALLS_PER_ACCOUNT = "concurrent_calls_per_account"  # VOX-07 simultaneous calls
+
+
+class CapacityOption(TermsModel):
+    """VOX-07, BIL-17 a price-list option that raises a platform limit: each unit subscribed
+    adds ``per_unit`` to ``limit`` (e.g. a "lot of 10 CAPS" adds 10 call attempts a second)."""
+
+    item_code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=64)]
+    limit: CapacityLimit
+    per_unit: PosInt
+
+
+class PrefixBurst(TermsModel):
+    """VOX-06 a burst of calls from one line to numbers sharing one prefix (the pattern of
+    international revenue-share fraud): ``calls`` or more within ``window_minutes`` to
+    numbers whose first ``prefix_digits`` E.164 digits are the same."""
+
+    calls: Annotated[int, Field(ge=2, strict=True)]
+    window_minutes: PosInt
+    prefix_digits: Annotated[int, Field(ge=2, le=15, strict=True)]
+
+
 class UsageLimits(TermsModel):
     """Numeric usage limits; None means no limit of that kind in this offer."""
 
@@ -732,10 +772,15 @@ class UsageLimits(TermsModel):
     calls_per_second: PosInt | None = None  # VOX-07 [002 §25] CAPS 1
     capacity_request_notice_days: NonNegInt | None = None  # VOX-07 [002 §25] 30 days ahead
     capacity_rise_notice_months: NonNegInt | None = None  # VOX-07 [002 §9.1.7] 3 months
+    capacity_options: tuple[CapacityOption, ...] = ()  # VOX-07, BIL-17 [002 §28] options
     mail_messages_per_mailbox_per_day: PosInt | None = None  # MAIL-08 [003 §3.2] 500
     mail_recipients_per_message: PosInt | None = None  # MAIL-08 [003 §3.2] 500
+    mail_daily_excess_action: MailAbuseAction | None = None  # MAIL-08 [003 §3.2] beyond the count
+    mail_spam_burst_messages: PosInt | None = None  # MAIL-08 outbound spam that suspends...
+    mail_spam_burst_minutes: PosInt | None = None  # MAIL-08 ...when sent within these minutes
     sms_monthly_stock: NonNegInt | None = None  # SMS-08 [004 SMS §4] 1000
     sms_monthly_stock_max: PosInt | None = None  # SMS-08 [004 SMS §4] 100000
+    prefix_burst: PrefixBurst | None = None  # VOX-06 fraud: a burst of calls to one prefix
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -752,6 +797,12 @@ class UsageLimits(TermsModel):
                 "an SMS stock needs its maximum",
                 "un stock de SMS demande son maximum",
             )
+        if (self.mail_spam_burst_messages is None) != (self.mail_spam_burst_minutes is None):
+            raise refuse(
+                "mail_spam_burst_minutes",
+                "a spam burst needs both its count and its minutes",
+                "une rafale de spam demande son nombre et sa durée en minutes",
+            )
         return self
 
 
@@ -765,6 +816,7 @@ class FraudAction(StrEnum):
     RESTRICT_SERVICE = "restrict_service"
     REQUEST_INTERIM_PAYMENT = "request_interim_payment"
     REPORT_TO_AUTHORITIES = "report_to_authorities"
+    VOID_UNLIMITED_PLAN = "void_unlimited_plan"  # BIL-15 [004 §7.1.2] metered re-rating
 
 
 class CliRules(TermsModel):
@@ -774,6 +826,9 @@ class CliRules(TermsModel):
     no_mobile_cli_for_automated_calls: bool  # VOX-09 [002 §9.2.3]
     filter_foreign_calls_with_french_cli: bool  # VOX-09 [002 §7.1.1] 01-05 / 09 from abroad
     outbound_only_numbers: bool  # VOX-04 [000 §9.6] in no directory, no inbound calls
+    # VOX-09 the offer's calls are automated or call-centre calls: a French CLI must come from
+    # ARCEP's ranges for automated calling systems (décision 2022-1583), never a 06/07 mobile
+    automated_calling: bool = False
 
 
 class TelemarketingRules(TermsModel):
@@ -786,6 +841,25 @@ class TelemarketingRules(TermsModel):
     prospection_hours_apply: bool  # VOX-10 [002 §9.1.12] décret 2022-1313
     energy_renovation_cold_calls_banned: bool  # VOX-10 [000 §3]
     outsourcing_outside_eu_banned: bool  # VOX-10 [000 §3]
+    # VOX-10 décret 2022-1313 (art. D.223-8/9 code de la consommation): the windows in which a
+    # prospecting account may call a consumer without consent (Mon-Fri 10-13 and 14-20)
+    prospection_windows: tuple[WeeklyWindow, ...] = ()
+    max_attempts_per_number: PosInt | None = None  # VOX-10 décret 2022-1313: 4 calls...
+    attempts_period_days: PosInt | None = None  # VOX-10 ...per consumer per 30 days
+    quiet_days_after_refusal: PosInt | None = None  # VOX-10 décret 2022-1313: 60 days
+    consent_required_from: dt.date | None = None  # VOX-10 loi 2025-594: from 11 August 2026
+    # VOX-11 [001 §8, §16] more call attempts a minute on one line is automatic dialling
+    manual_dialling_attempts_per_minute: PosInt | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if (self.max_attempts_per_number is None) != (self.attempts_period_days is None):
+            raise refuse(
+                "attempts_period_days",
+                "a maximum of attempts needs its period, and the other way round",
+                "un maximum de tentatives demande sa période, et inversement",
+            )
+        return self
 
 
 class VoiceRules(TermsModel):
@@ -885,9 +959,22 @@ class SmsRules(TermsModel):
     refused_sender_patterns: tuple[SenderPattern, ...]  # SMS-05
     sensitive_sender_names: tuple[str, ...]  # SMS-05 refused sender names (AF2M list)
     french_entities_paying_eur_only: bool  # SMS-10 legal entities established in France
+    # SMS-06, VOX-14 the operator's shared short code (3BPQ, AF2M 36xxx/38xxx) that STOP
+    # answers are sent to; None: each customer's own senders receive them
+    short_code: Annotated[str, Field(pattern=r"^3[0-9]{4}$")] | None = None
+    fixed_numbers_billed: bool = False  # SMS-07 fixed numbers accepted (not guaranteed), billed
+    content_filter: bool = True  # SMS-09 messages matching the operator's rule list are held
+    segment_price_code: str | None = None  # SMS-03 price-list item billed per segment
+    sender_request_price_code: str | None = None  # SMS-05 price-list item of an OADC request
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if self.stop_unsubscribes_all_senders and self.short_code is None:
+            raise refuse(
+                "short_code",
+                "STOP unsubscribes from every sender of a shared short code: name the short code",
+                "le STOP désabonne de tous les émetteurs d'un short code mutualisé : le nommer",
+            )
         if self.concat_part_length >= self.part_length:
             raise refuse(
                 "concat_part_length",
@@ -927,11 +1014,34 @@ class ReleaseChannel(StrEnum):
     RECIPIENT_DIGEST = "recipient_digest"  # MAIL-03 digest email
 
 
+SpamScore = Annotated[Decimal, BeforeValidator(_no_float), Field(ge=0, le=1000, decimal_places=2)]
+
+
 class MailRules(TermsModel):
     redundant_gateways: PosInt  # MAIL-12 [003 §9] two gateways per customer
     rbl_listings_for_corrupted_host: PosInt  # MAIL-02 [003 §1] listed on at least 3 RBLs
     unreachable_server_purge_hours: PosInt  # MAIL-09 [003 §11] 168 h
     release_channels: tuple[ReleaseChannel, ...]  # MAIL-03
+    # MAIL-01 the filter's score at or above which mail is tagged (header X-Operateur-Spam),
+    # quarantined, or refused with a 5xx; the defaults are the mail-security offer's choice
+    spam_tag_score: SpamScore = Decimal("5")
+    spam_quarantine_score: SpamScore = Decimal("8")
+    spam_reject_score: SpamScore = Decimal("15")
+    max_message_bytes: PosInt = 26_214_400  # MAIL-01 larger messages refused with 552
+    digest_interval_hours: PosInt = 24  # MAIL-03 recipient digest, daily by default
+    challenge_period_hours: PosInt = 24  # MAIL-03 at most one challenge per sender per period
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not _unique(self.release_channels):
+            raise refuse("release_channels", "a channel is listed twice", "un canal est en double")
+        if not self.spam_tag_score <= self.spam_quarantine_score <= self.spam_reject_score:
+            raise refuse(
+                "spam_quarantine_score",
+                "the scores must rise: tag ≤ quarantine ≤ reject",
+                "les seuils doivent croître : marquage ≤ quarantaine ≤ rejet",
+            )
+        return self
 
 
 # --------------------------------------------------------------------------------------------
@@ -980,6 +1090,10 @@ class SupportTerms(TermsModel):
     monthly_request_quota_per_user: Ratio | None  # SUP-03 [003 §5] one fifth of the users
     fee_beyond_quota: Money | None  # SUP-03 [003 §5] 40 per request
     wrong_ticket_fee: Money | None  # SUP-03 [002 §27; 004 §4.2] 100
+    # SUP-03 [003 §5] "users registered at subscription": the price-list items whose subscribed
+    # quantity counts the users (the largest of them, e.g. the protected mailboxes); empty: the
+    # customer's active portal users
+    quota_user_items: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -1117,6 +1231,29 @@ class OfferTemplate(TermsModel):
                     f"prices.{index}.code",
                     f"the price code {code!r} is used twice",
                     f"le code tarifaire {code!r} est utilisé deux fois",
+                )
+        sms = self.terms.sms
+        sms_codes = (
+            {
+                "segment_price_code": sms.segment_price_code,
+                "sender_request_price_code": sms.sender_request_price_code,
+            }
+            if sms is not None
+            else {}
+        )
+        for name, sms_code in sms_codes.items():
+            if sms_code is not None and sms_code not in codes:
+                raise refuse(
+                    f"terms.sms.{name}",
+                    f"the price code {sms_code!r} is not in the price list",
+                    f"le code tarifaire {sms_code!r} n'est pas dans la liste de prix",
+                )
+        for quota_code in self.terms.support.quota_user_items:  # SUP-03 users counted on these
+            if quota_code not in codes:
+                raise refuse(
+                    "terms.support.quota_user_items",
+                    f"the price code {quota_code!r} is not in the price list",
+                    f"le code tarifaire {quota_code!r} n'est pas dans la liste de prix",
                 )
         for service in self.services:
             group = _REQUIRED_GROUPS.get(service)

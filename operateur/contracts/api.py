@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, status
@@ -10,31 +11,43 @@ from fastapi import APIRouter, status
 from operateur.accounts import service as accounts
 from operateur.accounts.permissions import Actor, Permission
 from operateur.catalog.terms import Service
-from operateur.contracts import lifecycle
+from operateur.contracts import equipment, lifecycle, price_changes, renewal, termination
 from operateur.contracts import service as contracts
+from operateur.contracts.models import NoticeKind
 from operateur.contracts.schemas import (
     ActivateIn,
     ContractEventOut,
     ContractIn,
+    ContractNoticeIn,
+    ContractNoticeOut,
     ContractOut,
     EquipmentIn,
     EquipmentOut,
     EquipmentReturnIn,
+    InspectionIn,
+    LicenceChangeIn,
+    LicenceChangeOut,
     LineIn,
     LineOut,
+    NoticeEndIn,
     NoticeIn,
     OverridesIn,
     ReasonIn,
+    RightIn,
     ScheduleOut,
     SignIn,
     SubscriptionIn,
     SubscriptionOut,
     SuspendIn,
     TerminateIn,
+    TerminationIn,
+    TerminationOut,
     UsageDecisionOut,
     schedule_out,
 )
+from operateur.errors import InvalidInput
 from operateur.http.deps import LangDep, SessionDep, require
+from operateur.i18n import Text
 
 router = APIRouter(prefix="/customers/{customer_id}")
 
@@ -190,10 +203,8 @@ def return_equipment(
     actor: Annotated[Actor, require(Permission.EQUIPMENT_WRITE)],
     session: SessionDep,
 ) -> EquipmentOut:
-    equipment = contracts.get_equipment(session, customer_id, equipment_id)
-    return EquipmentOut.model_validate(
-        contracts.record_equipment_return(session, equipment, body.returned_on)
-    )
+    item = contracts.get_equipment(session, customer_id, equipment_id)
+    return EquipmentOut.model_validate(equipment.record_return(session, item, body.returned_on))
 
 
 @router.post("/contracts/{contract_id}/suspend", response_model=ContractOut, tags=["contracts"])
@@ -263,3 +274,221 @@ def service_usable(
         reason=decision.reason.render(lang),
         contract_id=decision.contract_id,
     )
+
+
+# --- termination and rights (CTR-05, CTR-07, CTR-11, CTR-13, CTR-14) --------------------------
+
+
+def _termination_out(request: termination.TerminationRequest, lang: str) -> TerminationOut:
+    return TerminationOut(
+        ends_on=request.ends_on,
+        earliest_end=request.earliest,
+        end_without_fee=request.without_fee,
+        early_termination=request.owed.kind.value,
+        amount_excl_vat=request.owed.amount,
+        months=request.owed.months.quantize(Decimal("0.0001")),
+        explanation=request.owed.explanation.render(lang),
+    )
+
+
+@router.get(
+    "/contracts/{contract_id}/termination-quote",
+    response_model=TerminationOut,
+    tags=["contracts"],
+)
+def termination_quote(
+    customer_id: int,
+    contract_id: int,
+    actor: Reader,
+    session: SessionDep,
+    lang: LangDep,
+    received_on: date | None = None,
+    ends_on: date | None = None,
+) -> TerminationOut:
+    """When a termination received on ``received_on`` (default today) would end the contract,
+    and what it would cost under the terms (nothing is recorded)."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    day = received_on or lifecycle.today()
+    return _termination_out(termination.plan_termination(session, contract, day, ends_on), lang)
+
+
+@router.post(
+    "/contracts/{contract_id}/termination", response_model=TerminationOut, tags=["contracts"]
+)
+def request_termination(
+    customer_id: int,
+    contract_id: int,
+    body: TerminationIn,
+    actor: Writer,
+    session: SessionDep,
+    lang: LangDep,
+) -> TerminationOut:
+    """Record the customer's termination (CTR-03/05); an early end invoices the terms' amount."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    request = termination.request_termination(
+        session, contract, received_on=body.received_on, ends_on=body.ends_on, reason=body.reason
+    )
+    return _termination_out(request, lang)
+
+
+@router.get(
+    "/contracts/{contract_id}/notices",
+    response_model=list[ContractNoticeOut],
+    tags=["contracts"],
+)
+def list_notices(
+    customer_id: int, contract_id: int, actor: Reader, session: SessionDep
+) -> list[ContractNoticeOut]:
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    found = termination.list_notices(session, contract)
+    return [ContractNoticeOut.model_validate(n) for n in found]
+
+
+@router.post(
+    "/contracts/{contract_id}/notices",
+    response_model=ContractNoticeOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["contracts"],
+)
+def add_notice(
+    customer_id: int, contract_id: int, body: ContractNoticeIn, actor: Writer, session: SessionDep
+) -> ContractNoticeOut:
+    """Record a breach notice, a force majeure event, an operator outage or a price change."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    notified = body.notified_on or body.started_on
+    if body.kind is NoticeKind.BREACH:
+        notice = termination.breach_notice(
+            session,
+            contract,
+            notified_on=notified,
+            breach=body.summary,
+            by_operator=body.by_operator,
+        )
+    elif body.kind is NoticeKind.FORCE_MAJEURE:
+        notice = termination.force_majeure(
+            session,
+            contract,
+            started_on=body.started_on,
+            notified_on=notified,
+            description=body.summary,
+            by_operator=body.by_operator,
+        )
+    elif body.kind is NoticeKind.OPERATOR_OUTAGE:
+        notice = termination.operator_outage(
+            session, contract, started_on=body.started_on, description=body.summary
+        )
+    elif body.kind is NoticeKind.PRICE_CHANGE:
+        notice = price_changes.announce(
+            session,
+            contract,
+            notified_on=notified,
+            effective_on=body.effective_on or body.started_on,
+            rises=body.rises,
+            summary=body.summary,
+        )
+    else:
+        raise InvalidInput(
+            Text(
+                fr="L'inactivité est constatée par la plateforme.",
+                en="Inactivity is found by the platform.",
+            ),
+            field="kind",
+        )
+    return ContractNoticeOut.model_validate(notice)
+
+
+@router.post(
+    "/contracts/{contract_id}/notices/{notice_id}/end",
+    response_model=ContractNoticeOut,
+    tags=["contracts"],
+)
+def end_notice(
+    customer_id: int,
+    contract_id: int,
+    notice_id: int,
+    body: NoticeEndIn,
+    actor: Writer,
+    session: SessionDep,
+) -> ContractNoticeOut:
+    """The breach is remedied, the force majeure or the outage is over."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    notice = termination.get_notice(session, contract, notice_id)
+    return ContractNoticeOut.model_validate(termination.end_event(session, notice, body.ended_on))
+
+
+@router.post(
+    "/contracts/{contract_id}/notices/{notice_id}/terminate",
+    response_model=ContractOut,
+    tags=["contracts"],
+)
+def terminate_with_right(
+    customer_id: int,
+    contract_id: int,
+    notice_id: int,
+    body: RightIn,
+    actor: Writer,
+    session: SessionDep,
+) -> ContractOut:
+    """Terminate under the right the notice opened, without early-termination amount."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    notice = termination.get_notice(session, contract, notice_id)
+    if notice.kind is NoticeKind.PRICE_CHANGE:
+        price_changes.terminate_for_price_rise(session, contract, notice, on=body.on)
+    else:
+        termination.terminate_with_right(session, contract, notice, on=body.on, reason=body.reason)
+    return ContractOut.model_validate(contract)
+
+
+# --- licence changes (CTR-04) and equipment inspection (CTR-10) -------------------------------
+
+
+@router.get(
+    "/contracts/{contract_id}/licence-changes",
+    response_model=list[LicenceChangeOut],
+    tags=["contracts"],
+)
+def list_licence_changes(
+    customer_id: int, contract_id: int, actor: Reader, session: SessionDep
+) -> list[LicenceChangeOut]:
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    return [LicenceChangeOut.model_validate(c) for c in renewal.list_changes(session, contract)]
+
+
+@router.post(
+    "/contracts/{contract_id}/licence-changes",
+    response_model=LicenceChangeOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["contracts"],
+)
+def request_licence_change(
+    customer_id: int,
+    contract_id: int,
+    body: LicenceChangeIn,
+    actor: Writer,
+    session: SessionDep,
+) -> LicenceChangeOut:
+    """A licence-count change, effective at a renewal as the terms say (CTR-04)."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    sub = contracts.get_subscription(session, contract, body.subscription_id)
+    change = renewal.request_change(
+        session, contract, sub, body.quantity, body.requested_on or lifecycle.today()
+    )
+    return LicenceChangeOut.model_validate(change)
+
+
+@router.post(
+    "/equipment/{equipment_id}/inspection", response_model=EquipmentOut, tags=["equipment"]
+)
+def inspect_equipment(
+    customer_id: int,
+    equipment_id: int,
+    body: InspectionIn,
+    actor: Annotated[Actor, require(Permission.EQUIPMENT_WRITE)],
+    session: SessionDep,
+) -> EquipmentOut:
+    """CTR-10 returned provided equipment inspected: refunded minus depreciation, or not."""
+    item = contracts.get_equipment(session, customer_id, equipment_id)
+    equipment.inspect(
+        session, item, inspected_on=body.inspected_on, good_condition=body.good_condition
+    )
+    return EquipmentOut.model_validate(item)

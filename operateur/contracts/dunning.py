@@ -16,10 +16,11 @@ from operateur.accounts.models import Customer
 from operateur.billing import payments, wallets
 from operateur.billing.models import Invoice, InvoiceKind, Wallet
 from operateur.catalog.terms import ContractTerms, PaymentMethod, SuspensionCause
-from operateur.contracts import lifecycle
+from operateur.contracts import lifecycle, notices, termination
 from operateur.contracts.models import Contract, ContractStatus, Suspension
 from operateur.contracts.service import terms_of
 from operateur.db import Base
+from operateur.i18n import Text
 
 
 class DunningStep(Base):
@@ -100,14 +101,22 @@ def run(session: Session, as_of: date) -> list[str]:
         contract = session.get(Contract, invoice.contract_id)
         assert contract is not None
         steps = plan(terms_of(contract), invoice.due_date)
-        if steps.reminder_on <= as_of and _step(session, invoice, "reminder", steps.reminder_on):
-            taken.append(f"reminder:{invoice.number}")
-        if (
-            steps.formal_notice_on
-            and steps.formal_notice_on <= as_of
-            and _step(session, invoice, "formal_notice", steps.formal_notice_on)
-        ):
-            taken.append(f"formal_notice:{invoice.number}")
+        notices_due = (("reminder", steps.reminder_on), ("formal_notice", steps.formal_notice_on))
+        for step, on in notices_due:
+            if on is not None and on <= as_of and _step(session, invoice, step, on):
+                notices.unpaid(
+                    session,
+                    contract,
+                    step=step,
+                    invoice_id=invoice.id,
+                    number=invoice.number,
+                    outstanding=payments.outstanding(invoice),
+                    due=invoice.due_date,
+                    on=on,
+                    suspend_on=steps.suspend_on,
+                    terminate_on=steps.terminate_on,
+                )
+                taken.append(f"{step}:{invoice.number}")
         if (
             steps.suspend_on is not None
             and steps.suspend_on <= as_of
@@ -120,6 +129,8 @@ def run(session: Session, as_of: date) -> list[str]:
                     cause=SuspensionCause.NON_PAYMENT,
                     reason=f"facture {invoice.number} impayée à échéance du "
                     f"{invoice.due_date:%d/%m/%Y}",
+                    on=steps.suspend_on,
+                    why=_unpaid_text(invoice, steps.terminate_on),
                 )
             taken.append(f"suspension:{invoice.number}")
         if (
@@ -128,16 +139,44 @@ def run(session: Session, as_of: date) -> list[str]:
             and _step(session, invoice, "termination", steps.terminate_on)
         ):
             if contract.status in lifecycle.LIVE:
+                # CTR-05 an end caused by the customer before the term owes the terms' amount
+                owed = termination.early_termination_amount(session, contract, steps.terminate_on)
+                termination.invoice_early_termination(
+                    session, contract, owed, steps.terminate_on, steps.terminate_on
+                )
                 lifecycle.terminate(
                     session,
                     contract,
                     on=steps.terminate_on,
                     reason=f"facture {invoice.number} toujours impayée",
+                    why=notices.join(_unpaid_text(invoice, None), owed.explanation),
                 )
             taken.append(f"termination:{invoice.number}")
     taken.extend(_prepaid(session))
     taken.extend(_restore_paid(session, as_of))
     return taken
+
+
+def _unpaid_text(invoice: Invoice, terminate_on: date | None) -> Text:
+    """Why the service stops: the unpaid invoice, its amount and due date, and what follows."""
+    amount = notices.eur(payments.outstanding(invoice))
+    text = Text(
+        fr=f"Motif : la facture {invoice.number}, échue le {notices.fr(invoice.due_date)}, reste "
+        f"impayée pour {amount.fr}.",
+        en=f"Reason: invoice {invoice.number}, due on {notices.en(invoice.due_date)}, is still "
+        f"unpaid for {amount.en}.",
+    )
+    if terminate_on is None:
+        return text
+    return notices.join(
+        text,
+        Text(
+            fr="Le service sera rétabli dès réception du paiement ; sans paiement, le contrat "
+            f"sera résilié le {notices.fr(terminate_on)}.",
+            en="The service is restored as soon as the payment is received; without payment, "
+            f"the contract will be terminated on {notices.en(terminate_on)}.",
+        ),
+    )
 
 
 def _prepaid(session: Session) -> list[str]:
@@ -160,6 +199,12 @@ def _prepaid(session: Session) -> list[str]:
                 contract,
                 cause=SuspensionCause.PREPAID_DEPLETED,
                 reason="crédit prépayé épuisé",
+                why=Text(
+                    fr="Votre crédit prépayé est épuisé : le service reprend dès que votre "
+                    "compte est rechargé.",
+                    en="Your prepaid credit is used up: the service resumes as soon as your "
+                    "account is topped up.",
+                ),
             )
             taken.append(f"prepaid_suspension:{contract.reference}")
     return taken
@@ -187,6 +232,15 @@ def _restore_paid(session: Session, as_of: date) -> list[str]:
         )
         if still_overdue or exhausted:
             continue
-        lifecycle.restore(session, contract, reason="paiement reçu")
+        lifecycle.restore(
+            session,
+            contract,
+            reason="paiement reçu",
+            on=as_of,
+            why=Text(
+                fr="Votre paiement est reçu : plus aucune facture échue ne reste impayée.",
+                en="Your payment is received: no invoice past its due date remains unpaid.",
+            ),
+        )
         taken.append(f"restored:{contract.reference}")
     return taken

@@ -1,20 +1,22 @@
 """The contract state machine and the one question every engine asks: may this customer use
 this service now?
 
+    draft ─start_trial→ trial (CTR-12) ─sign→ signed
     draft ─sign→ signed ─activate→ active ─suspend→ suspended ─restore→ active
     active, suspended ─give_notice→ notice_given ─terminate→ terminated ─purge→ purged
-    signed or any live state ─terminate→ terminated
+    trial, signed or any live state ─terminate→ terminated
 
 Each transition checks where the contract stands, records who, when and why in a
-``ContractEvent`` (and in the audit log), and refuses an illegal move with the states named.
-A suspension is whole, or partial where the terms allow it (CTR-06): only international calls,
-outbound calls, SMS or mail.
+``ContractEvent`` (and in the audit log), refuses an illegal move with the states named, and
+tells the customer (email and webhook, ``operateur.contracts.notices``). A suspension is whole,
+or partial where the terms allow it (CTR-06): only international calls, outbound calls, SMS or
+mail. Termination closes what ends with the contract (CTR-09 access, CTR-10 equipment).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from operateur.catalog.service import get_offer
 from operateur.catalog.terms import Service, SuspensionCause
+from operateur.contracts import after_end, equipment, notices
 from operateur.contracts.models import (
     Contract,
     ContractEvent,
@@ -31,17 +34,20 @@ from operateur.contracts.models import (
 )
 from operateur.contracts.service import end_subscriptions, record_transition, terms_of
 from operateur.db import utcnow
+from operateur.domain.calendar import PARIS
 from operateur.errors import InvalidInput
-from operateur.i18n import Text
+from operateur.i18n import Text, as_text
 
 LIVE = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED, ContractStatus.NOTICE_GIVEN)
+USABLE = (ContractStatus.TRIAL, *LIVE)  # a free trial gives access before signature (CTR-12)
 
 # the states each transition may start from
 TRANSITIONS: dict[str, tuple[ContractStatus, ...]] = {
+    "start_trial": (ContractStatus.DRAFT,),
     "suspend": (ContractStatus.ACTIVE, ContractStatus.NOTICE_GIVEN, ContractStatus.SUSPENDED),
     "restore": (ContractStatus.SUSPENDED,),
     "give_notice": (ContractStatus.ACTIVE, ContractStatus.SUSPENDED),
-    "terminate": (ContractStatus.SIGNED, *LIVE),
+    "terminate": (ContractStatus.TRIAL, ContractStatus.SIGNED, *LIVE),
     "purge": (ContractStatus.TERMINATED,),
 }
 
@@ -59,6 +65,78 @@ def _move(
     )
 
 
+def today() -> date:
+    return datetime.now(PARIS).date()
+
+
+def start_trial(session: Session, contract: Contract, *, on: date) -> ContractEvent:
+    """CTR-12 [002 §6.2] free access to the services before signature, for the terms' trial
+    length; signing during the trial makes the contract signed, otherwise it ends."""
+    orders = terms_of(contract).orders
+    if not orders.free_trial_before_signature or orders.free_trial_days is None:
+        raise InvalidInput(
+            Text(
+                fr="Les conditions de l'offre ne prévoient pas d'essai gratuit.",
+                en="The offer's terms provide no free trial.",
+            ),
+            field="trial",
+        )
+    ends = on + timedelta(days=orders.free_trial_days - 1)
+    event = _move(
+        session,
+        contract,
+        "start_trial",
+        ContractStatus.TRIAL,
+        f"free trial from {on.isoformat()} to {ends.isoformat()}",
+        {"from": on.isoformat(), "until": ends.isoformat()},
+    )
+    contract.trial_ends_on = ends
+    session.flush()
+    notices.send(
+        session,
+        contract,
+        "contract.trial_started",
+        subject=Text(
+            fr=f"Essai gratuit — contrat {contract.reference}",
+            en=f"Free trial — contract {contract.reference}",
+        ),
+        body=Text(
+            fr=f"Votre accès d'essai gratuit est ouvert du {notices.fr(on)} au "
+            f"{notices.fr(ends)} inclus. Signez les annexes avant cette date pour continuer.",
+            en=f"Your free trial access is open from {notices.en(on)} to {notices.en(ends)} "
+            "included. Sign the annexes by then to continue.",
+        ),
+        key=f"trial:{contract.id}",
+        data={"from": on, "until": ends},
+    )
+    return event
+
+
+def end_trials(session: Session, as_of: date) -> list[str]:
+    """Trials over without a signature end the contract."""
+    done: list[str] = []
+    for contract in list(
+        session.scalars(
+            select(Contract).where(
+                Contract.status == ContractStatus.TRIAL, Contract.trial_ends_on < as_of
+            )
+        )
+    ):
+        assert contract.trial_ends_on is not None
+        terminate(
+            session,
+            contract,
+            on=contract.trial_ends_on,
+            reason="CTR-12 free trial over without signature",
+            why=Text(
+                fr="L'essai gratuit est terminé sans signature des annexes.",
+                en="The free trial ended without the annexes being signed.",
+            ),
+        )
+        done.append(f"trial_ended:{contract.reference}")
+    return done
+
+
 def suspend(
     session: Session,
     contract: Contract,
@@ -66,8 +144,11 @@ def suspend(
     cause: SuspensionCause,
     reason: str,
     scope: SuspensionScope = SuspensionScope.FULL,
+    on: date | None = None,
+    why: Text | None = None,
 ) -> Suspension:
-    """Suspend the contract, whole or — where its terms allow — in part (CTR-06)."""
+    """Suspend the contract, whole or — where its terms allow — in part (CTR-06), and tell the
+    customer ``why`` (default: the reason) and from when (``on``, default today)."""
     terms = terms_of(contract).suspension
     if scope is not SuspensionScope.FULL and not terms.partial_allowed:
         raise InvalidInput(
@@ -94,6 +175,15 @@ def suspend(
     )
     session.add(suspension)
     session.flush()
+    notices.suspended(
+        session,
+        contract,
+        suspension_id=suspension.id,
+        cause=cause,
+        scope=scope,
+        on=on or today(),
+        why=why or as_text(reason),
+    )
     return suspension
 
 
@@ -107,18 +197,34 @@ def open_suspensions(session: Session, contract_id: int) -> list[Suspension]:
     )
 
 
-def restore(session: Session, contract: Contract, *, reason: str) -> ContractEvent:
+def restore(
+    session: Session,
+    contract: Contract,
+    *,
+    reason: str,
+    on: date | None = None,
+    why: Text | None = None,
+) -> ContractEvent:
     """Lift every suspension (e.g. on payment, CTR-06 [004 §9.5])."""
     back = ContractStatus.NOTICE_GIVEN if contract.ends_on else ContractStatus.ACTIVE
     event = _move(session, contract, "restore", back, reason)
     for suspension in open_suspensions(session, contract.id):
         suspension.lifted_at = utcnow()
     session.flush()
+    notices.restored(
+        session, contract, event_id=event.id, on=on or today(), why=why or as_text(reason)
+    )
     return event
 
 
 def give_notice(
-    session: Session, contract: Contract, *, received_on: date, ends_on: date, reason: str
+    session: Session,
+    contract: Contract,
+    *,
+    received_on: date,
+    ends_on: date,
+    reason: str,
+    why: Text | None = None,
 ) -> ContractEvent:
     """Record a notice of termination: the contract is served until ``ends_on``."""
     if ends_on < received_on:
@@ -140,16 +246,36 @@ def give_notice(
     for suspension in open_suspensions(session, contract.id):
         suspension.lifted_at = utcnow()
     session.flush()
+    notices.notice_received(
+        session, contract, received_on=received_on, ends_on=ends_on, why=why or as_text(reason)
+    )
     return event
 
 
-def terminate(session: Session, contract: Contract, *, on: date, reason: str) -> ContractEvent:
+def terminate(
+    session: Session, contract: Contract, *, on: date, reason: str, why: Text | None = None
+) -> ContractEvent:
+    """End the contract on ``on`` (its last day): subscriptions stop, the access and the
+    equipment follow the terms (CTR-09, CTR-10), and the customer is told what comes next."""
     event = _move(
         session, contract, "terminate", ContractStatus.TERMINATED, reason, {"on": on.isoformat()}
     )
     contract.terminated_on = on
     end_subscriptions(session, contract, on)
+    after = notices.join(
+        *[
+            part
+            for part in (
+                after_end.on_termination(session, contract, on),
+                equipment.on_termination(session, contract, on),
+            )
+            if part is not None
+        ]
+    )
     session.flush()
+    notices.terminated(
+        session, contract, on=on, why=why or as_text(reason), after=after if after.fr else None
+    )
     return event
 
 
@@ -199,7 +325,7 @@ def may_use(
     contract covering ``service``, not suspended for it (``international``: a call abroad)."""
     contracts = list(
         session.scalars(
-            select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(LIVE))
+            select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(USABLE))
         )
     )
     covering = [c for c in contracts if service in get_offer(c.offer_id).services]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from operateur.accounts.models import Audited
@@ -16,6 +16,7 @@ from operateur.db import Base, Money, StrEnumType, UTCDateTime, utcnow
 
 class ContractStatus(enum.StrEnum):
     DRAFT = "draft"
+    TRIAL = "trial"  # free trial access before signature (CTR-12 [002 §6.2])
     SIGNED = "signed"
     ACTIVE = "active"
     SUSPENDED = "suspended"
@@ -48,6 +49,9 @@ class Contract(Base, Audited):
     notice_given_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)  # last day of service once notice given
     terminated_on: Mapped[date | None] = mapped_column(Date)
+    trial_ends_on: Mapped[date | None] = mapped_column(Date)  # CTR-12 last day of the trial
+    access_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # CTR-09
+    access_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # CTR-09 done
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
@@ -172,3 +176,60 @@ class Equipment(Base, Audited):
     delivered_on: Mapped[date | None] = mapped_column(Date)
     returned_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # CTR-10 after termination: the return deadline, then the bill for equipment not returned
+    # or the refund of returned provided equipment once inspected
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
+    return_due_on: Mapped[date | None] = mapped_column(Date)
+    inspection_due_on: Mapped[date | None] = mapped_column(Date)
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    settlement_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+
+
+class NoticeKind(enum.StrEnum):
+    """What a ``ContractNotice`` records."""
+
+    BREACH = "breach"  # CTR-07 a formal notice for a breach, before termination
+    FORCE_MAJEURE = "force_majeure"  # CTR-11 an event of force majeure notified
+    OPERATOR_OUTAGE = "operator_outage"  # CTR-14 an outage attributable to the operator
+    PRICE_CHANGE = "price_change"  # CTR-13 a price change announced with its effective date
+    INACTIVITY = "inactivity"  # CTR-08 the contract found inactive
+
+
+class ContractNotice(Base, Audited):
+    """A dated notice that opens or prepares a right on a contract: from ``opens_on`` (and
+    until ``closes_on`` when the terms limit it) the party may act — terminate for breach,
+    force majeure or outage, or for a price rise."""
+
+    __tablename__ = "contract_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[NoticeKind] = mapped_column(StrEnumType(NoticeKind))
+    by_operator: Mapped[bool] = mapped_column(Boolean, default=True)  # who gave it
+    started_on: Mapped[date] = mapped_column(Date)  # the event, or the day notice was given
+    notified_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)  # cured / over
+    opens_on: Mapped[date | None] = mapped_column(Date)  # first day the right may be used
+    closes_on: Mapped[date | None] = mapped_column(Date)  # last day (None: no limit)
+    used_on: Mapped[date | None] = mapped_column(Date)  # the right was used (termination)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LicenceChange(Base, Audited):
+    """CTR-04 a change of the licence count of a subscription, applied at a renewal: the next
+    one, or the one after when asked on or after the terms' cut-off day."""
+
+    __tablename__ = "licence_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    quantity: Mapped[int] = mapped_column(Integer)  # the new count
+    requested_on: Mapped[date] = mapped_column(Date)
+    effective_on: Mapped[date] = mapped_column(Date)
+    applied_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

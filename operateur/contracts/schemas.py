@@ -16,6 +16,7 @@ from operateur.contracts.models import (
     EquipmentStatus,
     LineKind,
     LineStatus,
+    NoticeKind,
     SuspensionScope,
 )
 
@@ -202,3 +203,88 @@ class UsageDecisionOut(BaseModel):
     code: str
     reason: str
     contract_id: int | None
+
+
+class TerminationIn(BaseModel):
+    """CTR-03/05 the customer's termination: received on a day, ending with the term by default
+    or earlier (the terms' early-termination amount is then invoiced)."""
+
+    model_config = ConfigDict(extra="forbid")
+    received_on: date
+    ends_on: date | None = None
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TerminationOut(BaseModel):
+    ends_on: date
+    earliest_end: date
+    end_without_fee: date
+    early_termination: str  # the terms' kind (CTR-05)
+    amount_excl_vat: Decimal
+    months: Decimal
+    explanation: str
+
+
+class ContractNoticeIn(BaseModel):
+    """A notice that opens a termination right: a breach (CTR-07), force majeure (CTR-11), an
+    outage of the operator (CTR-14), a price change (CTR-13)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: NoticeKind
+    started_on: date = Field(description="The event's first day, or the day notice is given")
+    notified_on: date | None = None
+    effective_on: date | None = Field(default=None, description="Price change: effective day")
+    rises: bool = Field(default=True, description="Price change: prices go up")
+    by_operator: bool = True
+    summary: str = Field(min_length=1, max_length=2000)
+
+
+class ContractNoticeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    contract_id: int
+    kind: NoticeKind
+    by_operator: bool
+    started_on: date
+    notified_on: date
+    ended_on: date | None
+    opens_on: date | None
+    closes_on: date | None
+    used_on: date | None
+    summary: str
+    details: dict[str, Any]
+
+
+class NoticeEndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ended_on: date
+
+
+class RightIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LicenceChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subscription_id: int
+    quantity: int = Field(ge=1)
+    requested_on: date | None = None
+
+
+class LicenceChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    contract_id: int
+    subscription_id: int
+    quantity: int
+    requested_on: date
+    effective_on: date
+    applied_on: date | None
+
+
+class InspectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    inspected_on: date
+    good_condition: bool

@@ -180,7 +180,7 @@ def sign(
         session,
         contract,
         "sign",
-        (ContractStatus.DRAFT,),
+        (ContractStatus.DRAFT, ContractStatus.TRIAL),
         ContractStatus.SIGNED,
         f"signed by {signed_by}",
     )
@@ -211,6 +211,9 @@ def activate(session: Session, contract: Contract, activated_on: date) -> Contra
         f"service activated on {activated_on.isoformat()}",
     )
     contract.activated_on = activated_on
+    for sub in list_subscriptions(session, contract):  # ordered before activation
+        if sub.start_date is None:
+            sub.start_date = activated_on
     customer = session.get(Customer, contract.customer_id)
     if customer is not None and customer.status == CustomerStatus.PROSPECT:
         customer.status = CustomerStatus.ACTIVE
@@ -303,6 +306,21 @@ def list_subscriptions(session: Session, contract: Contract) -> list[Subscriptio
     )
 
 
+def get_subscription(session: Session, contract: Contract, subscription_id: int) -> Subscription:
+    sub = session.scalar(
+        select(Subscription).where(
+            Subscription.id == subscription_id, Subscription.contract_id == contract.id
+        )
+    )
+    if sub is None:
+        raise NotFound(
+            Text(fr="Abonnement {id} introuvable.", en="Subscription {id} not found."),
+            code="subscription_not_found",
+            details={"id": subscription_id},
+        )
+    return sub
+
+
 def monthly_total(subscriptions: list[Subscription]) -> Decimal:
     return sum((s.unit_price_mrc * s.quantity for s in subscriptions), Decimal("0"))
 
@@ -387,21 +405,4 @@ def get_equipment(session: Session, customer_id: int, equipment_id: int) -> Equi
             code="equipment_not_found",
             details={"id": equipment_id},
         )
-    return equipment
-
-
-def record_equipment_return(session: Session, equipment: Equipment, returned_on: date) -> Equipment:
-    if equipment.status == EquipmentStatus.RETURNED:
-        raise Conflict(
-            Text(fr="Équipement déjà restitué.", en="Equipment already returned."),
-            code="equipment_returned",
-        )
-    if equipment.delivered_on and returned_on < equipment.delivered_on:
-        raise InvalidInput(
-            Text(fr="Restitution avant livraison.", en="Returned before delivery."),
-            field="returned_on",
-        )
-    equipment.status = EquipmentStatus.RETURNED
-    equipment.returned_on = returned_on
-    session.flush()
     return equipment

@@ -367,6 +367,15 @@ def _customer(
         ).id
         for kind, label in spec.lines
     ]
+    if spec.numbers:  # VOX-14: French numbers once the address is proven
+        numbers.record_address_proof(
+            session,
+            customer,
+            document="kbis",
+            reference=f"KBIS-{siren}",
+            received_on=spec.activated,
+            checked_by="demo",
+        )
     for position, (kind, tier) in enumerate(spec.numbers):
         line_id = line_ids[position % len(line_ids)] if line_ids else None
         numbers.assign_random(session, customer, kind=kind, tier=tier, line_id=line_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,18 +19,44 @@ from operateur.i18n import Lang, Text, pick_lang
 SESSION_COOKIE = "operateur_session"
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error.
+
+    Async so that opening the session (no I/O: it connects on first use) costs no trip to the
+    worker threads; committing or rolling back goes to a worker thread when the session did
+    start a transaction, and is done in place when it did not (nothing to send)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
     try:
         yield session
+    except BaseException:
+        await _finish(session, _rollback_and_close)
+        raise
+    await _finish(session, _commit_and_close)
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
+async def _finish(session: Session, finish: Callable[[Session], None]) -> None:
+    if session.in_transaction():  # a connection or pending objects: database I/O
+        await anyio.to_thread.run_sync(finish, session)  # shielded from cancellation
+    else:
+        finish(session)
 
 
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]

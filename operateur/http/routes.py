@@ -1,4 +1,5 @@
-"""The application's API routes as (method, full path template, route), flattened.
+"""The application's API routes as (method, full path template, route), flattened, and the
+template of the route a request matched (:class:`RouteTemplates`, for metrics and logs).
 
 FastAPI includes routers lazily; this walks them with ``fastapi.routing.iter_route_contexts``
 where it exists (FastAPI ≥ 0.160) and falls back to ``app.routes`` on older versions.
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 from fastapi.routing import APIRoute
 from starlette.routing import compile_path
+from starlette.types import Scope
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,43 @@ def api_routes(app: FastAPI) -> list[ApiRoute]:
     return found
 
 
-def route_template(routes: list[ApiRoute], method: str, path: str) -> str:
-    """The path template a request matched, for metrics labels; ``unmatched`` otherwise."""
-    for candidate in routes:
-        if candidate.method == method and candidate.regex.match(path):
-            return candidate.path
-    return "unmatched"
+UNMATCHED = "unmatched"
+
+
+class RouteTemplates:
+    """The full path template of the API route a request matched, for metrics and logs.
+
+    The router leaves the matched route in ``scope["route"]`` (the route as declared: its path
+    lacks the prefixes it was included under), so the template is a dictionary lookup, not a
+    second matching over every route. ``unmatched`` when no API route answered: 404, 405 (the
+    path exists for another method), documentation pages, static files.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._routes: set[int] = set()
+        self._by_route: dict[tuple[int, str], list[ApiRoute]] = {}
+
+    def _index(self) -> None:
+        by_route: dict[tuple[int, str], list[ApiRoute]] = {}
+        for candidate in api_routes(self.app):
+            by_route.setdefault((id(candidate.route), candidate.method), []).append(candidate)
+        self._by_route = by_route
+        self._routes = {route_id for route_id, _ in by_route}
+
+    def of(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if not isinstance(route, APIRoute):
+            return UNMATCHED
+        if id(route) not in self._routes:  # first request, or routes added since
+            self._index()
+            self._routes.add(id(route))  # indexed once, even a route with no API method
+        candidates = self._by_route.get((id(route), scope["method"]), [])
+        if len(candidates) == 1:
+            return candidates[0].path
+        path: str = scope["path"]  # one router included under several prefixes
+        path = path.removeprefix(scope.get("root_path", ""))
+        for candidate in candidates:
+            if candidate.regex.match(path):
+                return candidate.path
+        return UNMATCHED

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
+from operateur.accounts import service as accounts
 from operateur.cli_support import lang, print_json, reports_errors, unit_of_work
 from operateur.i18n import Text
+from operateur.numbers import rio
 from operateur.numbers import service as numbers
 from operateur.numbers.models import NumberTier
 
@@ -53,3 +56,44 @@ def add_stock(
             lang(), n=count
         )
     )
+
+
+@app.command("check-rio")
+@reports_errors
+def check_rio(
+    rio_code: Annotated[str, typer.Argument(metavar="RIO", help="The 12-character RIO")],
+    number: Annotated[str, typer.Option(help="The number it belongs to")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Check a RIO's format and its key against NUMBER (VOX-15); exits 1 when invalid."""
+    result = rio.check(rio_code, number)
+    data = result.as_dict(lang())
+    if as_json:
+        print_json(data)
+    elif result.valid:
+        typer.echo(Text(fr="RIO valide.", en="Valid RIO.").render(lang()))
+    else:
+        typer.echo(f"{result.reason}: {result.message(lang())}")
+    if not result.valid:
+        raise typer.Exit(1)
+
+
+@app.command("add-proof")
+@reports_errors
+def add_proof(
+    customer: Annotated[int, typer.Option(help="Customer id")],
+    document: Annotated[str, typer.Option(help="kbis, utility_bill, lease...")],
+    reference: Annotated[str, typer.Option(help="The document's reference")],
+    received_on: Annotated[datetime, typer.Option("--received-on", formats=["%Y-%m-%d"])],
+) -> None:
+    """Record a checked proof of the customer's current address (VOX-14)."""
+    with unit_of_work("numbers add-proof") as session:
+        numbers.record_address_proof(
+            session,
+            accounts.get_customer(session, customer),
+            document=document,
+            reference=reference,
+            received_on=received_on.date(),
+            checked_by="cli",
+        )
+    typer.echo(Text(fr="Justificatif enregistré.", en="Proof recorded.").render(lang()))

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from operateur.accounts.models import Customer
+from operateur.catalog.terms import PriceKind
 from operateur.contracts import service as contracts
+from operateur.contracts.models import Contract, Line, LineStatus, Subscription
+from operateur.contracts.schemas import SubscriptionIn
 from operateur.db import utcnow
+from operateur.domain.calendar import PARIS
 from operateur.domain.numbering import NumberInfo, NumberKind, classify
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
-from operateur.numbers.models import NumberStatus, NumberTier, PhoneNumber
+from operateur.numbers.models import (
+    AddressProof,
+    AliasTarget,
+    DirectoryEntry,
+    NumberFee,
+    NumberStatus,
+    NumberTier,
+    PhoneNumber,
+)
 
 ASSIGNABLE_KINDS = frozenset(
     {
@@ -111,27 +123,73 @@ def is_metropolitan_france(customer: Customer) -> bool:
     return customer.country == "FR" and not customer.postal_code.strip().startswith(("97", "98"))
 
 
-def assign_random(
+# --- VOX-14 proof of address ------------------------------------------------------------------
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def record_address_proof(
     session: Session,
     customer: Customer,
     *,
-    kind: str,
-    tier: NumberTier,
-    line_id: int | None,
-) -> PhoneNumber:
-    """Assign a free number of the requested kind and tier, chosen at random (VOX-14)."""
-    try:
-        wanted = NumberKind(kind)
-    except ValueError:
-        wanted = None
-    if wanted is None or wanted not in ASSIGNABLE_KINDS:
+    document: str,
+    reference: str,
+    received_on: date,
+    checked_by: str,
+) -> AddressProof:
+    """Record that staff checked a document proving the customer's current address."""
+    if not document.strip() or not reference.strip():
         raise InvalidInput(
-            Text(fr="Type de numéro inconnu : {kind}.", en="Unknown number kind: {kind}."),
-            field="kind",
-            details={"kind": kind},
+            Text(
+                fr="Le justificatif demande son type et sa référence.",
+                en="A proof needs its kind and reference.",
+            ),
+            field="document" if not document.strip() else "reference",
         )
+    proof = AddressProof(
+        customer_id=customer.id,
+        document=document.strip(),
+        reference=reference.strip(),
+        address_line=customer.address_line,
+        postal_code=customer.postal_code,
+        city=customer.city,
+        country=customer.country,
+        received_on=received_on,
+        checked_by=checked_by,
+    )
+    session.add(proof)
+    session.flush()
+    return proof
+
+
+def list_address_proofs(session: Session, customer_id: int) -> list[AddressProof]:
+    return list(
+        session.scalars(
+            select(AddressProof)
+            .where(AddressProof.customer_id == customer_id)
+            .order_by(AddressProof.id)
+        )
+    )
+
+
+def has_address_proof(session: Session, customer: Customer) -> bool:
+    """A proof not revoked of the address the customer has now (a move needs a new one)."""
+    return any(
+        proof.revoked_at is None
+        and proof.country == customer.country
+        and _same(proof.postal_code, customer.postal_code)
+        and _same(proof.city, customer.city)
+        and _same(proof.address_line, customer.address_line)
+        for proof in list_address_proofs(session, customer.id)
+    )
+
+
+def check_residency(session: Session, customer: Customer) -> None:
+    """VOX-14 [001 §9]: French numbers only for residents of metropolitan France, "sur
+    présentation de pièces justificatives"."""
     if not is_metropolitan_france(customer):
-        # VOX-14: French numbers only for residents of metropolitan France [001 §9]
         raise Conflict(
             Text(
                 fr="Les numéros français sont réservés aux clients établis en France "
@@ -141,8 +199,91 @@ def assign_random(
             code="number_residency",
             field="kind",
         )
+    if not has_address_proof(session, customer):
+        raise Conflict(
+            Text(
+                fr="Un justificatif de l'adresse du client en France métropolitaine est requis "
+                "avant d'attribuer un numéro français.",
+                en="A proof of the customer's address in metropolitan France is required "
+                "before a French number is assigned.",
+            ),
+            code="address_proof_missing",
+            field="customer",
+        )
+
+
+# --- VOX-14, BIL-17 monthly fees of numbers ---------------------------------------------------
+
+FEE_ITEMS = {NumberTier.SILVER: "numbers.silver", NumberTier.GOLD: "numbers.gold"}
+ALIAS_ITEM = "numbers.alias"
+
+
+def _contract_for(
+    session: Session, customer: Customer, line_id: int | None, contract_id: int | None
+) -> Contract | None:
     if line_id is not None:
-        contracts.get_line(session, customer.id, line_id)
+        line = contracts.get_line(session, customer.id, line_id)
+        if contract_id is not None and contract_id != line.contract_id:
+            raise InvalidInput(
+                Text(
+                    fr="La ligne {line} n'appartient pas au contrat {contract}.",
+                    en="Line {line} does not belong to contract {contract}.",
+                ),
+                field="contract_id",
+                details={"line": line_id, "contract": contract_id},
+            )
+        return contracts.get_contract(session, customer.id, line.contract_id)
+    if contract_id is not None:
+        return contracts.get_contract(session, customer.id, contract_id)
+    return None
+
+
+def _fee_item(contract: Contract | None, code: str, *, required: bool) -> str | None:
+    """The price-list item billing a number's monthly fee, when the contract has it."""
+    item = contracts.price_item(contract, code) if contract else None
+    if item is not None and item.kind is PriceKind.MRC:
+        return code
+    if required:
+        raise InvalidInput(
+            Text(
+                fr="Le contrat n'a pas de tarif {code} : précisez la ligne ou le contrat qui "
+                "porte cet abonnement.",
+                en="The contract has no price {code}: name the line or contract that carries "
+                "this subscription.",
+            ),
+            field="contract_id" if contract is None else "tier",
+            details={"code": code},
+        )
+    return None
+
+
+def _bill_fee(session: Session, number: PhoneNumber, contract: Contract, code: str) -> NumberFee:
+    subscription = contracts.add_subscription(
+        session,
+        contract,
+        SubscriptionIn(item_code=code, quantity=1, start_date=utcnow().astimezone(PARIS).date()),
+    )
+    fee = NumberFee(
+        number_id=number.id,
+        customer_id=contract.customer_id,
+        contract_id=contract.id,
+        subscription_id=subscription.id,
+        item_code=code,
+    )
+    session.add(fee)
+    session.flush()
+    return fee
+
+
+def fees_of(session: Session, number_id: int) -> list[NumberFee]:
+    return list(
+        session.scalars(
+            select(NumberFee).where(NumberFee.number_id == number_id).order_by(NumberFee.id)
+        )
+    )
+
+
+def _pick_free(session: Session, wanted: NumberKind, tier: NumberTier) -> PhoneNumber:
     candidates = list(
         session.scalars(
             select(PhoneNumber)
@@ -165,17 +306,135 @@ def assign_random(
             field="kind",
             details={"kind": wanted.value, "tier": tier.value},
         )
-    number = secrets.choice(candidates)
+    return secrets.choice(candidates)
+
+
+def _kind(kind: str) -> NumberKind:
+    try:
+        wanted = NumberKind(kind)
+    except ValueError:
+        wanted = None
+    if wanted is None or wanted not in ASSIGNABLE_KINDS:
+        raise InvalidInput(
+            Text(fr="Type de numéro inconnu : {kind}.", en="Unknown number kind: {kind}."),
+            field="kind",
+            details={"kind": kind},
+        )
+    return wanted
+
+
+def assign_random(
+    session: Session,
+    customer: Customer,
+    *,
+    kind: str,
+    tier: NumberTier,
+    line_id: int | None,
+    contract_id: int | None = None,
+) -> PhoneNumber:
+    """Assign a free number of the requested kind and tier, chosen at random (VOX-14), to a
+    resident of metropolitan France with a proof of address on file. A Silver or Gold number
+    carries its monthly fee from the contract's price list (of ``line_id``'s contract, or
+    ``contract_id``); a standard number the offer's fee for its kind, if the price list has
+    one (BIL-17)."""
+    wanted = _kind(kind)
+    check_residency(session, customer)
+    contract = _contract_for(session, customer, line_id, contract_id)
+    number = _pick_free(session, wanted, tier)
+    fee = FEE_ITEMS.get(tier)
+    fee_code = (
+        _fee_item(contract, fee, required=True)
+        if fee
+        else _fee_item(contract, f"numbers.{wanted.value}", required=False)
+    )
     number.status = NumberStatus.ASSIGNED
     number.customer_id = customer.id
     number.line_id = line_id
     number.assigned_at = utcnow()
     session.flush()
+    if contract is not None and fee_code is not None:
+        _bill_fee(session, number, contract, fee_code)
     return number
 
 
+def assign_alias(
+    session: Session,
+    customer: Customer,
+    *,
+    kind: str,
+    line_ids: list[int],
+    tier: NumberTier = NumberTier.STANDARD,
+) -> PhoneNumber:
+    """An alias number (VOX-14 [001 §9]) attached to active lines of one contract, ringing
+    them all, billed its monthly fee ("sous réserve du paiement d'une redevance mensuelle")."""
+    if not line_ids:
+        raise InvalidInput(
+            Text(fr="Un alias sonne au moins une ligne.", en="An alias rings at least one line."),
+            field="line_ids",
+        )
+    wanted = _kind(kind)
+    check_residency(session, customer)
+    lines: list[Line] = []
+    for index, line_id in enumerate(dict.fromkeys(line_ids)):
+        line = contracts.get_line(session, customer.id, line_id)
+        if line.status is not LineStatus.ACTIVE:
+            raise Conflict(
+                Text(
+                    fr="La ligne {id} n'est pas active : un alias se rattache à une ligne activée.",
+                    en="Line {id} is not active: an alias is attached to an active line.",
+                ),
+                code="line_not_active",
+                field=f"line_ids.{index}",
+                details={"id": line_id},
+            )
+        if lines and line.contract_id != lines[0].contract_id:
+            raise InvalidInput(
+                Text(
+                    fr="Les lignes d'un alias appartiennent au même contrat.",
+                    en="The lines of an alias belong to one contract.",
+                ),
+                field=f"line_ids.{index}",
+            )
+        lines.append(line)
+    contract = contracts.get_contract(session, customer.id, lines[0].contract_id)
+    code = _fee_item(contract, ALIAS_ITEM, required=True)
+    assert code is not None
+    number = _pick_free(session, wanted, tier)
+    number.status = NumberStatus.ASSIGNED
+    number.customer_id = customer.id
+    number.line_id = lines[0].id
+    number.assigned_at = utcnow()
+    session.add_all(
+        AliasTarget(number_id=number.id, customer_id=customer.id, line_id=line.id) for line in lines
+    )
+    session.flush()
+    _bill_fee(session, number, contract, code)
+    return number
+
+
+def alias_lines(session: Session, number_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(AliasTarget.line_id)
+            .where(AliasTarget.number_id == number_id)
+            .order_by(AliasTarget.id)
+        )
+    )
+
+
 def release(session: Session, number: PhoneNumber, quarantine_days: int) -> PhoneNumber:
-    """Take a number back: quarantined before it can be reassigned (VOX-14)."""
+    """Take a number back: quarantined before it can be reassigned (VOX-14). Its monthly fee
+    stops today, its alias targets and its public directory entry go."""
+    today = utcnow().astimezone(PARIS).date()
+    for fee in fees_of(session, number.id):
+        if fee.ended_on is None:
+            subscription = session.get(Subscription, fee.subscription_id)
+            assert subscription is not None
+            if subscription.end_date is None or subscription.end_date > today:
+                subscription.end_date = today
+            fee.ended_on = today
+    session.execute(delete(AliasTarget).where(AliasTarget.number_id == number.id))
+    session.execute(delete(DirectoryEntry).where(DirectoryEntry.number_id == number.id))
     number.status = NumberStatus.QUARANTINED
     number.customer_id = None
     number.line_id = None

@@ -1,5 +1,13 @@
-"""SMS: message rules (alphabet, length, segments), sender IDs, campaigns (SMS-01..SMS-10).
+"""SMS: message rules, the outbox, campaigns, sender IDs, STOP, stock (SMS-01..SMS-10).
 
-Pure rules live in ``encoding`` (GSM 03.38 / UCS-2 counting and splitting, SMS-02, SMS-03) and
-``senders`` (sender-ID checks, SMS-05); both read the offer's ``SmsRules`` and do no I/O.
+Where each rule lives:
+
+- ``encoding`` GSM 03.38 / UCS-2 counting and splitting (SMS-02, SMS-03), pure;
+- ``senders`` sender-ID checks (SMS-05), pure; ``recipients`` who may receive (SMS-07);
+  ``window`` the sending window (SMS-04); ``content`` the content filter's rule list (SMS-09);
+  ``optouts`` STOP and unsubscriptions (SMS-06); ``stock`` the monthly stock (SMS-08);
+- ``outbox`` the state machine of every message, driven by the SMPP ``dispatcher``;
+  ``charging`` usage records and prepaid reservations (BIL-10); ``callbacks`` status callbacks;
+- ``service`` single sends, senders, templates, lists, held messages, SMS-10 eligibility;
+  ``campaigns`` campaigns and their statistics (SMS-01); ``api`` and ``cli`` their edges.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -19,6 +20,12 @@ from operateur.contracts.models import EquipmentMode, LineKind
 from operateur.contracts.schemas import EquipmentIn, LineIn, SubscriptionIn
 from operateur.numbers import service as numbers
 from operateur.numbers.models import NumberTier
+from operateur.orders import service as orders
+from operateur.orders.schemas import OrderIn, SubscriptionItem
+from operateur.support import service as support
+from operateur.support.models import Severity, TicketKind
+from tests.api.sms_fixtures import sms_objects
+from tests.api.voice_ops_fixtures import address_proof, voice_ops_objects
 
 PASSWORD = "correct horse battery"
 
@@ -46,7 +53,9 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _tenant(session: Session, operator_id: int, n: int, siren: str, iban: str) -> Tenant:
+def _tenant(
+    session: Session, operator_id: int, n: int, siren: str, iban: str, data_dir: Path
+) -> Tenant:
     actor = system_actor("test")
     customer = accounts.create_customer(
         session,
@@ -132,8 +141,33 @@ def _tenant(session: Session, operator_id: int, n: int, siren: str, iban: str) -
     assert invoice is not None
     wallets.open_wallet(session, customer.id)
     numbers.add_to_stock(session, [f"+3319900000{n}"], NumberTier.STANDARD)
+    address_proof(session, customer)  # VOX-14: French numbers need a proof of address
     number = numbers.assign_random(
         session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=line.id
+    )
+    ticket = support.open_ticket(
+        session,
+        customer.id,
+        contract_id=contract.id,
+        kind=TicketKind.QUESTION,
+        severity=Severity.NORMAL,
+        service="centrex",
+        subject=f"Question {n}",
+        body="?",
+    )
+    attachment = support.add_attachment(
+        session,
+        ticket,
+        filename="capture.png",
+        content_type="image/png",
+        data=b"png",
+        data_dir=data_dir,
+        max_bytes=1000,
+    )
+    order = orders.place(  # CTR-12 an order waiting for review
+        session,
+        customer.id,
+        OrderIn(contract_id=contract.id, items=[SubscriptionItem(item_code="centrex.line")]),
     )
     return Tenant(
         id=customer.id,
@@ -151,6 +185,11 @@ def _tenant(session: Session, operator_id: int, n: int, siren: str, iban: str) -
             "equipment_id": equipment.id,
             "number_id": number.id,
             "invoice_id": invoice.id,
+            "ticket_id": ticket.id,
+            "attachment_id": attachment.id,
+            "order_id": order.id,
+            **sms_objects(session, customer.id, contract.id),
+            **voice_ops_objects(session, customer, line.id, number.id, data_dir),
         },
     )
 
@@ -159,7 +198,7 @@ CENTREX_LINE_ITEM = "centrex.line"
 
 
 @pytest.fixture
-def world(session: Session) -> World:
+def world(session: Session, tmp_path: Path) -> World:
     operator = accounts.create_operator(
         session,
         OperatorIn(
@@ -192,7 +231,7 @@ def world(session: Session) -> World:
         name="staff",
         role=Role.ADMIN,
     )
-    a = _tenant(session, operator.id, 1, "552100554", "FR7630006000011234567890189")
-    b = _tenant(session, operator.id, 2, "542065479", "FR7630004000031234567890143")
+    a = _tenant(session, operator.id, 1, "552100554", "FR7630006000011234567890189", tmp_path)
+    b = _tenant(session, operator.id, 2, "542065479", "FR7630004000031234567890143", tmp_path)
     session.commit()
     return World(operator_id=operator.id, staff_key=staff_key, staff_email=staff.email, a=a, b=b)

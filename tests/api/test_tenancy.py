@@ -24,10 +24,58 @@ SHARED_ROUTES = {
     ("GET", "/api/v1/offers"),
     ("GET", "/api/v1/offers/{offer_id}"),
     ("GET", "/api/v1/numbers/classify"),
+    ("GET", "/api/v1/numbers/check-rio"),  # VOX-15: a RIO's key, nobody's data
+    ("GET", "/api/v1/public/numbers/{number}"),
 }
+
+# Routes open without credentials (VOX-17: the public identification of numbers).
+PUBLIC_ROUTES = {("GET", "/api/v1/public/numbers/{number}")}
 
 # A valid body for each route that takes one, so that a refusal is about access, not input.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    # voice operations (VOX-06, VOX-14..17)
+    ("POST", "/fraud/alerts/{alert_id}/resolve"): {"resolution": "x"},
+    ("POST", "/fraud/run"): {"as_of": "2026-01-05"},
+    ("POST", "/customers/{customer_id}/consumer-reports"): {
+        "number": "+33199000001",
+        "kind": "report_33700",
+        "reference": "EVE-33700",
+        "received_on": "2026-01-05",
+    },
+    ("POST", "/customers/{customer_id}/address-proofs"): {
+        "document": "kbis",
+        "reference": "EVE",
+        "received_on": "2026-01-05",
+    },
+    ("POST", "/customers/{customer_id}/numbers/aliases"): {"kind": "geographic", "line_ids": [1]},
+    ("POST", "/customers/{customer_id}/port-requests"): {
+        "number": "+33140000099",
+        "rio": "",
+        "line_id": 1,
+        "holder_name": "Eve",
+    },
+    ("POST", "/customers/{customer_id}/port-requests/{port_id}/answer"): {
+        "accepted": False,
+        "reason": "not_holder",
+    },
+    ("POST", "/customers/{customer_id}/crm/contacts"): {"name": "Eve", "phone": "+33612345670"},
+    ("POST", "/customers/{customer_id}/crm/call-lists"): {"name": "x", "caller_id_number_id": 1},
+    ("POST", "/customers/{customer_id}/crm/call-lists/{call_list_id}/entries"): {
+        "contact_ids": [1]
+    },
+    ("POST", "/customers/{customer_id}/crm/call-lists/{call_list_id}/next"): {},
+    ("POST", "/customers/{customer_id}/crm/outcomes"): {
+        "contact_id": 1,
+        "outcome": "answered",
+        "caller_id_number_id": 1,
+    },
+    ("PUT", "/customers/{customer_id}/numbers/{number_id}/directory"): {
+        "service_name": "x",
+        "description": "x",
+        "provider": "x",
+        "address": "x",
+        "complaint_contact": "x",
+    },
     ("POST", "/customers"): {
         "name": "X",
         "legal_form": "SAS",
@@ -108,6 +156,105 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/customers/{customer_id}/wallet/top-ups"): {"received": "10.00", "reference": "EVE"},
     ("POST", "/customers/{customer_id}/numbers"): {"kind": "geographic"},
+    ("POST", "/customers/{customer_id}/tickets"): {
+        "contract_id": 0,
+        "kind": "incident",
+        "service": "centrex",
+        "subject": "x",
+        "body": "x",
+    },
+    ("POST", "/customers/{customer_id}/tickets/{ticket_id}/messages"): {"body": "x"},
+    ("POST", "/customers/{customer_id}/tickets/{ticket_id}/close"): {"reason": "x"},
+    ("POST", "/customers/{customer_id}/loss-declarations"): {
+        "contract_id": 0,
+        "kind": "sim",
+        "line_id": 0,
+        "suspend": True,
+    },
+    ("POST", "/customers/{customer_id}/webhooks"): {"url": "https://client.example/hook"},
+    ("POST", "/customers/{customer_id}/orders"): {
+        "contract_id": 0,
+        "items": [{"type": "subscription", "item_code": "centrex.line"}],
+    },
+    ("POST", "/customers/{customer_id}/orders/{order_id}/accept"): {},
+    ("POST", "/customers/{customer_id}/orders/{order_id}/refuse"): {"reason": "infeasible"},
+    ("POST", "/customers/{customer_id}/orders/{order_id}/deposit"): {
+        "amount": "100.00",
+        "reason": "x",
+    },
+    ("POST", "/customers/{customer_id}/orders/{order_id}/deposit-received"): {
+        "received_on": "2026-01-05",
+        "reference": "x",
+    },
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/termination"): {
+        "received_on": "2026-01-05",
+        "reason": "x",
+    },
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/notices"): {
+        "kind": "breach",
+        "started_on": "2026-01-05",
+        "summary": "x",
+    },
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/notices/{notice_id}/end"): {
+        "ended_on": "2026-01-05"
+    },
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/notices/{notice_id}/terminate"): {
+        "on": "2026-01-05",
+        "reason": "x",
+    },
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/licence-changes"): {
+        "subscription_id": 0,
+        "quantity": 3,
+    },
+    ("POST", "/customers/{customer_id}/equipment/{equipment_id}/inspection"): {
+        "inspected_on": "2026-01-05",
+        "good_condition": True,
+    },
+    ("POST", "/customers/{customer_id}/mail/domains"): {"name": "eve-example.fr"},
+    ("POST", "/customers/{customer_id}/mail/servers"): {"host": "mx.eve-example.fr"},
+    ("POST", "/customers/{customer_id}/mail/mailboxes"): {"address": "eve@eve-example.fr"},
+    ("PATCH", "/customers/{customer_id}/mail/mailboxes/{mailbox_id}"): {"digest_enabled": False},
+    ("PUT", "/customers/{customer_id}/mail/settings"): {"challenge_enabled": True},
+    ("POST", "/customers/{customer_id}/mail/lists"): {"kind": "allow", "value": "@eve.fr"},
+    ("POST", "/customers/{customer_id}/mail/reports"): {"log_id": 1, "kind": "report_spam"},
+    ("POST", "/mail/operator-lists"): {"kind": "deny", "value": "@eve.fr"},
+    ("POST", "/mail/refused-domains"): {"name": "eve.fr", "reason": "x"},
+    ("POST", "/mail/sla-credits"): {"period": "2026-01"},
+    ("POST", "/customers/{customer_id}/sms/messages"): {"to": "+33612345678", "text": "x"},
+    ("POST", "/customers/{customer_id}/sms/messages/{message_id}/review"): {"release": False},
+    ("PUT", "/customers/{customer_id}/sms/settings"): {"outside_window": "queue"},
+    ("POST", "/customers/{customer_id}/sms/templates"): {"name": "Eve", "text": "x"},
+    ("POST", "/customers/{customer_id}/sms/lists"): {"name": "Eve"},
+    ("POST", "/customers/{customer_id}/sms/lists/{list_id}/import"): {
+        "csv": "number\n0612345678\n"
+    },
+    ("POST", "/customers/{customer_id}/sms/campaigns"): {"name": "Eve", "list_id": 0, "text": "x"},
+    ("POST", "/customers/{customer_id}/sms/campaigns/{campaign_id}/schedule"): {},
+    ("POST", "/customers/{customer_id}/sms/senders"): {"name": "EveCorp"},
+    ("POST", "/customers/{customer_id}/sms/senders/{sender_id}/review"): {
+        "authorise": False,
+        "reason": "x",
+    },
+    ("PUT", "/customers/{customer_id}/sms/stock"): {"monthly_limit": 10, "reason": "x"},
+    ("POST", "/voice/authorize"): {"call_id": "x", "line": "x", "caller": "x", "callee": "x"},
+    ("POST", "/voice/answer"): {"call_id": "x"},
+    ("POST", "/voice/update"): {"call_id": "x"},
+    ("POST", "/voice/end"): {"call_id": "x", "disposition": "FAILED", "sip_code": 0},
+    ("POST", "/voice/oppositions"): {"content": "0612345678\n", "source": "x"},
+    ("POST", "/voice/destination-suspensions"): {
+        "prefix": "32",
+        "reason": "x",
+        "effective_at": "2030-01-01T00:00:00Z",
+    },
+    ("POST", "/voice/destination-suspensions/{suspension_id}/lift"): {},
+    ("POST", "/customers/{customer_id}/voice/consents"): {
+        "number": "+33612345678",
+        "subject": "Eve",
+        "given_at": "2026-01-01T00:00:00Z",
+        "proof": "x",
+    },
+    ("POST", "/customers/{customer_id}/voice/consents/{consent_id}/withdraw"): {},
+    ("PUT", "/customers/{customer_id}/voice/profiles/{contract_id}"): {"prospecting": False},
 }
 
 PARAM = re.compile(r"{(\w+)}")
@@ -180,7 +327,10 @@ def test_without_credentials_everything_but_health_and_login_is_refused(
     client: TestClient, world: World
 ) -> None:
     for method, template in _routes(client):
-        if (method, template) in {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}:
+        if (method, template) in {
+            ("GET", "/api/v1/health"),
+            ("POST", "/api/v1/auth/login"),
+        } | PUBLIC_ROUTES:
             continue
         path = PARAM.sub("1", template)
         response = client.request(method, path, json=BODIES.get((method, template[7:])))

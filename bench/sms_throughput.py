@@ -1,0 +1,320 @@
+"""Benchmark: SMS submission through operateur's outbox and SMPP connector against a bare
+smpplib loop, both to the same SMSC simulator on loopback.
+
+    python bench/sms_throughput.py [--count N] [--rounds R] [--window W]
+                                   [--postgres | --database URL]
+
+The simulator (``operateur.testing.smsc``, smpp34's server) runs in its own process so that it
+does not share the interpreter with the client being measured; it sends no receipts (the bare
+loop would not read them). Both sides send N single-part GSM 7-bit messages to distinct numbers
+with the same window of outstanding submit_sm.
+
+The machine is shared: its load changes from one second to the next, and with it both rates.
+So the two sides run in turns, R rounds of (bare, operateur), each round with its own N messages
+(operateur's on a route of their own), and the ratio is given per round and as the median of
+the rounds' ratios — each a comparison of two runs a few seconds apart.
+
+- **bare smpplib**: bind, then submit_sm as fast as the window allows, reading the responses;
+  nothing is stored. This is the protocol limit of smpplib on this machine.
+- **operateur**: N messages QUEUED in a fresh database (SQLite in a temporary directory by
+  default; ``--postgres``: a throwaway PostgreSQL, fsync off; inserting them is not timed),
+  then the dispatcher of one route runs until the outbox is empty: claim (SUBMITTING,
+  committed), split and encode, submit_sm, and the responses recorded in one transaction per
+  batch (``outbox.mark_submitted_many``: SUBMITTED, SMSC id per part, usage record and usage
+  totals, prepaid debit when prepaid).
+
+Prints both rates and the ratio operateur / bare (goal: >= 80 %), then checks that every
+message is SUBMITTED with its SMSC id and billed (one usage record each, counted once in the
+usage totals) and that the simulator took exactly 2 R N submits, each recipient once per side;
+exits 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from datetime import time as dtime
+from decimal import Decimal
+from pathlib import Path
+
+import smpplib.client
+import smpplib.exceptions
+import smpplib.smpp
+from sqlalchemy import func, insert
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm import Session, sessionmaker
+
+from operateur.accounts import audit
+from operateur.accounts import service as accounts
+from operateur.accounts.permissions import system_actor
+from operateur.accounts.schemas import CustomerIn, OperatorIn
+from operateur.billing.models import PeriodUsage, UsageKind, UsageRecord
+from operateur.catalog.terms import OutsideWindow, PaymentMethod
+from operateur.contracts import service as contracts
+from operateur.db import make_engine
+from operateur.domain.calendar import PARIS
+from operateur.migrations import upgrade_engine
+from operateur.sms.dispatcher import Dispatcher
+from operateur.sms.encoding import SmsEncoding
+from operateur.sms.models import SmsMessage, SmsStatus, SmsSubmission
+from operateur.sms.smpp import SmppRoute
+from operateur.sms.stock import month_of
+from operateur.testing.postgres import PostgresServer
+from operateur.testing.smsc import free_port
+
+TUESDAY_10H = datetime(2026, 3, 10, 10, 0, tzinfo=PARIS)  # inside the 004 sending window
+SENDER = "38100"
+
+
+def recipient(index: int, side: int) -> str:
+    return f"+336{side}{index:07d}"
+
+
+def start_simulator() -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "operateur.testing.smsc", "--port", str(port), "--no-receipts"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("{"):
+        raise RuntimeError("the SMSC simulator did not start")
+    return process, port
+
+
+def stop_simulator(process: subprocess.Popen[str]) -> dict[str, int]:
+    process.terminate()
+    out, _ = process.communicate(timeout=60)
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def bare_loop(port: int, count: int, window: int, first: int = 0) -> float:
+    """submit_sm with smpplib and a window, nothing stored: messages per second."""
+    client = smpplib.client.Client("127.0.0.1", port, timeout=30, allow_unknown_opt_params=True)
+    client.connect()
+    client.bind_transceiver(system_id="bare", password="bench")
+    sock = client._socket
+    started = time.perf_counter()
+    sent = answered = 0
+    while answered < count:
+        while sent < count and sent - answered < window:
+            destination = recipient(first + sent, 1)[1:]
+            pdu = smpplib.smpp.make_pdu(
+                "submit_sm",
+                client=client,
+                source_addr_ton=0,
+                source_addr_npi=1,
+                source_addr=SENDER,
+                dest_addr_ton=1,
+                dest_addr_npi=1,
+                destination_addr=destination,
+                esm_class=0,
+                data_coding=0,
+                registered_delivery=0,
+                short_message=f"Message de test {first + sent}".encode("ascii"),
+            )
+            client.send_pdu(pdu)
+            sent += 1
+        select.select([sock], [], [], 5)
+        while True:
+            pdu = client.read_pdu()
+            if pdu.command == "submit_sm_resp":
+                if pdu.status != 0:
+                    raise RuntimeError(f"submit_sm refused: {pdu.status:#x}")
+                answered += 1
+            if not select.select([sock], [], [], 0)[0]:
+                break
+    elapsed = time.perf_counter() - started
+    with contextlib.suppress(smpplib.exceptions.ConnectionError):
+        client.unbind()  # the simulator may close before its unbind_resp
+    client.disconnect()
+    return count / elapsed
+
+
+def route_name(round_index: int) -> str:
+    return f"bench-{round_index + 1}"
+
+
+def prepare_database(url: str, count: int, rounds: int = 1) -> sessionmaker[Session]:
+    """A migrated database with one 004 customer and ``count`` QUEUED messages per round, on
+    the round's route."""
+    engine = make_engine(url)
+    upgrade_engine(engine)
+    audit.install()
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        audit.set_actor(session, system_actor("bench"))
+        operator = accounts.create_operator(
+            session,
+            OperatorIn(
+                name="Opérateur Bench",
+                legal_form="SAS",
+                siren="732829320",
+                address_line="1 place du Test",
+                postal_code="69001",
+                city="Lyon",
+                email="contact@operateur-bench.fr",
+            ),
+        )
+        customer = accounts.create_customer(
+            session,
+            operator.id,
+            CustomerIn(
+                name="Client Bench",
+                legal_form="SARL",
+                siren="552100554",
+                address_line="1 rue du Client",
+                postal_code="75001",
+                city="Paris",
+                country="FR",
+                email="compta@client-bench.fr",
+                payment_method=PaymentMethod.SEPA_DIRECT_DEBIT,
+                iban="FR7630006000011234567890189",
+            ),
+        )
+        contract = contracts.create_contract(session, customer, "telecom", {})
+        contracts.sign(
+            session, contract, "Signataire", datetime.combine(date(2026, 1, 5), dtime(9), PARIS)
+        )
+        contracts.activate(session, contract, date(2026, 1, 5))
+        session.flush()
+        rows = [
+            {
+                "customer_id": customer.id,
+                "contract_id": contract.id,
+                "sender": SENDER,
+                "recipient": recipient(index, 2),
+                "text": f"Message de test {index}",
+                "encoding": SmsEncoding.GSM7,
+                "parts": 1,
+                "status": SmsStatus.QUEUED,
+                "not_before": TUESDAY_10H,
+                "route": route_name(index // count),
+                "smsc_ids": [],
+                "attempts": 0,
+                "outside_window": OutsideWindow.QUEUE,
+                "destination": "FR mobile",
+                "cost": Decimal("0.06"),
+                "prepaid": False,
+                "stock_month": month_of(TUESDAY_10H),
+            }
+            for index in range(count * rounds)
+        ]
+        for start in range(0, len(rows), 10_000):
+            session.execute(insert(SmsMessage), rows[start : start + 10_000])
+    return factory
+
+
+def pipeline(
+    factory: sessionmaker[Session], port: int, count: int, window: int, name: str = "default"
+) -> float:
+    route = SmppRoute(
+        name=name,
+        host="127.0.0.1",
+        port=port,
+        system_id="operateur",
+        password="bench",
+        window=window,
+        poll_seconds=0.01,
+        registered_delivery=False,
+    )
+    dispatcher = Dispatcher(factory, [route], clock=lambda: TUESDAY_10H)
+    started = time.perf_counter()
+    dispatcher.run(until_idle=True)
+    elapsed = time.perf_counter() - started
+    return count / elapsed
+
+
+def check(factory: sessionmaker[Session], expected: int) -> list[str]:
+    """Every message SUBMITTED with its SMSC id, one usage record each, counted in the totals."""
+    with factory() as session:
+        submitted = session.scalar(
+            sql_select(func.count(func.distinct(SmsSubmission.message_id)))
+            .join(SmsMessage, SmsMessage.id == SmsSubmission.message_id)
+            .where(SmsMessage.status == SmsStatus.SUBMITTED)
+        )
+        records = session.scalar(
+            sql_select(func.count()).select_from(UsageRecord).where(UsageRecord.source == "sms")
+        )
+        counted = session.scalar(
+            sql_select(func.sum(PeriodUsage.calls)).where(PeriodUsage.kind == UsageKind.SMS)
+        )
+    problems = []
+    if submitted != expected:
+        problems.append(f"{submitted} of {expected} messages SUBMITTED with an SMSC id")
+    if records != expected or counted != expected:
+        problems.append(f"{records} usage records, {counted} in the totals, for {expected}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--count", type=int, default=10_000, help="messages per side and round (issue: 100000)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="turns of (bare, operateur)")
+    parser.add_argument("--window", type=int, default=50, help="outstanding submit_sm")
+    parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temp dir)")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL")
+    args = parser.parse_args()
+
+    postgres = PostgresServer() if args.postgres else None
+    try:
+        return run(args.database or (postgres.start() if postgres else None), args)
+    finally:
+        if postgres:
+            postgres.stop()
+
+
+def run(url: str | None, args: argparse.Namespace) -> int:
+    count, rounds = args.count, args.rounds
+    with tempfile.TemporaryDirectory(prefix="sms-bench-") as tmp:
+        url = url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        print(
+            f"preparing {rounds} x {count} queued messages in {url.split(':')[0]} ...", flush=True
+        )
+        factory = prepare_database(url, count, rounds)
+        process, port = start_simulator()
+        ratios = []
+        try:
+            for index in range(rounds):
+                bare = bare_loop(port, count, args.window, first=index * count)
+                ours = pipeline(factory, port, count, args.window, route_name(index))
+                ratios.append(ours / bare)
+                print(
+                    f"round {index + 1}: bare smpplib loop {bare:8,.0f} msg/s, "
+                    f"operateur pipeline {ours:8,.0f} msg/s (persisted and tracked), "
+                    f"ratio {ours / bare:.0%}",
+                    flush=True,
+                )
+        finally:
+            counts = stop_simulator(process)
+        print(
+            f"ratio operateur / bare: {statistics.median(ratios):.0%} median of {rounds} rounds"
+            f" (min {min(ratios):.0%}, max {max(ratios):.0%}; goal >= 80 %)"
+        )
+        print("Jasmin: not measured (see the SMS section of README.md)")
+
+        problems = check(factory, rounds * count)
+        sent = 2 * rounds * count
+        if counts["submits"] != sent or counts["distinct_messages"] != sent:
+            problems.append(f"the simulator took {counts}, expected {sent} distinct")
+        for problem in problems:
+            print("ERROR:", problem)
+        return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OPERATEUR_LOG_LEVEL", "WARNING")
+    sys.exit(main())

@@ -1,0 +1,616 @@
+"""Call records from other switches into usage records (BIL-09): Asterisk ``Master.csv``,
+FreeSWITCH CSV and JSON CDRs, Kamailio ``acc`` transactions.
+
+Each format is parsed apart from storing: ``parse`` turns a file into calls (each with the line
+it came from) and bad rows (line, call id, field, reason); ``import_cdrs`` stores every good call
+once through :func:`operateur.billing.usage.record_call` — a call already stored under the same
+source and call id counts as a duplicate and changes nothing, so importing a file twice is
+harmless — and reports every bad row, including calls that were stored but could not be rated
+(unknown account, no rate). The formats are described in the README ("Call records from other
+switches").
+
+Times: Asterisk, FreeSWITCH CSV and Kamailio write local wall-clock times; they are read in the
+time zone given (``Europe/Paris`` by default, ``UTC`` for Asterisk's ``usegmtime=yes``).
+FreeSWITCH JSON carries epoch times. Numbers are read in French national form by default and
+stored in E.164.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operateur.billing import usage
+from operateur.billing.models import UsageRecord, UsageStatus
+from operateur.billing.rating import REASONS as RATING_REASONS
+from operateur.billing.rating import Disposition
+from operateur.contracts.models import Contract, Line
+from operateur.domain.calendar import PARIS
+from operateur.domain.numbering import classify
+from operateur.errors import InvalidInput
+from operateur.i18n import DEFAULT_LANG, Text
+
+
+class CdrFormat(StrEnum):
+    ASTERISK = "asterisk"  # cdr_csv Master.csv
+    FREESWITCH_CSV = "freeswitch-csv"  # mod_cdr_csv, the "example" template
+    FREESWITCH_JSON = "freeswitch-json"  # mod_json_cdr
+    KAMAILIO_ACC = "kamailio-acc"  # acc module transactions exported as CSV with a header
+
+
+# The usage ``source`` of each format: a call sent again in another format of the same switch
+# (FreeSWITCH CSV then JSON) is still the same call.
+SOURCES: Mapping[CdrFormat, str] = {
+    CdrFormat.ASTERISK: "asterisk",
+    CdrFormat.FREESWITCH_CSV: "freeswitch",
+    CdrFormat.FREESWITCH_JSON: "freeswitch",
+    CdrFormat.KAMAILIO_ACC: "kamailio",
+}
+
+REASONS: Mapping[str, Text] = {
+    "missing_fields": Text(fr="{value} colonne(s) seulement", en="only {value} column(s)"),
+    "required": Text(fr="valeur obligatoire", en="a value is required"),
+    "not_a_time": Text(fr="« {value} » n'est pas une date", en="“{value}” is not a time"),
+    "not_a_number": Text(
+        fr="« {value} » n'est pas un numéro de téléphone", en="“{value}” is not a phone number"
+    ),
+    "not_an_integer": Text(
+        fr="« {value} » n'est pas un nombre entier", en="“{value}” is not a whole number"
+    ),
+    "end_before_start": Text(fr="la fin précède le début", en="the end precedes the start"),
+    "unknown_disposition": Text(fr="issue « {value} » inconnue", en="unknown outcome “{value}”"),
+    "duplicate_call_id": Text(
+        fr="appel {value} déjà présent ligne {first_line}",
+        en="call {value} already on line {first_line}",
+    ),
+    "bad_json": Text(fr="JSON illisible ({value})", en="unreadable JSON ({value})"),
+    "not_an_object": Text(fr="un objet JSON est attendu", en="a JSON object is expected"),
+    "bad_header": Text(fr="colonnes manquantes : {value}", en="missing columns: {value}"),
+    "not_a_call": Text(
+        fr="méthode {value} : pas un début ni une fin d'appel",
+        en="method {value}: neither the start nor the end of a call",
+    ),
+    "no_bye": Text(
+        fr="appel répondu sans BYE (encore en cours ?)",
+        en="answered call without a BYE (still in progress?)",
+    ),
+    "bye_without_invite": Text(fr="BYE sans INVITE", en="BYE without an INVITE"),
+    "unknown_account": Text(fr="compte inconnu", en="unknown account"),
+    "no_rate_deck": Text(fr="aucune grille tarifaire", en="no rate deck"),
+    "bad_callee": Text(fr="numéro appelé invalide", en="invalid callee"),
+}
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row that was not imported, or a call stored without a price, and why."""
+
+    line: int
+    call_id: str
+    field: str
+    reason: str
+    value: str = ""
+    first_line: int | None = None
+
+    def describe(self, lang: str = DEFAULT_LANG) -> str:
+        text = REASONS.get(self.reason) or RATING_REASONS.get(self.reason)
+        if text is None:
+            return self.reason
+        try:
+            return text.render(
+                lang, value=self.value, first_line=self.first_line or "", line=self.line
+            )
+        except (KeyError, IndexError):
+            return self.reason
+
+    def as_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "call_id": self.call_id,
+            "field": self.field,
+            "reason": self.reason,
+            "value": self.value,
+            "message": self.describe(lang),
+        }
+
+
+@dataclass
+class Parsed:
+    calls: list[tuple[int, usage.CallData]] = field(default_factory=list)
+    rejected: list[BadRow] = field(default_factory=list)
+
+
+class _Bad(Exception):
+    def __init__(self, field: str, reason: str, value: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+        self.value = value
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def _local_time(raw: str, field: str, zone: ZoneInfo) -> datetime:
+    """``2026-03-02 10:15:00`` in ``zone`` (or an ISO time with its own offset, or epoch)."""
+    text = raw.strip()
+    if not text:
+        raise _Bad(field, "required")
+    if text.isdigit():
+        return _epoch(text, field)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Bad(field, "not_a_time", text) from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _epoch(raw: str, field: str, *, micro: bool = False) -> datetime:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise _Bad(field, "not_a_time", raw) from None
+    micros = int(value if micro else value * 1_000_000)
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+@lru_cache(maxsize=65_536)
+def _normalised(text: str) -> tuple[str | None, bool]:
+    """The E.164 form of a number as written (or the digits of an emergency or short number),
+    and whether it is a telephone number at all. Cached: CDRs repeat their numbers."""
+    try:
+        info = classify(text)
+    except InvalidInput:
+        return None, False
+    if info.e164 is not None:
+        return info.e164, True
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if digits and info.kind.value in ("emergency", "short"):
+        return digits, True
+    return None, True
+
+
+def _number(raw: str, field: str, *, required: bool) -> str:
+    """The E.164 form of a number as dialled (French national form by default); the digits of
+    an emergency or short number, which have none."""
+    text = raw.strip()
+    if not text:
+        if required:
+            raise _Bad(field, "required")
+        return ""
+    number, _ = _normalised(text)
+    if number is not None:
+        return number
+    if required:
+        raise _Bad(field, "not_a_number", text)
+    return text[:32]
+
+
+def _required(value: str, field: str) -> str:
+    if not value.strip():
+        raise _Bad(field, "required")
+    return value.strip()
+
+
+def _check_order(start: datetime, answer: datetime | None, end: datetime) -> None:
+    if end < start or (answer is not None and not start <= answer <= end):
+        raise _Bad("end", "end_before_start")
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """CSV rows with the line each starts on; blank lines skipped."""
+    reader = csv.reader(io.StringIO(text))
+    line = 1
+    for fields in reader:
+        start, line = line, reader.line_num + 1
+        if fields and any(f.strip() for f in fields):
+            yield start, fields
+
+
+# --- Asterisk ----------------------------------------------------------------------------------
+
+# cdr_csv's Master.csv: 16 fixed columns, then the uniqueid when ``loguniqueid=yes`` (required
+# here: it is the call id) and the userfield when ``loguserfield=yes``.
+ASTERISK_COLUMNS = (
+    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
+    "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
+    "uniqueid",
+)  # fmt: skip
+
+ASTERISK_DISPOSITIONS = {
+    "ANSWERED": Disposition.ANSWERED,
+    "NO ANSWER": Disposition.NO_ANSWER,
+    "BUSY": Disposition.BUSY,
+    "FAILED": Disposition.FAILED,
+    "CONGESTION": Disposition.FAILED,
+}
+
+
+def _channel_peer(channel: str) -> str:
+    """``PJSIP/alice-00000002`` -> ``alice`` (the SIP peer that placed the call)."""
+    _, _, rest = channel.partition("/")
+    return rest.rsplit("-", 1)[0] if "-" in rest else rest
+
+
+def _asterisk(fields: list[str], zone: ZoneInfo) -> usage.CallData:
+    row = dict(zip(ASTERISK_COLUMNS, fields, strict=False))
+    call_id = _required(row["uniqueid"], "uniqueid")
+    account = row["accountcode"].strip() or _channel_peer(row["channel"].strip())
+    disposition = ASTERISK_DISPOSITIONS.get(row["disposition"].strip().upper())
+    if disposition is None:
+        raise _Bad("disposition", "unknown_disposition", row["disposition"])
+    start = _local_time(row["start"], "start", zone)
+    end = _local_time(row["end"], "end", zone)
+    answer = _local_time(row["answer"], "answer", zone) if row["answer"].strip() else None
+    if disposition is Disposition.ANSWERED and answer is None:
+        billsec = row["billsec"].strip() or "0"
+        if not billsec.isdigit():
+            raise _Bad("billsec", "not_an_integer", billsec)
+        answer = end - timedelta(seconds=int(billsec))
+    if disposition is not Disposition.ANSWERED:
+        answer = None
+    _check_order(start, answer, end)
+    return usage.CallData(
+        source=SOURCES[CdrFormat.ASTERISK],
+        call_id=call_id,
+        account=_required(account, "accountcode"),
+        caller=_number(row["src"], "src", required=False),
+        callee=_number(row["dst"], "dst", required=True),
+        start=start,
+        answer=answer,
+        end=end,
+        disposition=disposition.value,
+    )
+
+
+# --- FreeSWITCH --------------------------------------------------------------------------------
+
+# mod_cdr_csv's default "example" template.
+FREESWITCH_COLUMNS = (
+    "caller_id_name", "caller_id_number", "destination_number", "context", "start_stamp",
+    "answer_stamp", "end_stamp", "duration", "billsec", "hangup_cause", "uuid", "bleg_uuid",
+    "accountcode",
+)  # fmt: skip
+
+# Q.850 causes of calls that were not answered, by how a CDR of Asterisk would say it.
+FREESWITCH_UNANSWERED = {
+    "USER_BUSY": Disposition.BUSY,
+    "NO_ANSWER": Disposition.NO_ANSWER,
+    "NO_USER_RESPONSE": Disposition.NO_ANSWER,
+    "ORIGINATOR_CANCEL": Disposition.NO_ANSWER,
+    "ALLOTTED_TIMEOUT": Disposition.NO_ANSWER,
+}
+
+
+def _freeswitch_disposition(answered: bool, cause: str) -> Disposition:
+    if answered:
+        return Disposition.ANSWERED
+    return FREESWITCH_UNANSWERED.get(cause.strip().upper(), Disposition.FAILED)
+
+
+def _freeswitch_csv(fields: list[str], zone: ZoneInfo) -> usage.CallData:
+    row = dict(zip(FREESWITCH_COLUMNS, fields, strict=False))
+    start = _local_time(row["start_stamp"], "start_stamp", zone)
+    end = _local_time(row["end_stamp"], "end_stamp", zone)
+    answer = (
+        _local_time(row["answer_stamp"], "answer_stamp", zone)
+        if row["answer_stamp"].strip()
+        else None
+    )
+    _check_order(start, answer, end)
+    return usage.CallData(
+        source=SOURCES[CdrFormat.FREESWITCH_CSV],
+        call_id=_required(row["uuid"], "uuid"),
+        account=_required(row["accountcode"], "accountcode"),
+        caller=_number(row["caller_id_number"], "caller_id_number", required=False),
+        callee=_number(row["destination_number"], "destination_number", required=True),
+        start=start,
+        answer=answer,
+        end=end,
+        disposition=_freeswitch_disposition(answer is not None, row["hangup_cause"]).value,
+    )
+
+
+def _json_time(variables: Mapping[str, Any], name: str) -> datetime | None:
+    """``<name>_uepoch`` (microseconds) or ``<name>_epoch``; None when 0 or absent."""
+    for suffix, micro in (("_uepoch", True), ("_epoch", False)):
+        raw = str(variables.get(name + suffix, "") or "").strip()
+        if raw and raw != "0":
+            return _epoch(raw, name + suffix, micro=micro)
+    return None
+
+
+def _freeswitch_json(cdr: Any) -> usage.CallData:
+    if not isinstance(cdr, dict):
+        raise _Bad("cdr", "not_an_object")
+    variables = cdr.get("variables") or {}
+    flows = cdr.get("callflow") or []
+    flow = flows[0] if isinstance(flows, list) and flows else flows
+    profile = (flow.get("caller_profile") or {}) if isinstance(flow, dict) else {}
+    if not isinstance(variables, dict) or not isinstance(profile, dict):
+        raise _Bad("variables", "not_an_object")
+
+    def value(*names: str) -> str:
+        for name in names:
+            found = variables.get(name) or profile.get(name)
+            if found:
+                return str(found)
+        return ""
+
+    start = _json_time(variables, "start")
+    end = _json_time(variables, "end")
+    if start is None:
+        raise _Bad("start_epoch", "required")
+    if end is None:
+        raise _Bad("end_epoch", "required")
+    answer = _json_time(variables, "answer")
+    _check_order(start, answer, end)
+    return usage.CallData(
+        source=SOURCES[CdrFormat.FREESWITCH_JSON],
+        call_id=_required(value("uuid"), "uuid"),
+        account=_required(value("accountcode", "user_name", "username"), "accountcode"),
+        caller=_number(
+            value("caller_id_number", "effective_caller_id_number"),
+            "caller_id_number",
+            required=False,
+        ),
+        callee=_number(value("destination_number"), "destination_number", required=True),
+        start=start,
+        answer=answer,
+        end=end,
+        disposition=_freeswitch_disposition(answer is not None, value("hangup_cause")).value,
+    )
+
+
+def _json_documents(text: str) -> Iterator[tuple[int, Any]]:
+    """The CDRs of a file: one JSON object, an array of them, or JSON Lines (one per line).
+    Each comes with its line (JSON Lines) or its position in the array."""
+    stripped = text.strip()
+    if not stripped:
+        return
+    try:
+        whole = json.loads(stripped)
+    except json.JSONDecodeError:
+        whole = None
+    else:
+        items = whole if isinstance(whole, list) else [whole]
+        yield from enumerate(items, start=1)
+        return
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw)
+        except json.JSONDecodeError as error:
+            yield number, _Bad("cdr", "bad_json", error.msg)
+
+
+# --- Kamailio acc ------------------------------------------------------------------------------
+
+# The acc module's transaction columns, and the extra attributes a call record needs
+# (acc's ``log_extra``/``db_extra``: ``src_user=$fU;dst_user=$rU``).
+KAMAILIO_REQUIRED = ("method", "callid", "sip_code", "time", "src_user", "dst_user")
+
+
+def _kamailio_disposition(code: int) -> Disposition:
+    if 200 <= code < 300:
+        return Disposition.ANSWERED
+    if code in (486, 600):  # Busy Here, Busy Everywhere
+        return Disposition.BUSY
+    if code in (408, 480, 487):  # timeout, temporarily unavailable, cancelled
+        return Disposition.NO_ANSWER
+    return Disposition.FAILED
+
+
+def _kamailio(text: str, zone: ZoneInfo, parsed: Parsed) -> None:
+    rows = _csv_rows(text)
+    header = next(rows, None)
+    if header is None:
+        return
+    _, names = header
+    columns = [n.strip().lower() for n in names]
+    missing = [c for c in KAMAILIO_REQUIRED if c not in columns]
+    if missing:
+        parsed.rejected.append(BadRow(header[0], "", "header", "bad_header", ",".join(missing)))
+        return
+    invites: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    byes: dict[str, tuple[int, dict[str, str]]] = {}
+    order: list[str] = []
+    for line, fields in rows:
+        row = dict(zip(columns, (f.strip() for f in fields), strict=False))
+        call_id = row.get("callid", "")
+        if len(fields) < len(columns):
+            parsed.rejected.append(BadRow(line, call_id, "row", "missing_fields", str(len(fields))))
+            continue
+        method = row["method"].upper()
+        if not call_id:
+            parsed.rejected.append(BadRow(line, "", "callid", "required"))
+        elif method == "INVITE":
+            if call_id not in invites:
+                order.append(call_id)
+            invites.setdefault(call_id, []).append((line, row))
+        elif method == "BYE":
+            byes.setdefault(call_id, (line, row))
+        else:
+            parsed.rejected.append(BadRow(line, call_id, "method", "not_a_call", method))
+    for call_id, (line, _row) in byes.items():
+        if call_id not in invites:
+            parsed.rejected.append(BadRow(line, call_id, "callid", "bye_without_invite"))
+    for call_id in order:
+        first_line = invites[call_id][0][0]
+        try:
+            parsed.calls.append((first_line, _kamailio_call(call_id, invites[call_id], byes, zone)))
+        except _Bad as bad:
+            parsed.rejected.append(BadRow(first_line, call_id, bad.field, bad.reason, bad.value))
+
+
+def _kamailio_call(
+    call_id: str,
+    invites: list[tuple[int, dict[str, str]]],
+    byes: Mapping[str, tuple[int, dict[str, str]]],
+    zone: ZoneInfo,
+) -> usage.CallData:
+    """One call from its INVITE transactions (the first answered one, else the last failure)
+    and its BYE."""
+    coded: list[tuple[int, dict[str, str]]] = []
+    for _line, row in invites:
+        try:
+            coded.append((int(row["sip_code"]), row))
+        except ValueError:
+            raise _Bad("sip_code", "required", row["sip_code"]) from None
+    answered = [(code, row) for code, row in coded if 200 <= code < 300]
+    code, row = answered[0] if answered else coded[-1]
+    start = _local_time(row["time"], "time", zone)
+    answer: datetime | None = None
+    end = start
+    if answered:
+        answer = start
+        if call_id not in byes:
+            raise _Bad("callid", "no_bye")
+        end = _local_time(byes[call_id][1]["time"], "time", zone)
+    _check_order(start, answer, end)
+    return usage.CallData(
+        source=SOURCES[CdrFormat.KAMAILIO_ACC],
+        call_id=call_id,
+        account=_required(row["src_user"], "src_user"),
+        caller=_number(row.get("src_user", ""), "src_user", required=False),
+        callee=_number(row["dst_user"], "dst_user", required=True),
+        start=start,
+        answer=answer,
+        end=end,
+        disposition=_kamailio_disposition(code).value,
+    )
+
+
+# --- parsing and importing ---------------------------------------------------------------------
+
+
+def parse(text: str, fmt: CdrFormat, *, zone: ZoneInfo = PARIS) -> Parsed:
+    """Every call of the file with its line, and every bad row with its reason. Never raises
+    for a bad row; a call id seen twice in the file is a bad row after the first."""
+    parsed = Parsed()
+    if fmt is CdrFormat.KAMAILIO_ACC:
+        _kamailio(text, zone, parsed)
+    else:
+        _rows_of(text, fmt, zone, parsed)
+    seen: dict[str, int] = {}
+    kept: list[tuple[int, usage.CallData]] = []
+    for line, call in parsed.calls:
+        if call.call_id in seen:
+            parsed.rejected.append(
+                BadRow(
+                    line,
+                    call.call_id,
+                    "call_id",
+                    "duplicate_call_id",
+                    call.call_id,
+                    first_line=seen[call.call_id],
+                )
+            )
+            continue
+        seen[call.call_id] = line
+        kept.append((line, call))
+    parsed.calls = kept
+    parsed.rejected.sort(key=lambda bad: bad.line)
+    return parsed
+
+
+def _rows_of(text: str, fmt: CdrFormat, zone: ZoneInfo, parsed: Parsed) -> None:
+    if fmt is CdrFormat.FREESWITCH_JSON:
+        for line, document in _json_documents(text):
+            if isinstance(document, _Bad):
+                parsed.rejected.append(
+                    BadRow(line, "", document.field, document.reason, document.value)
+                )
+                continue
+            try:
+                parsed.calls.append((line, _freeswitch_json(document)))
+            except _Bad as bad:
+                call_id = ""
+                if isinstance(document, dict) and isinstance(document.get("variables"), dict):
+                    call_id = str(document["variables"].get("uuid", ""))
+                parsed.rejected.append(BadRow(line, call_id, bad.field, bad.reason, bad.value))
+        return
+    width = len(ASTERISK_COLUMNS) if fmt is CdrFormat.ASTERISK else len(FREESWITCH_COLUMNS)
+    for line, fields in _csv_rows(text):
+        if len(fields) < width:
+            parsed.rejected.append(BadRow(line, "", "row", "missing_fields", str(len(fields))))
+            continue
+        try:
+            call = (
+                _asterisk(fields, zone)
+                if fmt is CdrFormat.ASTERISK
+                else _freeswitch_csv(fields, zone)
+            )
+        except _Bad as bad:
+            call_id = fields[16 if fmt is CdrFormat.ASTERISK else 10].strip()
+            parsed.rejected.append(BadRow(line, call_id, bad.field, bad.reason, bad.value))
+            continue
+        parsed.calls.append((line, call))
+
+
+@dataclass(frozen=True)
+class CdrImportReport:
+    stored: int  # new usage records, rated or kept with their reason
+    duplicates: int  # calls already stored (an import run twice)
+    rejected: list[BadRow]  # rows not stored, and calls stored without a price
+
+
+def import_cdrs(
+    session: Session, text: str, fmt: CdrFormat, *, zone: ZoneInfo = PARIS
+) -> CdrImportReport:
+    """Store and rate the calls of a CDR file once each (by source and call id); report every
+    bad row with its line and reason. The caller's transaction holds the whole import."""
+    parsed = parse(text, fmt, zone=zone)
+    rejected = list(parsed.rejected)
+    stored = duplicates = 0
+    source = SOURCES[fmt]
+    ids = [call.call_id for _, call in parsed.calls]
+    # The lines and contracts of the file's accounts, held for the whole import so that the
+    # session finds them in its identity map instead of reading them again for every call.
+    accounts = sorted({call.account for _, call in parsed.calls})
+    held: list[object] = []
+    for chunk in range(0, len(accounts), 500):
+        lines = list(
+            session.scalars(
+                select(Line).where(Line.sip_username.in_(accounts[chunk : chunk + 500]))
+            )
+        )
+        held.extend(lines)
+        held.extend(
+            session.scalars(
+                select(Contract).where(Contract.id.in_({line.contract_id for line in lines}))
+            )
+        )
+    known: set[str] = set()
+    for chunk in range(0, len(ids), 500):
+        known.update(
+            session.scalars(
+                select(UsageRecord.external_id).where(
+                    UsageRecord.source == source,
+                    UsageRecord.external_id.in_(ids[chunk : chunk + 500]),
+                )
+            )
+        )
+    for line, call in parsed.calls:
+        if call.call_id in known:
+            duplicates += 1
+            continue
+        record = usage.record_call(session, call)
+        stored += 1
+        if record.status is UsageStatus.REJECTED:
+            rejected.append(BadRow(line, call.call_id, "call", record.reject_reason or ""))
+    rejected.sort(key=lambda bad: bad.line)
+    return CdrImportReport(stored=stored, duplicates=duplicates, rejected=rejected)

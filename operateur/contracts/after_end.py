@@ -1,0 +1,229 @@
+"""After termination (CTR-09, PRIV-02): access, then deletion of end-customer data.
+
+- The service's access codes stop working at the end: the contract's lines are closed when
+  the terms say so (``access_codes_revoked``).
+- Where the terms keep the administrator account open for a while (``admin_access_hours``,
+  48 h [000 §10]) and the customer has no other live contract, its administrators keep a
+  read-only access until then to retrieve their data (their role becomes read-only; other users
+  lose access at once); after it, every login and API key of the customer stops working.
+- End-customer data, recordings included, is deleted ``end_customer_data_deletion_days`` after
+  the end (60 days [000 §7.4]): the contract's files under ``<data_dir>/contracts/<id>/`` (where
+  the engines store recordings and imports) and the rows other contexts register through
+  :func:`register_eraser`. The deletion is real; the audit log records it without the data, and
+  the contract becomes ``purged``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operateur.accounts import service as accounts
+from operateur.accounts.models import ApiKey, Role, User
+from operateur.config import Settings
+from operateur.contracts import notices
+from operateur.contracts.models import Contract, ContractStatus, Line, LineStatus
+from operateur.contracts.service import record_transition, terms_of
+from operateur.db import utcnow
+from operateur.domain.calendar import PARIS
+from operateur.i18n import Text
+
+LIVE = (
+    ContractStatus.TRIAL,
+    ContractStatus.SIGNED,
+    ContractStatus.ACTIVE,
+    ContractStatus.SUSPENDED,
+    ContractStatus.NOTICE_GIVEN,
+)
+
+#: Deleters of end-customer data kept by other contexts (voice recordings, message contents...):
+#: each deletes the rows of one contract and returns how many it deleted.
+Eraser = Callable[[Session, Contract], int]
+ERASERS: list[Eraser] = []
+
+
+def register_eraser(eraser: Eraser) -> Eraser:
+    """Register a function deleting a context's end-customer data of a contract (CTR-09)."""
+    if eraser not in ERASERS:
+        ERASERS.append(eraser)
+    return eraser
+
+
+def contract_files(contract: Contract, settings: Settings | None = None) -> Path:
+    """Where the engines keep a contract's files (recordings, imports, exports)."""
+    return (settings or Settings()).data_dir / "contracts" / str(contract.id)
+
+
+def _other_live_contract(session: Session, contract: Contract) -> bool:
+    return (
+        session.scalar(
+            select(Contract.id).where(
+                Contract.customer_id == contract.customer_id,
+                Contract.id != contract.id,
+                Contract.status.in_(LIVE),
+            )
+        )
+        is not None
+    )
+
+
+def access_end(on: date, hours: int) -> datetime:
+    """The end of read-only access: ``hours`` after the end of the last day of service."""
+    return datetime.combine(on + timedelta(days=1), time(0), PARIS) + timedelta(hours=hours)
+
+
+def purge_date(contract: Contract) -> date | None:
+    days = terms_of(contract).post_termination.end_customer_data_deletion_days
+    if days is None or contract.terminated_on is None:
+        return None
+    return contract.terminated_on + timedelta(days=days)
+
+
+def on_termination(session: Session, contract: Contract, on: date) -> Text | None:
+    """Close what ends with the contract and say what follows (access, deletion)."""
+    terms = terms_of(contract).post_termination
+    parts: list[Text] = []
+    if terms.access_codes_revoked:
+        for line in session.scalars(select(Line).where(Line.contract_id == contract.id)):
+            line.status = LineStatus.CLOSED
+        parts.append(
+            Text(
+                fr="Les accès au service (lignes, identifiants) ne fonctionnent plus.",
+                en="The service's access codes (lines, credentials) no longer work.",
+            )
+        )
+    if terms.admin_access_hours is not None and not _other_live_contract(session, contract):
+        ends = access_end(on, terms.admin_access_hours)
+        contract.access_ends_at = ends
+        _read_only(session, contract.customer_id)
+        parts.append(
+            Text(
+                fr="Vos administrateurs gardent un accès en lecture seule jusqu'au "
+                f"{ends.astimezone(PARIS):%d/%m/%Y à %H:%M} pour récupérer vos données ; "
+                "les accès seront ensuite fermés.",
+                en="Your administrators keep a read-only access until "
+                f"{ends.astimezone(PARIS):%Y-%m-%d %H:%M} (Paris) to retrieve your data; "
+                "access then ends.",
+            )
+        )
+    contract.terminated_on = on
+    purge_on = purge_date(contract)
+    if purge_on is not None:
+        parts.append(
+            Text(
+                fr="Les données de vos clients finaux, enregistrements compris, seront "
+                f"effacées définitivement le {notices.fr(purge_on)}.",
+                en="Your end customers' data, recordings included, will be permanently "
+                f"deleted on {notices.en(purge_on)}.",
+            )
+        )
+    session.flush()
+    return notices.join(*parts) if parts else None
+
+
+def _read_only(session: Session, customer_id: int) -> None:
+    """Administrators keep a read-only role; the customer's other users lose access."""
+    for user in session.scalars(select(User).where(User.customer_id == customer_id)):
+        if user.role == Role.CUSTOMER_ADMIN:
+            user.role = Role.CUSTOMER_USER
+        elif user.active:
+            accounts.deactivate_user(session, user)
+    for key in session.scalars(
+        select(ApiKey).where(ApiKey.customer_id == customer_id, ApiKey.revoked_at.is_(None))
+    ):
+        if key.role == Role.CUSTOMER_ADMIN:
+            key.role = Role.CUSTOMER_USER
+        else:
+            accounts.revoke_api_key(session, key)
+    session.flush()
+
+
+def close_access(session: Session, as_of: datetime) -> list[str]:
+    """CTR-09: once the read-only period is over, every login and API key of the customer
+    stops working (unless the customer has signed a new contract meanwhile)."""
+    done: list[str] = []
+    for contract in session.scalars(
+        select(Contract).where(
+            Contract.access_ends_at.is_not(None),
+            Contract.access_ends_at <= as_of,
+            Contract.access_closed_at.is_(None),
+        )
+    ):
+        contract.access_closed_at = utcnow()
+        if _other_live_contract(session, contract):
+            continue
+        for user in session.scalars(
+            select(User).where(User.customer_id == contract.customer_id, User.active.is_(True))
+        ):
+            accounts.deactivate_user(session, user)
+        for key in session.scalars(
+            select(ApiKey).where(
+                ApiKey.customer_id == contract.customer_id, ApiKey.revoked_at.is_(None)
+            )
+        ):
+            accounts.revoke_api_key(session, key)
+        done.append(f"access_closed:{contract.reference}")
+    session.flush()
+    return done
+
+
+def purge(session: Session, contract: Contract, on: date) -> dict[str, int]:
+    """Delete the contract's end-customer data for good (files and registered rows); the audit
+    log records the deletion and its counts, never the data. The contract becomes purged."""
+    directory = contract_files(contract)
+    files = sum(1 for p in directory.rglob("*") if p.is_file()) if directory.exists() else 0
+    previous = session.info.get("audit_omit_data")
+    session.info["audit_omit_data"] = True
+    try:
+        rows = sum(eraser(session, contract) for eraser in ERASERS)
+        session.flush()
+    finally:
+        session.info["audit_omit_data"] = previous
+    counts = {"files": files, "rows": rows}
+    record_transition(
+        session,
+        contract,
+        "purge",
+        (ContractStatus.TERMINATED,),
+        ContractStatus.PURGED,
+        f"CTR-09 end-customer data deleted on {on.isoformat()}: {files} file(s), {rows} row(s)",
+        counts,
+    )
+    if directory.exists():
+        shutil.rmtree(directory)
+    notices.send(
+        session,
+        contract,
+        "contract.purged",
+        subject=Text(
+            fr=f"Effacement des données du contrat {contract.reference}",
+            en=f"Data of contract {contract.reference} deleted",
+        ),
+        body=Text(
+            fr=f"Les données de vos clients finaux, enregistrements compris, ont été effacées "
+            f"définitivement le {notices.fr(on)}.",
+            en=f"Your end customers' data, recordings included, was permanently deleted on "
+            f"{notices.en(on)}.",
+        ),
+        key=f"purge:{contract.id}",
+        data={"on": on} | counts,
+    )
+    return counts
+
+
+def purge_due(session: Session, as_of: date) -> list[str]:
+    """Purge every terminated contract whose deletion date has come."""
+    done: list[str] = []
+    for contract in list(
+        session.scalars(select(Contract).where(Contract.status == ContractStatus.TERMINATED))
+    ):
+        when = purge_date(contract)
+        if when is not None and when <= as_of:
+            purge(session, contract, as_of)
+            done.append(f"purged:{contract.reference}")
+    return done

@@ -1,0 +1,531 @@
+"""Ending a contract under its terms.
+
+- CTR-05 termination for convenience: notice against renewal (no fee when it reaches the
+  operator by the notice deadline: the contract ends with its term), or an earlier end, not
+  before the terms' convenience notice, with the early-termination amount of the terms invoiced
+  at once: the remaining monthly fees to the term end [001 §20; 004 §3], the higher of the
+  subscriptions and the minimum monthly commitment for each remaining month [002 §24.4.5], or
+  nothing (no refund of sums paid [003 §3.3]).
+- CTR-07 termination for breach: a formal notice, then termination once its delay has run
+  (and within the terms' window when they set one).
+- CTR-11 force majeure: the event is notified (within the terms' delay), and either party may
+  terminate once it has lasted the terms' period.
+- CTR-14 an outage attributable to the operator lasting the terms' consecutive days lets the
+  customer terminate.
+Each right is a ``ContractNotice`` with the day it opens (and closes); using it terminates the
+contract without any early-termination amount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operateur.billing.invoicing import price_excl_vat
+from operateur.catalog.terms import EarlyTermination
+from operateur.contracts import charges, lifecycle, notices
+from operateur.contracts.commitment import Schedule, commitment_start, schedule
+from operateur.contracts.models import (
+    Contract,
+    ContractNotice,
+    NoticeKind,
+    Subscription,
+)
+from operateur.contracts.service import require_state, terms_of
+from operateur.domain.calendar import add_months
+from operateur.domain.money import round_money
+from operateur.errors import Conflict, InvalidInput, NotFound
+from operateur.i18n import Text
+
+# --- CTR-05 early termination ----------------------------------------------------------------
+
+
+def months_between(start: date, end: date) -> Decimal:
+    """Months from ``start`` (included) to ``end`` (excluded): whole months, then the days
+    left as a share of the month they fall in."""
+    if end <= start:
+        return Decimal(0)
+    whole = 0
+    while add_months(start, whole + 1) <= end:
+        whole += 1
+    cursor = add_months(start, whole)
+    if cursor == end:
+        return Decimal(whole)
+    month_days = (add_months(start, whole + 1) - cursor).days
+    return Decimal(whole) + Decimal((end - cursor).days) / Decimal(month_days)
+
+
+def commitment_schedule(contract: Contract, on: date) -> Schedule | None:
+    """The term in force on ``on``; a contract ended before its activation counts from its
+    signature where the terms say so (CTR-02 [004 §3])."""
+    terms = terms_of(contract).commitment
+    signed = contract.signed_at.date() if contract.signed_at else None
+    start = commitment_start(terms, signed_on=signed, activated_on=contract.activated_on)
+    if start is None and terms.signature_if_terminated_before_activation:
+        start = signed
+    return None if start is None else schedule(terms, start, on)
+
+
+@dataclass(frozen=True)
+class EarlyTerminationAmount:
+    kind: EarlyTermination
+    amount: Decimal  # HT
+    months: Decimal
+    monthly: Decimal  # HT, what each remaining month costs
+    term_end: date | None
+    explanation: Text
+
+    @property
+    def months_text(self) -> str:
+        return f"{self.months.quantize(Decimal('0.01'))}"
+
+
+def early_termination_amount(
+    session: Session, contract: Contract, ends_on: date, term_end: date | None = None
+) -> EarlyTerminationAmount:
+    """CTR-05: what ending the contract on ``ends_on`` (its last day) costs under its terms,
+    before ``term_end`` (default: the end of the term running on ``ends_on``)."""
+    terms = terms_of(contract)
+    kind = terms.billing.early_termination
+    if term_end is None:
+        plan = commitment_schedule(contract, ends_on)
+        term_end = plan.term_end if plan is not None and plan.term_end != date.max else None
+    months = (
+        months_between(ends_on + timedelta(days=1), term_end + timedelta(days=1))
+        if term_end is not None
+        else Decimal(0)
+    )
+    subs = session.scalars(
+        select(Subscription).where(
+            Subscription.contract_id == contract.id,
+            Subscription.start_date <= ends_on,
+        )
+    )
+    monthly = sum(
+        (
+            price_excl_vat(s.unit_price_mrc, terms.billing.price_basis) * s.quantity
+            for s in subs
+            if s.end_date is None or s.end_date >= ends_on
+        ),
+        Decimal(0),
+    )
+    if kind is EarlyTermination.HIGHER_OF_SUBSCRIPTIONS_AND_MINIMUM:
+        monthly = max(monthly, terms.billing.minimum_monthly_commitment or Decimal(0))
+    due = kind in (
+        EarlyTermination.REMAINING_FEES,
+        EarlyTermination.HIGHER_OF_SUBSCRIPTIONS_AND_MINIMUM,
+    )
+    amount = round_money(monthly * months) if due else Decimal("0.00")
+    months_text = f"{months.quantize(Decimal('0.01'))}"
+    if not due or amount == 0:
+        kept = kind is EarlyTermination.NO_REFUND
+        explanation = Text(
+            fr="Aucune indemnité de résiliation anticipée n'est due"
+            + (" ; les sommes déjà versées restent acquises." if kept else "."),
+            en="No early-termination amount is due"
+            + ("; sums already paid are not refunded." if kept else "."),
+        )
+    else:
+        basis = (
+            Text(
+                fr="le plus élevé des abonnements et du minimum mensuel",
+                en="the higher of the subscriptions and the monthly minimum",
+            )
+            if kind is EarlyTermination.HIGHER_OF_SUBSCRIPTIONS_AND_MINIMUM
+            else Text(fr="les redevances mensuelles", en="the monthly fees")
+        )
+        assert term_end is not None
+        explanation = Text(
+            fr=f"Résiliation avant le terme du {notices.fr(term_end)} : {basis.fr} restant à "
+            f"courir sont dus, soit {months_text} mois × {notices.eur(monthly).fr} HT = "
+            f"{notices.eur(amount).fr} HT, facturés ce jour.",
+            en=f"Termination before the term of {notices.en(term_end)}: {basis.en} for the "
+            f"remaining term are due, {months_text} months × {notices.eur(monthly).en} excl. "
+            f"VAT = {notices.eur(amount).en} excl. VAT, invoiced today.",
+        )
+    return EarlyTerminationAmount(kind, amount, months, monthly, term_end, explanation)
+
+
+def invoice_early_termination(
+    session: Session, contract: Contract, owed: EarlyTerminationAmount, ends_on: date, on: date
+) -> EarlyTerminationAmount:
+    """Invoice the early-termination amount on ``on`` when there is one."""
+    if owed.amount > 0:
+        charges.invoice_now(
+            session,
+            contract,
+            code="early_termination",
+            description=f"Indemnité de résiliation anticipée du contrat {contract.reference} "
+            f"({owed.months_text} mois restant à courir après le {notices.fr(ends_on)})",
+            amount_ht=owed.amount,
+            on=on,
+            purpose=f"early_termination:{contract.id}",
+        )
+    return owed
+
+
+@dataclass(frozen=True)
+class TerminationRequest:
+    ends_on: date
+    earliest: date  # the earliest end the terms allow
+    without_fee: date  # the end with no early-termination amount
+    owed: EarlyTerminationAmount
+
+
+def plan_termination(
+    session: Session, contract: Contract, received_on: date, ends_on: date | None = None
+) -> TerminationRequest:
+    """CTR-03/05: when a termination received on ``received_on`` may end the contract, and
+    what it costs. By default it ends with the term (the next one when the notice deadline has
+    passed); an earlier end pays the terms' early-termination amount."""
+    terms = terms_of(contract)
+    plan = commitment_schedule(contract, received_on)
+    convenience = terms.termination.convenience_notice
+    notice = terms.commitment.notice
+    earliest = convenience.after(received_on) if convenience else received_on
+    if plan is None or plan.term_end == date.max:
+        # no term running: the terms' notice (or the convenience notice) alone applies
+        delay = notice or convenience
+        without_fee = delay.after(received_on) if delay else received_on
+    elif plan.notice_deadline is None or received_on <= plan.notice_deadline or not plan.renews:
+        without_fee = plan.term_end
+    else:
+        assert plan.next_term_months is not None
+        without_fee = add_months(plan.term_end + timedelta(days=1), plan.next_term_months) - (
+            timedelta(days=1)
+        )
+    chosen = ends_on or without_fee
+    if chosen < received_on or chosen < earliest:
+        raise InvalidInput(
+            Text(
+                fr="Les conditions demandent un préavis : fin au plus tôt le {earliest}.",
+                en="The terms require a notice: the earliest end is {earliest}.",
+            ),
+            field="ends_on",
+            details={"earliest": max(earliest, received_on).isoformat()},
+        )
+    if chosen > without_fee:
+        raise InvalidInput(
+            Text(
+                fr="Le contrat est reconduit le lendemain du {end} : une fin plus tardive "
+                "demande un nouveau préavis.",
+                en="The contract renews after {end}: a later end needs a new notice.",
+            ),
+            field="ends_on",
+            details={"end": without_fee.isoformat()},
+        )
+    committed = without_fee if plan is not None and plan.term_end != date.max else None
+    return TerminationRequest(
+        chosen,
+        earliest,
+        without_fee,
+        early_termination_amount(session, contract, chosen, committed),
+    )
+
+
+def request_termination(
+    session: Session,
+    contract: Contract,
+    *,
+    received_on: date,
+    reason: str,
+    ends_on: date | None = None,
+) -> TerminationRequest:
+    """Record the customer's termination (CTR-03/05): notice given, the contract served until
+    its end, the early-termination amount invoiced at once when it ends before its term."""
+    require_state(contract, "terminate for convenience", lifecycle.TRANSITIONS["give_notice"])
+    request = plan_termination(session, contract, received_on, ends_on)
+    owed = invoice_early_termination(session, contract, request.owed, request.ends_on, received_on)
+    lifecycle.give_notice(
+        session,
+        contract,
+        received_on=received_on,
+        ends_on=request.ends_on,
+        reason=reason,
+        why=notices.join(Text(fr=f"Motif : {reason}.", en=f"Reason: {reason}."), owed.explanation),
+    )
+    return request
+
+
+# --- CTR-07, CTR-11, CTR-14 termination rights -----------------------------------------------
+
+
+def record_notice(
+    session: Session,
+    contract: Contract,
+    kind: NoticeKind,
+    *,
+    started_on: date,
+    notified_on: date,
+    opens_on: date | None,
+    closes_on: date | None,
+    summary: str,
+    by_operator: bool,
+    details: dict[str, object] | None = None,
+) -> ContractNotice:
+    require_state(contract, f"record a {kind.value} notice", lifecycle.TRANSITIONS["terminate"])
+    notice = ContractNotice(
+        contract_id=contract.id,
+        customer_id=contract.customer_id,
+        kind=kind,
+        by_operator=by_operator,
+        started_on=started_on,
+        notified_on=notified_on,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        summary=summary,
+        details=details or {},
+    )
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def _missing_clause(name: str) -> InvalidInput:
+    return InvalidInput(
+        Text(
+            fr="Les conditions du contrat ne prévoient pas cette résiliation ({clause}).",
+            en="The contract's terms provide no such termination ({clause}).",
+        ),
+        field="kind",
+        details={"clause": name},
+    )
+
+
+def breach_notice(
+    session: Session,
+    contract: Contract,
+    *,
+    notified_on: date,
+    breach: str,
+    by_operator: bool = True,
+) -> ContractNotice:
+    """CTR-07 a formal notice for a breach: termination becomes possible once its delay has
+    run unanswered (8 days [000 §10], 1 month [002 §17.4; 004 §12.1], 15 days [003 §16]), and
+    until the end of the terms' window when they set one (within 8 days [000 §10])."""
+    terms = terms_of(contract).termination
+    if terms.breach_notice is None:
+        raise _missing_clause("termination.breach_notice")
+    opens_on = terms.breach_notice.after(notified_on)
+    within = terms.breach_termination_within
+    closes_on = within.after(opens_on) if within else None
+    notice = record_notice(
+        session,
+        contract,
+        NoticeKind.BREACH,
+        started_on=notified_on,
+        notified_on=notified_on,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        summary=breach,
+        by_operator=by_operator,
+    )
+    if by_operator:
+        window = (
+            Text(
+                fr=f" et jusqu'au {notices.fr(closes_on)}", en=f" and until {notices.en(closes_on)}"
+            )
+            if closes_on
+            else Text(fr="", en="")
+        )
+        notices.send(
+            session,
+            contract,
+            "contract.breach_notice",
+            subject=Text(
+                fr=f"Mise en demeure — contrat {contract.reference}",
+                en=f"Formal notice — contract {contract.reference}",
+            ),
+            body=Text(
+                fr=f"Mise en demeure du {notices.fr(notified_on)} : {breach}. Sans remède dans un "
+                f"délai de {notices.delay(terms.breach_notice).fr}, le contrat pourra être résilié "
+                f"à compter du {notices.fr(opens_on)}{window.fr}.",
+                en=f"Formal notice of {notices.en(notified_on)}: {breach}. Unless remedied within "
+                f"{notices.delay(terms.breach_notice).en}, the contract may be terminated from "
+                f"{notices.en(opens_on)}{window.en}.",
+            ),
+            key=f"breach:{notice.id}",
+            data={"breach": breach, "opens_on": opens_on, "closes_on": closes_on},
+        )
+    return notice
+
+
+def force_majeure(
+    session: Session,
+    contract: Contract,
+    *,
+    started_on: date,
+    notified_on: date,
+    description: str,
+    by_operator: bool,
+) -> ContractNotice:
+    """CTR-11 an event of force majeure: to be notified within the terms' delay (3 calendar
+    days [002 §16]; 1 month [004 §8]); either party may terminate once it has lasted the terms'
+    period (1 month; 3 months)."""
+    terms = terms_of(contract).termination
+    if terms.force_majeure_notify_within is None or terms.force_majeure_termination_after is None:
+        raise _missing_clause("termination.force_majeure_termination_after")
+    notify_by = terms.force_majeure_notify_within.after(started_on)
+    opens_on = terms.force_majeure_termination_after.after(started_on)
+    notice = record_notice(
+        session,
+        contract,
+        NoticeKind.FORCE_MAJEURE,
+        started_on=started_on,
+        notified_on=notified_on,
+        opens_on=opens_on,
+        closes_on=None,
+        summary=description,
+        by_operator=by_operator,
+        details={"notify_by": notify_by.isoformat(), "late": notified_on > notify_by},
+    )
+    notices.send(
+        session,
+        contract,
+        "contract.force_majeure",
+        subject=Text(
+            fr=f"Force majeure — contrat {contract.reference}",
+            en=f"Force majeure — contract {contract.reference}",
+        ),
+        body=Text(
+            fr=f"Événement de force majeure depuis le {notices.fr(started_on)} : {description}. "
+            f"S'il dure encore le {notices.fr(opens_on)}, chaque partie pourra résilier le "
+            "contrat.",
+            en=f"Force majeure since {notices.en(started_on)}: {description}. If it still lasts "
+            f"on {notices.en(opens_on)}, either party may terminate the contract.",
+        ),
+        key=f"force_majeure:{notice.id}",
+        data={"started_on": started_on, "opens_on": opens_on, "late": notified_on > notify_by},
+    )
+    return notice
+
+
+def operator_outage(
+    session: Session, contract: Contract, *, started_on: date, description: str
+) -> ContractNotice:
+    """CTR-14 an outage attributable to the operator: the customer may terminate once it has
+    lasted the terms' consecutive days (30 [001 §20])."""
+    days = terms_of(contract).termination.outage_termination_after_days
+    if days is None:
+        raise _missing_clause("termination.outage_termination_after_days")
+    return record_notice(
+        session,
+        contract,
+        NoticeKind.OPERATOR_OUTAGE,
+        started_on=started_on,
+        notified_on=started_on,
+        opens_on=started_on + timedelta(days=days),
+        closes_on=None,
+        summary=description,
+        by_operator=True,
+        details={"consecutive_days": days},
+    )
+
+
+def end_event(session: Session, notice: ContractNotice, ended_on: date) -> ContractNotice:
+    """The breach is cured, the force majeure or the outage is over."""
+    if ended_on < notice.started_on:
+        raise InvalidInput(
+            Text(fr="La fin précède le début.", en="The end precedes the start."),
+            field="ended_on",
+        )
+    notice.ended_on = ended_on
+    session.flush()
+    return notice
+
+
+def get_notice(session: Session, contract: Contract, notice_id: int) -> ContractNotice:
+    notice = session.scalar(
+        select(ContractNotice).where(
+            ContractNotice.id == notice_id, ContractNotice.contract_id == contract.id
+        )
+    )
+    if notice is None:
+        raise NotFound(
+            Text(fr="Avis {id} introuvable.", en="Notice {id} not found."),
+            code="notice_not_found",
+            details={"id": notice_id},
+        )
+    return notice
+
+
+def list_notices(session: Session, contract: Contract) -> list[ContractNotice]:
+    return list(
+        session.scalars(
+            select(ContractNotice)
+            .where(ContractNotice.contract_id == contract.id)
+            .order_by(ContractNotice.id)
+        )
+    )
+
+
+RIGHTS = (
+    NoticeKind.BREACH,
+    NoticeKind.FORCE_MAJEURE,
+    NoticeKind.OPERATOR_OUTAGE,
+    NoticeKind.PRICE_CHANGE,
+)
+
+
+def may_terminate(notice: ContractNotice, on: date) -> Text | None:
+    """None when the right of ``notice`` may be used on ``on``; otherwise why not."""
+    if notice.kind not in RIGHTS or notice.used_on is not None or notice.opens_on is None:
+        return Text(fr="Aucun droit de résiliation ouvert.", en="No termination right is open.")
+    if on < notice.opens_on:
+        return Text(
+            fr=f"Droit ouvert à compter du {notices.fr(notice.opens_on)}.",
+            en=f"The right opens on {notices.en(notice.opens_on)}.",
+        )
+    if notice.closes_on is not None and on > notice.closes_on:
+        return Text(
+            fr=f"Droit expiré le {notices.fr(notice.closes_on)}.",
+            en=f"The right expired on {notices.en(notice.closes_on)}.",
+        )
+    if notice.kind is NoticeKind.BREACH and notice.ended_on is not None:
+        return Text(fr="Le manquement a été corrigé.", en="The breach was remedied.")
+    if (
+        notice.kind in (NoticeKind.FORCE_MAJEURE, NoticeKind.OPERATOR_OUTAGE)
+        and notice.ended_on is not None
+        and notice.ended_on < notice.opens_on
+    ):
+        return Text(
+            fr="L'événement a cessé avant d'ouvrir le droit.",
+            en="The event ended before the right opened.",
+        )
+    return None
+
+
+def terminate_with_right(
+    session: Session, contract: Contract, notice: ContractNotice, *, on: date, reason: str
+) -> ContractNotice:
+    """Terminate on ``on`` using the right ``notice`` opened; no early-termination amount."""
+    refusal = may_terminate(notice, on)
+    if refusal is not None:
+        raise Conflict(refusal, code="termination_right_closed", field="on")
+    notice.used_on = on
+    label = {
+        NoticeKind.BREACH: Text(fr="manquement", en="breach"),
+        NoticeKind.FORCE_MAJEURE: Text(fr="force majeure", en="force majeure"),
+        NoticeKind.OPERATOR_OUTAGE: Text(
+            fr="interruption de service imputable à l'opérateur",
+            en="outage attributable to the operator",
+        ),
+        NoticeKind.PRICE_CHANGE: Text(fr="hausse de prix", en="price rise"),
+    }[notice.kind]
+    lifecycle.terminate(
+        session,
+        contract,
+        on=on,
+        reason=f"{notice.kind.value}: {reason}",
+        why=Text(
+            fr=f"Résiliation pour {label.fr} ({notice.summary}), sans indemnité de résiliation "
+            "anticipée.",
+            en=f"Termination for {label.en} ({notice.summary}), without any early-termination "
+            "amount.",
+        ),
+    )
+    return notice

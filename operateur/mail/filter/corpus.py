@@ -1,0 +1,46 @@
+"""The fixed train/test split of the SpamAssassin corpus (``../shared/corpora/mail``), shared
+by the shipped model, the accuracy benchmark and the tests.
+
+Each file name carries the MD5 of the original message ("spam-2-00017.<md5>.eml"). A message
+is in the training part when the first 8 hex digits of that MD5, read as an integer, are
+below 70 modulo 100: about 70 % train, 30 % test, the same on every machine, and copies of
+one message (same MD5, e.g. in two groups) always on the same side. The shipped model is
+trained on the training part only, so the test part stays unseen by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+TRAINING_PERCENT = 70
+
+
+def default_root() -> Path:
+    """``<repo>/../shared/corpora/mail/spamassassin`` (the corpus lives beside the repo)."""
+    return Path(__file__).resolve().parents[4] / "shared" / "corpora" / "mail" / "spamassassin"
+
+
+def is_training(path: Path) -> bool:
+    digest = path.name.split(".")[1]
+    return int(digest[:8], 16) % 100 < TRAINING_PERCENT
+
+
+@dataclass(frozen=True)
+class Split:
+    train_ham: list[Path]
+    train_spam: list[Path]
+    test_ham: list[Path]
+    test_spam: list[Path]
+
+
+def split(root: Path | None = None) -> Split:
+    base = root or default_root()
+    ham = sorted((base / "ham").glob("*.eml"))
+    spam = sorted((base / "spam").glob("*.eml"))
+    return Split(
+        train_ham=[p for p in ham if is_training(p)],
+        train_spam=[p for p in spam if is_training(p)],
+        test_ham=[p for p in ham if not is_training(p)],
+        test_spam=[p for p in spam if not is_training(p)],
+    )

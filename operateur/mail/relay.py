@@ -1,0 +1,353 @@
+"""Delivery of queued mail with aiosmtplib (MAIL-01, MAIL-09, MAIL-12).
+
+Inbound mail goes to the customer's own servers (lowest priority first); outbound mail to the
+MX hosts of the recipients' domain, resolved with dnspython (RFC 5321 §5.1: MX by preference,
+the domain's own address when it has no MX, nothing for a null MX). A 5xx reply fails the
+delivery for good; anything else (refusal 4xx, no answer, DNS trouble) defers it with a doubling
+delay until the terms' purge delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import aiosmtplib
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.resolver
+from sqlalchemy.orm import Session, sessionmaker
+
+from operateur.config import Settings
+from operateur.db import transaction, utcnow
+from operateur.mail import queue
+from operateur.mail import service as mail
+from operateur.mail.models import Direction
+from operateur.mail.queue import Delivery, Spool
+
+log = logging.getLogger("operateur.mail.relay")
+
+T = TypeVar("T")
+
+
+class DeliveryError(Exception):
+    """A delivery that did not happen; ``permanent`` when the receiving side refused for good."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def parse_nameservers(values: Sequence[str]) -> list[dns.nameserver.Nameserver]:
+    """``HOST`` or ``HOST:PORT`` (``[v6]:PORT``) into dnspython nameservers."""
+    found: list[dns.nameserver.Nameserver] = []
+    for value in values:
+        host, port = value, 53
+        if value.startswith("["):
+            host, _, rest = value[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else 53
+        elif value.count(":") == 1:
+            host, _, text = value.partition(":")
+            port = int(text)
+        found.append(dns.nameserver.Do53Nameserver(host, port))
+    return found
+
+
+class MxResolver:
+    """Where to send a domain's mail: IP addresses of its MX hosts, best preference first."""
+
+    def __init__(self, nameservers: Sequence[str] = (), timeout: float = 10.0) -> None:
+        self.resolver = dns.asyncresolver.Resolver(configure=not nameservers)
+        if nameservers:
+            self.resolver.nameservers = parse_nameservers(nameservers)
+        self.resolver.lifetime = timeout
+
+    async def _addresses(self, host: str) -> list[str]:
+        found: list[str] = []
+        for rdtype in ("A", "AAAA"):
+            try:
+                answer = await self.resolver.resolve(host, rdtype)
+            except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+                continue
+            found.extend(record.to_text() for record in answer)
+        return found
+
+    async def targets(self, domain: str) -> list[str]:
+        try:
+            try:
+                answer = await self.resolver.resolve(domain, "MX")
+                records = sorted(answer, key=lambda r: (r.preference, r.exchange.to_text()))
+                hosts = [r.exchange.to_text().rstrip(".") for r in records]
+            except dns.resolver.NoAnswer:
+                hosts = [domain]  # RFC 5321 §5.1 implicit MX
+            if hosts == [""]:  # RFC 7505 null MX: the domain accepts no mail
+                raise DeliveryError(f"{domain} accepts no mail (null MX)", permanent=True)
+            addresses: list[str] = []
+            for host in hosts:
+                addresses.extend(a for a in await self._addresses(host) if a not in addresses)
+        except dns.resolver.NXDOMAIN:
+            raise DeliveryError(f"domain {domain} does not exist", permanent=True) from None
+        except dns.exception.DNSException as error:
+            raise DeliveryError(
+                f"DNS lookup of {domain} failed: {error}", permanent=False
+            ) from None
+        if not addresses:
+            raise DeliveryError(f"no address for the mail servers of {domain}", permanent=False)
+        return addresses
+
+
+@dataclass
+class Outcome:
+    refused: dict[str, str] = field(default_factory=dict)  # for good (5xx)
+    deferred: dict[str, str] = field(default_factory=dict)  # for now (4xx)
+
+
+async def send(
+    targets: Sequence[tuple[str, int]],
+    mail_from: str,
+    recipients: Sequence[str],
+    data: bytes,
+    *,
+    local_hostname: str,
+    timeout: float,
+) -> Outcome:
+    """Hand the message to the first target that takes it. Opportunistic STARTTLS without
+    certificate checks, as between mail servers (RFC 3207, RFC 7435)."""
+    errors: list[str] = []
+    for host, port in targets:
+        client = aiosmtplib.SMTP(
+            hostname=host,
+            port=port,
+            timeout=timeout,
+            start_tls=None,
+            validate_certs=False,
+            local_hostname=local_hostname,
+        )
+        try:
+            async with client:
+                refused, _ = await client.sendmail(mail_from, list(recipients), data)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            replies = {r.recipient: f"{r.code} {r.message}" for r in error.recipients}
+            if all(r.code >= 500 for r in error.recipients):
+                raise DeliveryError(
+                    f"{host}:{port} refused every recipient: {replies}", permanent=True
+                ) from None
+            errors.append(f"{host}:{port} {replies}")
+            continue
+        except aiosmtplib.SMTPResponseException as error:
+            text = f"{host}:{port} {error.code} {error.message}"
+            if error.code >= 500:
+                raise DeliveryError(text, permanent=True) from None
+            errors.append(text)
+            continue
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            errors.append(f"{host}:{port} {type(error).__name__}: {error}")
+            continue
+        outcome = Outcome()
+        for rcpt, reply in refused.items():
+            target = outcome.refused if reply.code >= 500 else outcome.deferred
+            target[rcpt] = f"{reply.code} {reply.message}"
+        return outcome
+    raise DeliveryError("; ".join(errors) or "no server to deliver to", permanent=False)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one delivery attempt came to: an outcome, or an error (permanent or not)."""
+
+    delivery: Delivery
+    outcome: Outcome | None
+    error: str = ""
+    permanent: bool = False
+
+
+class DeliveryWorker:
+    """Claims due deliveries and carries them out, up to ``concurrency`` at a time, for one
+    gateway instance. Results are written in batches: one transaction for all the attempts
+    finished meanwhile."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        settings: Settings,
+        spool: Spool,
+        *,
+        resolver: MxResolver | None = None,
+        concurrency: int = 20,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.spool = spool
+        self.instance = settings.mail_instance
+        self.resolver = resolver or MxResolver(
+            [v.strip() for v in settings.mail_resolver_nameservers.split(",") if v.strip()]
+        )
+        self.concurrency = concurrency
+        self.clock = clock
+
+    async def _sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Blocking work (database, spool) in a thread, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    def _claim(self, limit: int) -> list[tuple[Delivery, list[tuple[str, int]]]]:
+        with transaction(self.factory) as session:
+            claimed = queue.claim_due(
+                session,
+                instance=self.instance,
+                now=self.clock(),
+                limit=limit,
+                lease=timedelta(seconds=self.settings.mail_delivery_lease_seconds),
+            )
+            return [
+                (
+                    delivery,
+                    mail.servers_for(session, delivery.customer_id, delivery.destination)
+                    if delivery.direction is Direction.INBOUND
+                    else [],
+                )
+                for delivery in claimed
+            ]
+
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event, idle: float = 1.0) -> None:
+        """Deliver until ``stop`` is set; ``wake`` is set when new mail was accepted (and when
+        the worker is to stop). Deliveries under way when it stops are finished and recorded."""
+        finished: asyncio.Queue[Attempt | None] = asyncio.Queue()
+        recorder = asyncio.create_task(self._record_loop(finished))
+        flying: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                room = self.concurrency - len(flying)
+                claimed: list[tuple[Delivery, list[tuple[str, int]]]] = []
+                if room > 0:
+                    try:
+                        claimed = await self._sync(self._claim, room)
+                    except Exception:  # a database hiccup: logged, retried on the next round
+                        log.exception("claiming deliveries failed")
+                for delivery, hosts in claimed:
+                    task = asyncio.create_task(self._attempt(delivery, hosts, finished))
+                    flying.add(task)
+                    task.add_done_callback(flying.discard)
+                if claimed and len(claimed) == room:
+                    continue  # maybe more is due: claim again as soon as there is room
+                wake.clear()
+                waiter = asyncio.ensure_future(wake.wait())
+                await asyncio.wait({waiter, *flying}, timeout=idle, return_when="FIRST_COMPLETED")
+                waiter.cancel()
+        finally:
+            await asyncio.gather(*flying, return_exceptions=True)
+            await finished.put(None)
+            await recorder
+
+    async def _record_loop(self, finished: asyncio.Queue[Attempt | None]) -> None:
+        """Write the attempts as they finish, everything finished meanwhile in one go."""
+        while True:
+            first = await finished.get()
+            batch = [first]
+            while not finished.empty():
+                batch.append(finished.get_nowait())
+            attempts = [a for a in batch if a is not None]
+            if attempts:
+                try:
+                    await self._sync(self._record, attempts)
+                except Exception:  # the claims stay leased: retried when the lease ends
+                    log.exception("recording deliveries failed")
+            if None in batch:
+                return
+
+    async def _targets(
+        self, delivery: Delivery, hosts: list[tuple[str, int]]
+    ) -> list[tuple[str, int]]:
+        if delivery.direction is Direction.INBOUND:
+            if not hosts:
+                raise DeliveryError("no server configured for this customer", permanent=False)
+            return hosts
+        port = self.settings.mail_outbound_port
+        return [(address, port) for address in await self.resolver.targets(delivery.destination)]
+
+    async def _attempt(
+        self,
+        delivery: Delivery,
+        hosts: list[tuple[str, int]],
+        finished: asyncio.Queue[Attempt | None],
+    ) -> None:
+        await finished.put(await self._deliver(delivery, hosts))
+
+    async def _deliver(self, delivery: Delivery, hosts: list[tuple[str, int]]) -> Attempt:
+        try:
+            raw = await self._sync(self.spool.read, delivery.spool_name)
+        except FileNotFoundError:
+            return Attempt(delivery, None, "spool file missing", permanent=True)
+        data = b"".join(h.encode("utf-8") + b"\r\n" for h in delivery.headers) + raw
+        try:
+            targets = await self._targets(delivery, hosts)
+            outcome = await send(
+                targets,
+                delivery.mail_from,
+                delivery.rcpt_tos,
+                data,
+                local_hostname=self.settings.mail_hostname,
+                timeout=self.settings.mail_relay_timeout_seconds,
+            )
+        except DeliveryError as error:
+            return Attempt(delivery, None, str(error), error.permanent)
+        return Attempt(delivery, outcome)
+
+    def _record(self, attempts: list[Attempt]) -> None:
+        now = self.clock()
+        settings = self.settings
+        done: set[str] = set()
+        with transaction(self.factory) as session:
+            for attempt in attempts:
+                delivery, outcome = attempt.delivery, attempt.outcome
+                if outcome is None and attempt.permanent:
+                    queue.mark_failed(
+                        session, delivery.id, instance=self.instance, now=now, error=attempt.error
+                    )
+                    done.add(delivery.spool_name)
+                elif outcome is None:
+                    queue.mark_deferred(
+                        session,
+                        delivery.id,
+                        instance=self.instance,
+                        now=now,
+                        error=attempt.error,
+                        first_seconds=settings.mail_retry_first_seconds,
+                        max_seconds=settings.mail_retry_max_seconds,
+                    )
+                else:
+                    self._delivered(session, delivery, outcome, now)
+                    done.add(delivery.spool_name)
+            unused = [name for name in done if not queue.spool_in_use(session, name)]
+        for name in unused:
+            self.spool.delete(name)
+
+    def _delivered(
+        self, session: Session, delivery: Delivery, outcome: Outcome, now: datetime
+    ) -> None:
+        row = queue.mark_delivered(
+            session, delivery.id, instance=self.instance, now=now, refused=outcome.refused
+        )
+        if row is None or not outcome.deferred:
+            return
+        rest = queue.enqueue(  # recipients refused for now: their own retry
+            session,
+            customer_id=row.customer_id,
+            log_id=row.log_id,
+            direction=row.direction,
+            spool_name=row.spool_name,
+            headers=list(row.headers),
+            mail_from=row.mail_from,
+            rcpt_tos=sorted(outcome.deferred),
+            destination=row.destination,
+            size=row.size,
+            now=now,
+            purge_hours=1,
+        )
+        rest.expires_at = row.expires_at
+        rest.next_attempt_at = now + timedelta(seconds=self.settings.mail_retry_first_seconds)

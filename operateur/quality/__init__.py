@@ -1,0 +1,2 @@
+"""Traffic quality (VOX-08 KPIs and penalties) and consumer reports on value-added numbers
+(VOX-16)."""

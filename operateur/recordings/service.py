@@ -1,0 +1,350 @@
+"""Call recordings (VOX-12) and the retention of traffic data (VOX-13, PRIV-02).
+
+A recording file is attached to a call the platform knows (a usage record of the customer),
+stored with the contract's files (``<data_dir>/contracts/<contract>/recordings/<yyyy>/<mm>/``),
+named by its SHA-256 (the same file attached twice is stored once), downloaded or exported in
+bulk (a zip with a manifest) by the customer. Only offers whose terms keep recordings accept
+them.
+
+The daily purge deletes what the terms no longer allow to keep: recordings older than
+``retention.recordings_months`` (24, [000 §7.5]) and usage records older than
+``retention.traffic_data_months`` (12, [002 §6.7]). Sixty days after the end of a contract
+([000 §7.4]) the contract's purge (``contracts.after_end``, CTR-09) deletes its files and, through
+the eraser registered here, its recordings. Each deletion is in the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Delete, delete, func, select
+from sqlalchemy.orm import Session
+
+from operateur.billing.models import UsageRecord
+from operateur.config import Settings
+from operateur.contracts import after_end
+from operateur.contracts import service as contracts
+from operateur.contracts.models import Contract
+from operateur.domain.calendar import PARIS, add_months
+from operateur.errors import Conflict, InvalidInput, NotFound
+from operateur.i18n import Text
+from operateur.logs import event
+from operateur.recordings.models import CallRecording
+
+log = logging.getLogger("operateur.recordings")
+
+# Audio formats accepted, with the extension they are stored under.
+AUDIO_TYPES = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/ogg": "ogg",
+    "audio/opus": "opus",
+    "audio/flac": "flac",
+}
+ROOT = "recordings"
+
+
+def _call_of(session: Session, customer_id: int, call_id: str) -> UsageRecord:
+    record = session.scalar(
+        select(UsageRecord)
+        .where(UsageRecord.customer_id == customer_id, UsageRecord.external_id == call_id)
+        .order_by(UsageRecord.id)
+        .limit(1)
+    )
+    if record is None:
+        raise NotFound(
+            Text(fr="Appel {call} inconnu.", en="Unknown call {call}."),
+            code="call_not_found",
+            field="call_id",
+            details={"call": call_id},
+        )
+    return record
+
+
+def attach(
+    session: Session,
+    customer_id: int,
+    *,
+    call_id: str,
+    data: bytes,
+    content_type: str,
+    data_dir: Path,
+    max_bytes: int,
+) -> CallRecording:
+    """Store the recording of one of the customer's calls (idempotent per file and call)."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind not in AUDIO_TYPES:
+        raise InvalidInput(
+            Text(fr="Format audio non accepté : {type}.", en="Audio format not accepted: {type}."),
+            field="content_type",
+            details={"type": kind, "accepted": sorted(AUDIO_TYPES)},
+        )
+    if not data or len(data) > max_bytes:
+        raise InvalidInput(
+            Text(
+                fr="Fichier vide ou trop gros ({max} octets au plus).",
+                en="Empty or too large a file (at most {max} bytes).",
+            ),
+            field="file",
+            details={"max": max_bytes},
+        )
+    call = _call_of(session, customer_id, call_id)
+    contract = session.get(Contract, call.contract_id) if call.contract_id else None
+    if contract is None or contracts.terms_of(contract).retention.recordings_months is None:
+        raise Conflict(
+            Text(
+                fr="Le contrat de cet appel ne comprend pas l'enregistrement des appels.",
+                en="This call's contract does not include call recording.",
+            ),
+            code="recordings_not_in_offer",
+            field="call_id",
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    existing = session.scalar(
+        select(CallRecording).where(
+            CallRecording.customer_id == customer_id,
+            CallRecording.call_id == call_id,
+            CallRecording.sha256 == digest,
+        )
+    )
+    if existing is not None:
+        return existing
+    started = call.started_at.astimezone(PARIS)
+    relative = (
+        Path("contracts")
+        / str(contract.id)
+        / ROOT
+        / f"{started:%Y}"
+        / f"{started:%m}"
+        / f"{digest}.{AUDIO_TYPES[kind]}"
+    )
+    target = data_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
+    recording = CallRecording(
+        customer_id=customer_id,
+        contract_id=contract.id,
+        line_id=call.line_id,
+        call_id=call_id,
+        caller=call.caller,
+        callee=call.callee,
+        call_started_at=call.started_at,
+        content_type=kind,
+        size_bytes=len(data),
+        sha256=digest,
+        path=relative.as_posix(),
+    )
+    session.add(recording)
+    session.flush()
+    event(log, "recording.attached", recording=recording.id, customer=customer_id, call=call_id)
+    return recording
+
+
+def list_recordings(
+    session: Session,
+    customer_id: int,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 1000,
+) -> list[CallRecording]:
+    stmt = (
+        select(CallRecording)
+        .where(CallRecording.customer_id == customer_id)
+        .order_by(CallRecording.call_started_at, CallRecording.id)
+        .limit(limit)
+    )
+    if since is not None:
+        stmt = stmt.where(CallRecording.call_started_at >= since)
+    if until is not None:
+        stmt = stmt.where(CallRecording.call_started_at < until)
+    return list(session.scalars(stmt))
+
+
+def get_recording(session: Session, customer_id: int, recording_id: int) -> CallRecording:
+    recording = session.scalar(
+        select(CallRecording).where(
+            CallRecording.id == recording_id, CallRecording.customer_id == customer_id
+        )
+    )
+    if recording is None:
+        raise NotFound(
+            Text(fr="Enregistrement {id} introuvable.", en="Recording {id} not found."),
+            code="recording_not_found",
+            details={"id": recording_id},
+        )
+    return recording
+
+
+def file_of(recording: CallRecording, data_dir: Path) -> Path:
+    path = data_dir / recording.path
+    if not path.is_file():
+        raise NotFound(
+            Text(
+                fr="Le fichier de l'enregistrement {id} est absent.",
+                en="The file of recording {id} is missing.",
+            ),
+            code="recording_file_missing",
+            details={"id": recording.id},
+        )
+    return path
+
+
+def download_name(recording: CallRecording) -> str:
+    started = recording.call_started_at.astimezone(PARIS)
+    extension = recording.path.rsplit(".", 1)[-1]
+    return f"{started:%Y%m%d-%H%M%S}-{recording.call_id}.{extension}"
+
+
+MANIFEST_COLUMNS = ("file", "call_id", "started_at", "caller", "callee", "bytes", "sha256")
+
+
+def export(
+    session: Session,
+    customer_id: int,
+    out: IO[bytes],
+    data_dir: Path,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Write the customer's recordings (of a period) as a zip with a ``manifest.csv`` into
+    ``out`` (VOX-12 [000 §7.5]: customers take their recordings away); how many."""
+    count = 0
+    manifest = io.StringIO()
+    writer = csv.writer(manifest)
+    writer.writerow(MANIFEST_COLUMNS)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for recording in list_recordings(
+            session, customer_id, since=since, until=until, limit=1_000_000
+        ):
+            name = download_name(recording)
+            archive.write(file_of(recording, data_dir), arcname=name)
+            writer.writerow(
+                (
+                    name,
+                    recording.call_id,
+                    recording.call_started_at.isoformat(),
+                    recording.caller,
+                    recording.callee,
+                    recording.size_bytes,
+                    recording.sha256,
+                )
+            )
+            count += 1
+        archive.writestr("manifest.csv", manifest.getvalue())
+    return count
+
+
+# --- retention (VOX-12, VOX-13, CTR-09, PRIV-02) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    recordings: int
+    usage_records: int
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=PARIS)
+
+
+def _delete_recordings(session: Session, rows: list[CallRecording], data_dir: Path) -> int:
+    for recording in rows:
+        shared = session.scalar(
+            select(func.count(CallRecording.id)).where(
+                CallRecording.path == recording.path, CallRecording.id != recording.id
+            )
+        )
+        if not shared:
+            (data_dir / recording.path).unlink(missing_ok=True)
+        session.delete(recording)
+    session.flush()
+    return len(rows)
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    result = session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge(
+    session: Session, as_of: date, data_dir: Path, *, orphan_traffic_months: int
+) -> PurgeReport:
+    """Delete the recordings and traffic data each contract's terms no longer keep on
+    ``as_of``; usage records of no contract are kept ``orphan_traffic_months``. (The
+    recordings of an ended contract go with its purge, CTR-09.)"""
+    recordings = 0
+    usage_records = 0
+    for contract in session.scalars(select(Contract).order_by(Contract.id)):
+        retention = contracts.terms_of(contract).retention
+        if retention.recordings_months is not None:
+            limit = _start_of(add_months(as_of, -retention.recordings_months))
+            recordings += _delete_recordings(
+                session,
+                list(
+                    session.scalars(
+                        select(CallRecording).where(
+                            CallRecording.contract_id == contract.id,
+                            CallRecording.call_started_at < limit,
+                        )
+                    )
+                ),
+                data_dir,
+            )
+        if retention.traffic_data_months is not None:
+            limit = _start_of(add_months(as_of, -retention.traffic_data_months))
+            usage_records += _deleted(
+                session,
+                delete(UsageRecord).where(
+                    UsageRecord.contract_id == contract.id, UsageRecord.started_at < limit
+                ),
+            )
+    orphan_limit = _start_of(add_months(as_of, -orphan_traffic_months))
+    usage_records += _deleted(
+        session,
+        delete(UsageRecord).where(
+            UsageRecord.contract_id.is_(None), UsageRecord.started_at < orphan_limit
+        ),
+    )
+    session.flush()
+    if recordings or usage_records:
+        event(log, "retention.purged", recordings=recordings, usage_records=usage_records)
+    return PurgeReport(recordings=recordings, usage_records=usage_records)
+
+
+@after_end.register_eraser
+def erase_contract_recordings(session: Session, contract: Contract) -> int:
+    """CTR-09 [000 §7.4]: the recordings of a purged contract (its files go with the
+    contract's directory)."""
+    rows = list(
+        session.scalars(select(CallRecording).where(CallRecording.contract_id == contract.id))
+    )
+    for recording in rows:
+        session.delete(recording)
+    session.flush()
+    return len(rows)
+
+
+def daily_purge(session: Session, as_of: date) -> None:
+    """The scheduler's daily job (VOX-12, VOX-13) with the operator's settings."""
+    current = Settings()
+    purge(
+        session,
+        as_of,
+        current.data_dir,
+        orphan_traffic_months=current.orphan_traffic_data_months,
+    )

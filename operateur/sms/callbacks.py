@@ -1,0 +1,117 @@
+"""Status callbacks of the SMS API (SMS-01): when a message is accepted by the SMSC or reaches
+a final status, a JSON event ``sms.status`` is POSTed to the message's ``callback_url`` (given
+with the send, or the customer's default copied at enqueue), signed with HMAC-SHA256 under the
+customer's SMS callback secret and retried with backoff by the notifications outbox
+(``operateur.notifications.service.webhook``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operateur.config import Settings
+from operateur.errors import InvalidInput
+from operateur.i18n import Text
+from operateur.notifications import service as notifications
+from operateur.sms.models import SmsMessage, SmsSettings, SmsStatus
+
+EVENT = "sms.status"
+SECRET_PREFIX = "smscb_"
+
+#: The statuses a customer hears about (the queue's inner steps are not reported).
+REPORTED = frozenset(
+    {
+        SmsStatus.SUBMITTED,
+        SmsStatus.DELIVERED,
+        SmsStatus.UNDELIVERED,
+        SmsStatus.EXPIRED,
+        SmsStatus.REJECTED,
+        SmsStatus.UNSUBSCRIBED,
+        SmsStatus.CANCELLED,
+    }
+)
+
+
+def check_callback_url(url: str, *, field: str = "callback_url") -> str:
+    """An http(s) URL outside private and loopback networks (unless the platform's settings
+    allow them, as in tests)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            Text(
+                fr="Adresse de rappel invalide : une URL http(s):// est attendue.",
+                en="Invalid callback address: an http(s):// URL is expected.",
+            ),
+            code="sms_callback_url",
+            field=field,
+        )
+    if Settings().webhook_allow_private_targets:
+        return url
+    host = parts.hostname
+    try:
+        address = ipaddress.ip_address(host)
+        private = address.is_private or address.is_loopback or address.is_link_local
+    except ValueError:
+        private = host == "localhost" or host.endswith(".localhost")
+    if private:
+        raise InvalidInput(
+            Text(
+                fr="Une adresse de rappel ne peut viser une adresse privée ou locale.",
+                en="A callback address cannot target a private or local address.",
+            ),
+            code="sms_callback_url",
+            field=field,
+        )
+    return url
+
+
+def settings_of(session: Session, customer_id: int) -> SmsSettings:
+    """The customer's SMS settings, created with a fresh signing secret the first time."""
+    row = session.scalar(select(SmsSettings).where(SmsSettings.customer_id == customer_id))
+    if row is None:
+        row = SmsSettings(
+            customer_id=customer_id, callback_secret=SECRET_PREFIX + secrets.token_urlsafe(32)
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def payload(message: SmsMessage) -> dict[str, Any]:
+    """What the customer receives about a message (also the API's status view)."""
+    return {
+        "id": message.id,
+        "client_ref": message.client_ref,
+        "campaign_id": message.campaign_id,
+        "recipient": message.recipient,
+        "sender": message.sender,
+        "status": message.status.value,
+        "parts": message.parts,
+        "encoding": message.encoding.value,
+        "error": message.error,
+        "submitted_at": message.submitted_at,
+        "delivered_at": message.delivered_at,
+        "final_at": message.final_at,
+    }
+
+
+def status_changed(session: Session, message: SmsMessage) -> None:
+    """Queue the message's callback for its new status, once per status. API sends carry the
+    URL given with them or the customer's default, copied at enqueue; campaigns have none."""
+    if message.status not in REPORTED or message.callback_url is None:
+        return
+    notifications.webhook(
+        session,
+        customer_id=message.customer_id,
+        url=message.callback_url,
+        secret=settings_of(session, message.customer_id).callback_secret,
+        event=EVENT,
+        payload=payload(message),
+        idempotency_key=f"sms:{message.id}:{message.status.value}",
+    )

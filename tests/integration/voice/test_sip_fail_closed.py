@@ -1,0 +1,129 @@
+"""What the proxy does when operateur cannot be asked: every call is refused (fail closed), except
+the emergency numbers, relayed anyway; and the reports of calls in progress (answer, end) are
+kept in order and delivered once operateur is back, so that no call is lost or misbilled."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from operateur.billing.models import UsageStatus
+from operateur.contracts.models import LineKind
+from operateur.testing.redis import RedisServer
+from operateur.testing.sip import CallOutcome, Kamailio, OperateurServer, SippCallee, place_calls
+from tests.integration.voice.conftest import (
+    LANDLINE,
+    PROXY_DEFINES,
+    SERVER_ENV,
+    VoiceStack,
+    wait_for,
+)
+
+
+@pytest.fixture(params=["down", "silent", "bad key"])
+def unreachable(request: pytest.FixtureRequest, stack: VoiceStack) -> Iterator[tuple[str, str]]:
+    """(API URL, key) of an operateur that cannot authorize: nothing listening, a server that
+    never answers, or the real server refusing the proxy's key (HTTP 401)."""
+    if request.param == "bad key":
+        yield stack.server.api_url, "not-a-valid-key"
+        return
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    if request.param == "down":
+        listener.close()  # the port is free: connections are refused
+        yield f"http://127.0.0.1:{port}/api/v1", stack.api_key
+        return
+    listener.listen(64)  # connections complete, requests are never read
+    try:
+        yield f"http://127.0.0.1:{port}/api/v1", stack.api_key
+    finally:
+        listener.close()
+
+
+# SPEC: VOX-02
+def test_calls_are_refused_when_operateur_cannot_authorize_but_emergency_calls_go_through(
+    unreachable: tuple[str, str], callee: SippCallee
+) -> None:
+    api_url, key = unreachable
+    with Kamailio(
+        api_url=api_url, api_key=key, gateway_port=callee.port, defines=["HTTP_TIMEOUT=1"]
+    ) as proxy:
+        (ordinary,) = place_calls(proxy.port, line="l1", caller="+33140000001", callee=LANDLINE)
+        (emergency,) = place_calls(
+            proxy.port, line="l1", caller="+33140000001", callee="112", hold_ms=500
+        )
+    assert (ordinary.code, ordinary.reason) == (503, "Call control unavailable")
+    assert ordinary.call_id not in callee.invited()
+    # 112 (ARCEP list) is relayed to the network anyway and the call is answered
+    assert emergency.code == 200
+    assert emergency.call_id in callee.invited()
+
+
+# SPEC: BIL-09
+def test_the_end_of_a_call_reaches_operateur_after_it_restarts(
+    stack: VoiceStack, database_url: str
+) -> None:
+    """operateur stops while a call is up: the proxy keeps the call's end and delivers it when
+    operateur is back (the live calls survive in Redis); the call is then billed."""
+    account = stack.account("centrex", line_kind=LineKind.CENTREX, number_prefix="+3314003")
+    redis = RedisServer()
+    redis_url = redis.start()
+    server = OperateurServer(database_url, env={**SERVER_ENV, "OPERATEUR_REDIS_URL": redis_url})
+    try:
+        server.start()
+        with Kamailio(
+            api_url=server.api_url,
+            api_key=stack.api_key,
+            gateway_port=stack.callee.port,
+            defines=PROXY_DEFINES,
+        ) as proxy:
+            outcomes: list[CallOutcome] = []
+            caller = threading.Thread(
+                target=lambda: outcomes.extend(
+                    place_calls(
+                        proxy.port,
+                        line=account.line,
+                        caller=account.number,
+                        callee=LANDLINE,
+                        hold_ms=8000,
+                    )
+                )
+            )
+            caller.start()
+            headers = {"Authorization": f"Bearer {stack.api_key}"}
+
+            def answered_call() -> str | None:
+                if not caller.is_alive():
+                    raise AssertionError(f"the call ended before operateur stopped: {outcomes}")
+                calls = httpx.get(f"{server.api_url}/voice/calls", headers=headers, timeout=10)
+                for call in calls.json():
+                    if call["line"] == account.line and call["answered_at"]:
+                        return str(call["call_id"])
+                return None
+
+            call_id = wait_for(answered_call, timeout=60, what="the call to be answered")
+            server.stop()  # operateur goes down during the call
+            caller.join(timeout=120)
+            assert [o.code for o in outcomes] == [200]
+            assert outcomes[0].call_id == call_id
+            assert stack.usage_count([call_id]) == 0  # not billed while operateur is down
+            assert "report /voice/end" in proxy.log and "queued" in proxy.log
+            server.start()  # back: the queued end is delivered
+            (record,) = stack.usage_records([call_id])
+            assert (record.status, record.disposition) == (UsageStatus.RATED, "ANSWERED")
+            # operateur times the end when it receives it (no clock from the proxy): the call
+            # lasted at least its 8 s and is billed in whole minutes at 0.012 €/min (60/60)
+            assert record.billable_seconds >= 8
+            assert record.billed_seconds % 60 == 0
+            assert record.cost == Decimal("0.012") * record.billed_seconds / 60
+            live = httpx.get(f"{server.api_url}/voice/calls", headers=headers, timeout=10)
+            assert call_id not in {c["call_id"] for c in live.json()}  # its slot is free
+    finally:
+        server.close()
+        redis.stop()

@@ -1,0 +1,262 @@
+"""Numbers: the RIO and port-in requests (VOX-15); proof of address, Silver/Gold and alias
+numbers with their monthly fees (VOX-14, BIL-17)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from operateur.accounts.models import Customer
+from operateur.cli import app
+from operateur.contracts.models import Contract, LineStatus, Subscription
+from operateur.errors import Conflict, InvalidInput
+from operateur.notifications.models import OutboxMessage
+from operateur.numbers import portability, rio
+from operateur.numbers import service as numbers
+from operateur.numbers.models import (
+    AliasTarget,
+    Ineligibility,
+    NumberStatus,
+    NumberTier,
+    PhoneNumber,
+    PortStatus,
+)
+from tests.integration.conftest import Builder
+from tests.integration.voice_ops.conftest import Setup
+
+TODAY = date(2026, 3, 2)
+
+
+# SPEC: VOX-15
+def test_rio_key_worked_example() -> None:
+    # "02F123456" + 0140000000, alphabet A=0 … Z=25, 0=26 … 9=35, + = 36:
+    # a = (sum of the 19 values) mod 37 = 501 mod 37 = 20 -> "U"
+    # b = (2b + v) mod 37 step by step: 26, 6, 17, 24, 2, 33, 22, 1, 34, 20, 30, 16, 21, 31,
+    #     14, 17, 23, 35, 22 -> "W"
+    # c = (4c + v) mod 37 step by step: 26, 21, 15, 13, 6, 16, 20, 0, 32, 6, 14, 12, 0, 26,
+    #     19, 28, 27, 23, 7 -> "H"
+    assert rio.key("02", "F", "123456", "0140000000") == "UWH"
+    ok = rio.check("02 F 123456 UWH", "01 40 00 00 00")
+    assert ok.valid and (ok.operator, ok.quality, ok.reference, ok.key) == (
+        "02",
+        "F",
+        "123456",
+        "UWH",
+    )
+    wrong = rio.check("02F123456UWH", "+33140000001")  # another number: another key
+    assert not wrong.valid and wrong.reason == "bad_key"
+    assert wrong.expected_key is not None and wrong.expected_key[0] == "V"  # a = 21
+    assert rio.check("02F123456UW", "0140000000").reason == "bad_format"
+    assert rio.check("", "0140000000").reason == "rio_missing"
+    # a mobile number's RIO has the quality E or P, a fixed number's F to Z
+    assert rio.check("02E123456UWH", "0140000000").reason == "bad_quality"
+    assert rio.check("02F123456UWH", "+442071234567").reason == "not_french"
+
+
+# SPEC: VOX-15
+def test_check_rio_command() -> None:
+    runner = CliRunner(env={"OPERATEUR_LANG": "en"})
+    good = runner.invoke(app, ["numbers", "check-rio", "02F123456UWH", "--number", "0140000000"])
+    assert good.exit_code == 0 and "Valid RIO" in good.output
+    bad = runner.invoke(
+        app, ["numbers", "check-rio", "02F123456UWX", "--number", "0140000000", "--json"]
+    )
+    assert bad.exit_code == 1
+    body = json.loads(bad.output)
+    assert (body["valid"], body["reason"], body["expected_key"]) == (False, "bad_key", "UWH")
+    assert body["message"] == "the key UWX does not match this number (expected: UWH)"
+
+
+def _customer(build: Builder, session: Session, *, proof: bool = True) -> Customer:
+    customer = build.customer()
+    if proof:
+        numbers.record_address_proof(
+            session,
+            customer,
+            document="kbis",
+            reference=f"K-{customer.id}",
+            received_on=TODAY,
+            checked_by="staff",
+        )
+    return customer
+
+
+# SPEC: VOX-14
+def test_french_numbers_need_a_proof_of_the_current_address(
+    build: Builder, session: Session
+) -> None:
+    numbers.add_to_stock(session, ["+33199000301", "+33199000302"], NumberTier.STANDARD)
+    customer = _customer(build, session, proof=False)
+    with pytest.raises(Conflict) as refused:
+        numbers.assign_random(
+            session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=None
+        )
+    assert refused.value.code == "address_proof_missing"
+    numbers.record_address_proof(
+        session, customer, document="edf", reference="F-1", received_on=TODAY, checked_by="s"
+    )
+    number = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=None
+    )
+    assert number.status is NumberStatus.ASSIGNED and number.customer_id == customer.id
+    # the customer moves: the proof of the old address no longer counts
+    customer.address_line = "8 avenue Nouvelle"
+    with pytest.raises(Conflict) as moved:
+        numbers.assign_random(
+            session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=None
+        )
+    assert moved.value.code == "address_proof_missing"
+
+
+def _fee_subscriptions(session: Session, contract: Contract) -> list[Subscription]:
+    return list(
+        session.scalars(
+            select(Subscription).where(
+                Subscription.contract_id == contract.id,
+                Subscription.item_code.like("numbers.%"),
+            )
+        )
+    )
+
+
+# SPEC: VOX-14, BIL-17
+def test_gold_silver_and_alias_numbers_carry_their_monthly_fee(
+    setup: Setup, session: Session
+) -> None:
+    customer = _customer(setup.build, session)
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [("centrex.line", 2)])
+    desk = setup.line(contract, "desk")
+    shop = setup.line(contract, "shop")
+    numbers.add_to_stock(session, ["+33199000401"], NumberTier.GOLD)
+    numbers.add_to_stock(session, ["+33199000402"], NumberTier.SILVER)
+    numbers.add_to_stock(session, ["+33199000403", "+33199000404"], NumberTier.STANDARD)
+    gold = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.GOLD, line_id=desk.id
+    )
+    numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.SILVER, line_id=None,
+        contract_id=contract.id,
+    )  # fmt: skip
+    # the centrex price list: Gold 12.00, Silver 5.00 a month [001 §9.1]
+    assert sorted(
+        (s.item_code, s.unit_price_mrc) for s in _fee_subscriptions(session, contract)
+    ) == [
+        ("numbers.gold", Decimal("12.00")),
+        ("numbers.silver", Decimal("5.00")),
+    ]
+    # an alias rings both active lines, for 3.00 a month [001 §9]
+    alias = numbers.assign_alias(session, customer, kind="geographic", line_ids=[desk.id, shop.id])
+    targets = session.scalars(select(AliasTarget.line_id).where(AliasTarget.number_id == alias.id))
+    assert sorted(targets) == sorted([desk.id, shop.id])
+    assert ("numbers.alias", Decimal("3.00")) in {
+        (s.item_code, s.unit_price_mrc) for s in _fee_subscriptions(session, contract)
+    }
+    # an alias attaches to active lines only
+    shop.status = LineStatus.SUSPENDED
+    with pytest.raises(Conflict) as inactive:
+        numbers.assign_alias(session, customer, kind="geographic", line_ids=[shop.id])
+    assert inactive.value.code == "line_not_active"
+    # a Gold number needs a contract whose price list has the Gold fee
+    numbers.add_to_stock(session, ["+33199000405"], NumberTier.GOLD)
+    with pytest.raises(InvalidInput) as no_contract:
+        numbers.assign_random(
+            session, customer, kind="geographic", tier=NumberTier.GOLD, line_id=None
+        )
+    assert no_contract.value.field == "contract_id"
+    # released: quarantined, the fee stops
+    numbers.release(session, gold, 90)
+    [gold_fee] = [s for s in _fee_subscriptions(session, contract) if s.item_code == "numbers.gold"]
+    assert gold_fee.end_date is not None
+    assert gold.status is NumberStatus.QUARANTINED
+
+
+def _portable_customer(setup: Setup, session: Session) -> tuple[Customer, int]:
+    customer = _customer(setup.build, session)
+    contract = setup.build.contract(customer, "centrex", TODAY, [("centrex.line", 1)])
+    line = setup.line(contract, f"port{customer.id}")
+    numbers.add_to_stock(session, [f"+3319900050{n}" for n in range(5)], NumberTier.STANDARD)
+    return customer, line.id
+
+
+def _rio_for(e164: str, code: str = "02F123456") -> str:
+    return code + rio.key(code[:2], code[2], code[3:], "0" + e164[3:])
+
+
+# SPEC: VOX-15
+def test_ineligible_requests_give_their_reason_and_a_new_number(
+    setup: Setup, session: Session
+) -> None:
+    customer, line_id = _portable_customer(setup, session)
+    missing = portability.request_port_in(
+        session, customer, number="01 40 00 00 10", rio_code=None, line_id=line_id,
+        holder_name="Boulangerie",
+    )  # fmt: skip
+    assert (missing.status, missing.reason) == (PortStatus.INELIGIBLE, Ineligibility.RIO_MISSING)
+    new = session.get(PhoneNumber, missing.new_number_id)
+    assert new is not None and new.customer_id == customer.id and new.line_id == line_id
+    assert new.kind == "geographic"
+    wrong = portability.request_port_in(
+        session, customer, number="+33140000011", rio_code="02F123456UWH", line_id=line_id,
+        holder_name="Boulangerie",
+    )  # fmt: skip
+    assert wrong.reason is Ineligibility.RIO_INVALID and wrong.new_number_id is not None
+    first = portability.request_port_in(
+        session, customer, number="+33140000012", rio_code=_rio_for("+33140000012"),
+        line_id=line_id, holder_name="Boulangerie",
+    )  # fmt: skip
+    assert first.status is PortStatus.SUBMITTED and first.reason is None
+    twice = portability.request_port_in(
+        session, customer, number="+33140000012", rio_code=_rio_for("+33140000012"),
+        line_id=line_id, holder_name="Boulangerie",
+    )  # fmt: skip
+    assert twice.reason is Ineligibility.PORT_PENDING
+    # the donor operator answers: the requester is not the line's holder
+    portability.record_donor_answer(session, first, accepted=False, reason=Ineligibility.NOT_HOLDER)
+    assert (first.status, first.reason) == (PortStatus.INELIGIBLE, Ineligibility.NOT_HOLDER)
+    assert first.new_number_id is not None
+    mails = list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.event == "numbers.port_ineligible")
+        )
+    )
+    assert len(mails) == 4  # one per ineligible request, to the customer's address
+    assert "le demandeur n'est pas le titulaire de la ligne" in mails[-1].body
+
+
+# SPEC: VOX-15
+def test_accepted_port_is_scheduled_and_active_on_porting_day(
+    setup: Setup, session: Session
+) -> None:
+    customer, line_id = _portable_customer(setup, session)
+    request = portability.request_port_in(
+        session, customer, number="0140000020", rio_code=_rio_for("+33140000020"),
+        line_id=line_id, holder_name="Boulangerie Martin",
+    )  # fmt: skip
+    with pytest.raises(InvalidInput):  # an acceptance without its slot
+        portability.record_donor_answer(session, request, accepted=True, scheduled_on=TODAY)
+    portability.record_donor_answer(
+        session,
+        request,
+        accepted=True,
+        scheduled_on=date(2026, 3, 10),
+        slot_start=time(8, 0),
+        slot_end=time(12, 0),
+    )
+    assert request.status is PortStatus.SCHEDULED
+    told = session.scalar(
+        select(OutboxMessage).where(OutboxMessage.event == "numbers.port_scheduled")
+    )
+    assert told is not None and "2026-03-10 entre 08:00 et 12:00" in told.body
+    assert portability.activate_due(session, date(2026, 3, 9)) == []
+    assert portability.activate_due(session, date(2026, 3, 10)) == [request]
+    number = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == "+33140000020"))
+    assert number is not None and number.status is NumberStatus.ASSIGNED
+    assert (number.customer_id, number.line_id) == (customer.id, line_id)
+    assert request.status is PortStatus.PORTED and request.number_id == number.id
+    assert portability.activate_due(session, date(2026, 3, 11)) == []

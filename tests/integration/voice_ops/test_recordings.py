@@ -1,0 +1,141 @@
+"""Call recordings: attached to calls, exported, destroyed after 24 months and with the
+contract's data 60 days after its end (VOX-12, CTR-09); traffic data kept 12 months (VOX-13)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operateur.accounts.models import Customer
+from operateur.billing.models import UsageRecord
+from operateur.contracts import after_end, lifecycle
+from operateur.contracts.models import Contract, ContractStatus, Line, LineKind
+from operateur.errors import Conflict, InvalidInput
+from operateur.recordings import service as recordings
+from operateur.recordings.models import CallRecording
+from tests.integration.voice_ops.conftest import Setup
+
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt "
+
+
+def _agent(setup: Setup, offer: str = "crm-voip") -> tuple[Customer, Contract, Line]:
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, offer, date(2024, 1, 1), [])
+    return customer, contract, setup.line(contract, f"agent{customer.id}", LineKind.AGENT)
+
+
+# SPEC: VOX-12
+def test_recordings_are_attached_to_calls_and_exported(
+    setup: Setup, session: Session, tmp_path: Path
+) -> None:
+    customer, contract, line = _agent(setup)
+    setup.call(line, "r1", "+33140000001", datetime(2026, 3, 2, 9, 0, tzinfo=UTC), 60)
+    setup.call(line, "r2", "+33612345678", datetime(2026, 3, 2, 9, 5, tzinfo=UTC), 30)
+    first = recordings.attach(
+        session, customer.id, call_id="r1", data=WAV + b"1", content_type="audio/wav",
+        data_dir=tmp_path, max_bytes=1000,
+    )  # fmt: skip
+    assert first.contract_id == contract.id and first.line_id == line.id
+    assert first.path.startswith(f"contracts/{contract.id}/recordings/2026/03/")
+    assert (tmp_path / first.path).read_bytes() == WAV + b"1"
+    again = recordings.attach(
+        session, customer.id, call_id="r1", data=WAV + b"1", content_type="audio/wav",
+        data_dir=tmp_path, max_bytes=1000,
+    )  # fmt: skip
+    assert again.id == first.id  # the same file for the same call is stored once
+    recordings.attach(
+        session, customer.id, call_id="r2", data=WAV + b"2", content_type="audio/mpeg",
+        data_dir=tmp_path, max_bytes=1000,
+    )  # fmt: skip
+    with pytest.raises(InvalidInput):  # not an audio format
+        recordings.attach(
+            session, customer.id, call_id="r2", data=b"x", content_type="text/plain",
+            data_dir=tmp_path, max_bytes=1000,
+        )  # fmt: skip
+    other = setup.build.customer()
+    with pytest.raises(Exception) as foreign:  # another customer's call is not found
+        recordings.attach(
+            session, other.id, call_id="r1", data=WAV, content_type="audio/wav",
+            data_dir=tmp_path, max_bytes=1000,
+        )  # fmt: skip
+    assert getattr(foreign.value, "code", "") == "call_not_found"
+    archive = io.BytesIO()
+    assert recordings.export(session, customer.id, archive, tmp_path) == 2
+    with zipfile.ZipFile(archive) as zipped:
+        manifest = list(csv.DictReader(io.StringIO(zipped.read("manifest.csv").decode())))
+        assert [row["call_id"] for row in manifest] == ["r1", "r2"]
+        # file names in Paris time: 09:00 UTC is 10:00 in March
+        assert manifest[0]["file"] == "20260302-100000-r1.wav"
+        assert zipped.read("20260302-100500-r2.mp3") == WAV + b"2"
+
+
+# SPEC: VOX-12
+def test_offers_without_recording_refuse_them(
+    setup: Setup, session: Session, tmp_path: Path
+) -> None:
+    customer, _contract, line = _agent(setup, "centrex")
+    setup.call(line, "c1", "+33140000001", datetime(2026, 3, 2, 9, 0, tzinfo=UTC), 60)
+    with pytest.raises(Conflict) as refused:
+        recordings.attach(
+            session, customer.id, call_id="c1", data=WAV, content_type="audio/wav",
+            data_dir=tmp_path, max_bytes=1000,
+        )  # fmt: skip
+    assert refused.value.code == "recordings_not_in_offer"
+
+
+# SPEC: VOX-12, VOX-13, PRIV-02
+def test_recordings_after_24_months_and_traffic_data_after_12_months(
+    setup: Setup, session: Session, tmp_path: Path
+) -> None:
+    customer, _contract, line = _agent(setup)
+    old = setup.call(line, "old", "+33140000001", datetime(2024, 3, 1, 22, 0, tzinfo=UTC), 60)
+    recent = setup.call(line, "new", "+33140000001", datetime(2025, 3, 2, 9, 0, tzinfo=UTC), 60)
+    kept = recordings.attach(
+        session, customer.id, call_id="new", data=WAV + b"n", content_type="audio/wav",
+        data_dir=tmp_path, max_bytes=1000,
+    )  # fmt: skip
+    gone = recordings.attach(
+        session, customer.id, call_id="old", data=WAV + b"o", content_type="audio/wav",
+        data_dir=tmp_path, max_bytes=1000,
+    )  # fmt: skip
+    gone_file = tmp_path / gone.path
+    # 2 March 2026: 24 months back is 2 March 2024 00:00 Paris; the old call started on
+    # 1 March 2024 at 23:00 Paris: its recording goes. 12 months back is 2 March 2025 00:00
+    # Paris: the old call's record goes, the call of 2 March 2025 10:00 stays.
+    report = recordings.purge(session, date(2026, 3, 2), tmp_path, orphan_traffic_months=12)
+    assert (report.recordings, report.usage_records) == (1, 1)
+    assert not gone_file.exists() and (tmp_path / kept.path).exists()
+    assert session.get(CallRecording, kept.id) is not None
+    assert session.get(UsageRecord, recent.id) is not None
+    assert session.scalar(select(UsageRecord).where(UsageRecord.id == old.id)) is None
+    # the next day the call of 2 March 2025 is more than 12 months old
+    assert recordings.purge(session, date(2026, 3, 3), tmp_path, orphan_traffic_months=12) == (
+        recordings.PurgeReport(recordings=0, usage_records=1)
+    )
+
+
+# SPEC: VOX-12, CTR-09
+def test_recordings_deleted_60_days_after_the_contract_ends(
+    setup: Setup, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPERATEUR_DATA_DIR", str(tmp_path))
+    customer, contract, line = _agent(setup)
+    setup.call(line, "x1", "+33140000001", datetime(2026, 3, 2, 9, 0, tzinfo=UTC), 60)
+    recording = recordings.attach(
+        session, customer.id, call_id="x1", data=WAV, content_type="audio/wav",
+        data_dir=tmp_path, max_bytes=1000,
+    )  # fmt: skip
+    lifecycle.terminate(session, contract, on=date(2026, 3, 31), reason="end")
+    # crm-voip terms: end-customer data, recordings included, deleted 60 days after the end
+    assert after_end.purge_due(session, date(2026, 5, 29)) == []
+    assert after_end.purge_due(session, date(2026, 5, 30)) == [f"purged:{contract.reference}"]
+    assert contract.status is ContractStatus.PURGED
+    assert session.get(CallRecording, recording.id) is None
+    assert not (tmp_path / recording.path).exists()
