@@ -5,6 +5,10 @@ Each part (segment) is billed at the contract's price-list item named by the ter
 is stored once for the billing run. A prepaid customer's message holds its cost on the prepaid
 account from enqueue (reservation ``sms:<message id>``): committed when the SMSC accepts it,
 released when the message ends without being sent.
+
+The SMSC's acceptances are settled a window at a time (:func:`settle_many`): the usage records
+in one bulk insert, counted in the running usage totals by one ``usage_totals.add`` call, and
+the prepaid reservations committed in one pass per batch.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The SMS dispatcher: the outbox in the database, delivered over SMPP, one connector per route.
 
 ``OutboxSource`` is the bridge between a connector (``operateur.sms.smpp``) and the outbox: it
-claims QUEUED messages (``outbox.claim``, committed before anything is written to the SMSC),
+claims QUEUED messages (``outbox.claim_many``, committed before anything is written to the SMSC),
 splits each text under its contract's SMS rules with ``operateur.sms.encoding`` (one analysis
 gives the encoding and the parts, as ``encoding.split`` does) and encodes the parts; it records
 what the connector learnt in one transaction per batch with the outbox's batch forms:
@@ -65,6 +65,54 @@ def _session(factory: sessionmaker[Session]) -> Session:
     return session
 
 
+class _Preparer:
+    """Claimed messages made ready for the wire: split under their contract's SMS rules (one
+    analysis gives the encoding and the parts, as ``encoding.split`` does — never smpplib's
+    splitter, which can cut an escape pair) and encoded. The rules, and the parts of a text
+    already seen under the same contract (a campaign's messages often share it), are kept for
+    the claim."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rules: dict[int, SmsRules | None] = {}
+        self.parts: dict[tuple[int, str], tuple[tuple[bytes, ...], int, tuple[str, ...]]] = {}
+
+    def __call__(self, message: outbox.Claimed) -> Submission:
+        key = (message.contract_id, message.text)
+        found = self.parts.get(key)
+        if found is None:
+            found = self.parts[key] = self._split(message)
+        parts, data_coding, texts = found
+        if len(parts) != message.parts:
+            log.warning(
+                "sms %s: %d parts counted at enqueue, %d now", message.id, message.parts, len(parts)
+            )
+        return Submission(
+            message_id=message.id,
+            sender=message.sender,
+            recipient=message.recipient,
+            parts=parts,
+            data_coding=data_coding,
+            texts=texts,
+        )
+
+    def _split(self, message: outbox.Claimed) -> tuple[tuple[bytes, ...], int, tuple[str, ...]]:
+        if message.contract_id not in self.rules:
+            contract = self.session.get(Contract, message.contract_id)
+            assert contract is not None
+            self.rules[message.contract_id] = terms_of(contract).sms
+        rules = self.rules[message.contract_id]
+        if rules is None:
+            raise InvalidInput("no SMS rules in the contract terms", code="no_sms_terms")
+        analysis = analyze(message.text, rules)
+        error = analysis.error()
+        if error is not None:
+            raise error
+        texts = tuple(analysis.part_texts())
+        parts = tuple(encode(text, analysis.encoding) for text in texts)
+        return parts, DATA_CODINGS[analysis.encoding], texts
+
+
 class OutboxSource:
     """A connector's messages from the outbox of one route (see the module docstring)."""
 
@@ -78,12 +126,12 @@ class OutboxSource:
     def claim(self, limit: int) -> list[Submission]:
         with _session(self.session_factory) as session, session.begin():
             messages = outbox.claim_many(session, route=self.route, limit=limit, now=self.clock())
-            rules: dict[int, SmsRules | None] = {}
+            prepare = _Preparer(session)
             ready: list[Submission] = []
             unfit: list[tuple[int, str, bool]] = []
             for message in messages:
                 try:
-                    ready.append(self._prepare(session, message, rules))
+                    ready.append(prepare(message))
                 except InvalidInput as exc:
                     # The text cannot be sent under its terms (it passed them at enqueue, so
                     # the terms or the text changed): refused, never sent.
@@ -91,34 +139,6 @@ class OutboxSource:
             for refusal in outbox.mark_failed_many(session, unfit):
                 raise refusal.error
             return ready
-
-    def _prepare(
-        self, session: Session, message: outbox.Claimed, rules: dict[int, SmsRules | None]
-    ) -> Submission:
-        if message.contract_id not in rules:
-            contract = session.get(Contract, message.contract_id)
-            assert contract is not None
-            rules[message.contract_id] = terms_of(contract).sms
-        sms_rules = rules[message.contract_id]
-        if sms_rules is None:
-            raise InvalidInput("no SMS rules in the contract terms", code="no_sms_terms")
-        analysis = analyze(message.text, sms_rules)
-        error = analysis.error()
-        if error is not None:
-            raise error
-        texts = analysis.part_texts()  # never smpplib's splitter (escape pairs)
-        if len(texts) != message.parts:
-            log.warning(
-                "sms %s: %d parts counted at enqueue, %d now", message.id, message.parts, len(texts)
-            )
-        return Submission(
-            message_id=message.id,
-            sender=message.sender,
-            recipient=message.recipient,
-            parts=tuple(encode(text, analysis.encoding) for text in texts),
-            data_coding=DATA_CODINGS[analysis.encoding],
-            texts=tuple(texts),
-        )
 
     def settle(self, settlement: Settlement) -> list[Receipt]:
         """One transaction for the whole batch, each kind of outcome applied by the outbox's

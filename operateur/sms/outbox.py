@@ -9,14 +9,15 @@
 Every change of status is checked against :data:`TRANSITIONS`. One message at a time it goes
 through :func:`move`, which refuses an illegal one, stamps the final time, gives back the stock
 and the prepaid reservation of a message that ends unsent, and queues the customer's status
-callback. The transport's hot paths have batch forms that make the same moves for a whole window
-of SMSC answers with one statement per table (:func:`mark_submitted_many`,
-:func:`apply_receipts`, :func:`mark_failed_many`); the single forms of CONTRACTS.md call them.
-The bulk moves (claim, submitted, receipts) are those that give nothing back, so only the status
-callback of :func:`move` applies to them. The SMPP transport (``operateur.sms.dispatcher``)
-calls only :func:`claim`, the batch forms, :func:`requeue_stale` and :func:`receive`. No
-function here commits: the caller owns the transaction, so a message is never lost nor sent
-twice across a crash.
+callback. The transport's hot paths have batch forms for a whole window of SMSC answers:
+:func:`claim_many`, :func:`mark_submitted_many` and :func:`apply_receipts` make their moves with
+one statement per table (bulk moves that give nothing back, so of :func:`move` only the status
+callback applies to them); :func:`mark_failed_many` reads the batch at once and moves each
+message through :func:`move`. The single forms of CONTRACTS.md (:func:`claim`,
+:func:`mark_submitted`, :func:`mark_failed`, :func:`apply_receipt`) call them. The SMPP
+transport (``operateur.sms.dispatcher``) calls only the batch forms, :func:`requeue_stale` and
+:func:`receive`. No function here commits: the caller owns the transaction, so a message is
+never lost nor sent twice across a crash.
 """
 
 from __future__ import annotations
@@ -392,27 +393,23 @@ def mark_submitted_many(
             for index, smsc_id in enumerate(smsc_ids, start=1)
         ],
     )
-    charging.settle_many(
-        session,
-        [
-            charging.Accepted(
-                message_id=message_id,
-                customer_id=row.customer_id,
-                contract_id=row.contract_id,
-                sender=row.sender,
-                recipient=row.recipient,
-                parts=row.parts,
-                destination=row.destination,
-                cost=row.cost,
-                prepaid=row.prepaid,
-            )
-            for message_id in accepted
-            for row in (rows[message_id],)
-        ],
-        now,
-    )
+    charging.settle_many(session, [_billable(rows[message_id]) for message_id in accepted], now)
     _callbacks(session, (i for i in accepted if rows[i].callback_url is not None))
     return refused
+
+
+def _billable(row: Any) -> charging.Accepted:
+    return charging.Accepted(
+        message_id=row.id,
+        customer_id=row.customer_id,
+        contract_id=row.contract_id,
+        sender=row.sender,
+        recipient=row.recipient,
+        parts=row.parts,
+        destination=row.destination,
+        cost=row.cost,
+        prepaid=row.prepaid,
+    )
 
 
 def _bad_smsc_ids() -> InvalidInput:

@@ -1,7 +1,8 @@
 """SMPP 3.4 transceiver to the operator's SMSC, one connector per route (built on ``smpplib``).
 
 A connector binds as a transceiver and keeps a **window** of ``submit_sm`` on the wire without
-waiting for each response, paces them at the route's **throughput** (PDUs per second),
+waiting for each response (the PDUs written together go in one write to the socket), paces them
+at the route's **throughput** (PDUs per second),
 sends ``enquire_link`` when the line is quiet, answers the SMSC's own ``enquire_link`` and
 ``unbind``, and **reconnects with exponential backoff** when the connection fails. Messages come
 from a ``MessageSource`` (the database outbox in ``operateur.sms.dispatcher``) already split into
@@ -15,7 +16,9 @@ the ``id:… stat:… done date:… err:…`` text and/or the ``receipted_messag
 ``message_state`` TLVs) or **mobile-originated messages** (e.g. "STOP"). Both are handed to the
 source in the same batch as the responses; each ``deliver_sm`` is answered with
 ``deliver_sm_resp`` only after that batch is committed (``ESME_RX_T_APPN``, "try again later",
-when the commit failed), so the SMSC keeps a receipt until operateur has stored it.
+when the commit failed), so the SMSC keeps a receipt until operateur has stored it. What was
+learnt is committed after each read of the socket, in one transaction for the batch (the
+outbox's batch forms: one statement per table, not per message).
 
 Exactly once across disconnects and restarts
 --------------------------------------------
@@ -23,12 +26,16 @@ Each message has one state machine in the database (``operateur.sms.outbox``):
 
 1. ``claim`` turns QUEUED messages into SUBMITTING and **commits before any byte is written**.
 2. The ``submit_sm_resp`` of every part settles the message: SUBMITTED with the SMSC's message ids
-   (one per part), or a failure. Throttling answers (``ESME_RTHROTTLED``, ``ESME_RMSGQFUL``) and
-   ``ESME_RSYSERR`` mean the SMSC did not take the part: it is written again after a pause.
+   (one per part), or a failure. The window counts a part from its write until the outcome of
+   its message is committed, not only until its response, so that at most a window of parts is
+   written and not yet recorded (plus the parts already answered of a long message waiting for
+   its last ones, which cannot count or that message would never finish in a small window).
+   Throttling answers (``ESME_RTHROTTLED``, ``ESME_RMSGQFUL``) and ``ESME_RSYSERR`` mean the
+   SMSC did not take the part: it is written again after a pause.
 3. On a **graceful stop** (a restart of operateur) the connector stops claiming, writes the
    remaining parts of the long messages it had started, waits for the response of everything on
    the wire, unbinds, and gives the messages it had claimed but not started back to the outbox
-   (``mark_failed(retry=True)``): nothing is left in doubt (unless the connection was already
+   (``mark_failed_many``, retry): nothing is left in doubt (unless the connection was already
    down with parts in doubt, see 4 and 5).
 4. When the **connection dies** (TCP reset, missing responses, SMSC unbind), claimed messages not
    yet written simply wait in memory for the next bind. A part that was written but whose
@@ -124,7 +131,12 @@ class SmppRoute(BaseModel):
     password: str = ""
     system_type: str = ""
     service_type: str = ""
-    window: int = Field(default=50, ge=1, description="submit_sm on the wire without response")
+    window: int = Field(
+        default=50,
+        ge=1,
+        description="submit_sm written and not yet recorded (on the wire, or answered and not "
+        "committed yet)",
+    )
     throughput: float = Field(default=0, ge=0, description="submit_sm per second; 0 = no limit")
     enquire_link_seconds: float = Field(default=30, gt=0)
     response_timeout_seconds: float = Field(default=30, gt=0)
