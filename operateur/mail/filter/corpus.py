@@ -10,15 +10,25 @@ trained on the training part only, so the test part stays unseen by it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 TRAINING_PERCENT = 70
 
 
+CORPUS = Path("shared") / "corpora" / "mail" / "spamassassin"
+
+
 def default_root() -> Path:
-    """``<repo>/../shared/corpora/mail/spamassassin`` (the corpus lives beside the repo)."""
-    return Path(__file__).resolve().parents[4] / "shared" / "corpora" / "mail" / "spamassassin"
+    """The SpamAssassin corpus: ``OPERATEUR_MAIL_CORPUS`` when set, else ``shared/corpora``
+    beside the checkout (``<repo>/../shared``), else on this platform's shared volume
+    (``/work/shared``), so a clone made elsewhere (CI) still finds it."""
+    configured = os.environ.get("OPERATEUR_MAIL_CORPUS")
+    if configured:
+        return Path(configured)
+    beside = Path(__file__).resolve().parents[4] / CORPUS
+    return beside if beside.is_dir() else Path("/work") / CORPUS
 
 
 def is_training(path: Path) -> bool:

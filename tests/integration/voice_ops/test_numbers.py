@@ -222,7 +222,9 @@ def test_ineligible_requests_give_their_reason_and_a_new_number(
     assert first.new_number_id is not None
     mails = list(
         session.scalars(
-            select(OutboxMessage).where(OutboxMessage.event == "numbers.port_ineligible")
+            select(OutboxMessage)
+            .where(OutboxMessage.event == "numbers.port_ineligible")
+            .order_by(OutboxMessage.id)
         )
     )
     assert len(mails) == 4  # one per ineligible request, to the customer's address
