@@ -14,8 +14,10 @@ measures, in one run:
    ``create_app``;
 3. the same two applications served by uvicorn (one worker; operateur with in-process
    counters) on loopback, with C keep-alive connections each sending one request after the
-   other: first with a lean client (prepared requests, replies parsed by httptools), then
-   operateur with the httpx client of ``bench/voice_authorize_engine.py``. On a machine of 2
+   other: first with a lean client (prepared requests, replies parsed by httptools); then
+   operateur with that client opening a TCP connection per request, as Kamailio's
+   ``http_client_query()`` does; then operateur with the httpx client of
+   ``bench/voice_authorize_engine.py``. On a machine of 2
    cores the client shares the cores with the server: httpx spends more CPU per request than
    the server does, so with it the rate measures the client as much as the server.
 
@@ -253,8 +255,12 @@ class LeanConnection:
         self.writer.close()
 
 
-def _raw_request(method: str, path: str, key: str, body: bytes = b"") -> bytes:
+def _raw_request(
+    method: str, path: str, key: str, body: bytes = b"", *, close: bool = False
+) -> bytes:
     head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+    if close:
+        head += "Connection: close\r\n"
     if body:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     return head.encode() + b"\r\n" + body
@@ -271,10 +277,11 @@ async def _drive(
     client: str,
 ) -> list[Figures]:
     health_request = _raw_request("GET", "/api/v1/health", key)
+    health_close = _raw_request("GET", "/api/v1/health", key, close=True)
 
-    def authorize_request(n: int) -> bytes:
+    def authorize_request(n: int, close: bool = False) -> bytes:
         body = json.dumps(_body(f"{label}-{n}", line, n)).encode()
-        return _raw_request("POST", "/api/v1/voice/authorize", key, body)
+        return _raw_request("POST", "/api/v1/voice/authorize", key, body, close=close)
 
     async def series(name: str, send: Callable[[int, int], Awaitable[int]]) -> Figures:
         latencies: list[float] = []
@@ -314,6 +321,22 @@ async def _drive(
         finally:
             for connection in connections:
                 connection.close()
+
+    if client == "connect":  # a TCP connection per request, as Kamailio's http_client does
+
+        async def once(raw: bytes) -> int:
+            connection = await LeanConnection.open(port)
+            try:
+                return await connection.request(raw)
+            finally:
+                connection.close()
+
+        return [
+            await series(f"{label}, health", lambda slot, n: once(health_close)),
+            await series(
+                f"{label}, authorize", lambda slot, n: once(authorize_request(n, close=True))
+            ),
+        ]
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
@@ -415,6 +438,7 @@ def main() -> None:
         for label, bare, client in (
             (f"bare FastAPI, uvicorn, lean client, C={c}", True, "lean"),
             (f"uvicorn, lean client, C={c}", False, "lean"),
+            (f"uvicorn, connection per request, C={c}", False, "connect"),
             (f"uvicorn, httpx client, C={c}", False, "httpx"),
         ):
             for figures in bench_uvicorn(label, url, line, key, args.http_calls, c, bare, client):

@@ -3,8 +3,9 @@ access-log line per request with the ids that matter.
 
 Both come from one pure ASGI middleware (:class:`RequestMetrics`): it sits on the path of every
 call-control request of the SIP proxy, so it does no more than wrap ``send`` to see the status.
-(Starlette's ``@app.middleware("http")`` runs the rest of the application in a task of its own
-and streams the response through a memory channel: several times the cost of the handler.)
+(Starlette's ``@app.middleware("http")`` runs the rest of the application in a task of its own,
+wraps ``receive`` and streams the response through a memory channel: more CPU per request than
+the call-control engine's whole decision, see ``bench/http_overhead.py``.)
 The route label is the path template the router chose, read from the matched route in the
 scope (no second matching), and the log line is formatted only when INFO is enabled.
 """
