@@ -223,12 +223,12 @@ def server_times(server: OperateurServer) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=20, help="length of each SIP run")
+    parser.add_argument("--seconds", type=float, default=15, help="length of each SIP run")
     parser.add_argument("--concurrency", type=int, default=32, help="calls kept in flight")
     parser.add_argument("--children", type=int, default=8, help="Kamailio SIP workers")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of operateur")
     parser.add_argument(
-        "--engine-calls", type=int, default=20_000, help="authorizations of the engine bench"
+        "--engine-calls", type=int, default=10_000, help="authorizations of the engine bench"
     )
     parser.add_argument("--skip-engine", action="store_true", help="no authorize-alone bench")
     args = parser.parse_args()

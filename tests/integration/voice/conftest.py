@@ -255,6 +255,8 @@ PROXY_DEFINES = ["HTTP_TIMEOUT=10"]
 SERVER_ENV = {
     # the test process writes lines and decks while the server runs: read them at every call
     "OPERATEUR_VOICE_CACHE_SECONDS": "0",
+    # call.authorized, call.ended… in the server's log, shown when a test fails
+    "OPERATEUR_LOG_LEVEL": "INFO",
 }
 
 
