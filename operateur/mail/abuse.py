@@ -14,9 +14,11 @@ so every gateway instance sees the same count.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,37 +37,43 @@ log = logging.getLogger("operateur.mail.abuse")
 SPAM_ACTIONS = ("quarantine", "reject")
 
 
+@dataclass(frozen=True)
+class Count:
+    """The day's count of one address after a message, and whether the customer was already
+    alerted for that day."""
+
+    id: int
+    day: date
+    count: int
+    alerted: bool
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """INSERT … ON CONFLICT DO UPDATE count + 1 RETURNING the row: one statement, atomic
+    across instances, built once per dialect (it is on the path of every message)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(DailyCount)
+    return statement.on_conflict_do_update(
+        index_elements=["address", "day", "direction"],
+        set_={"count": DailyCount.count + 1},
+    ).returning(DailyCount.id, DailyCount.count, DailyCount.alerted)
+
+
 def increment(
     session: Session, customer_id: int, address: str, direction: Direction, day: date
-) -> DailyCount:
-    """Add one message to the day's count of ``address`` (atomic across instances)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(DailyCount).values(
-        customer_id=customer_id,
-        address=address,
-        day=day,
-        direction=direction,
-        count=1,
-        alerted=False,
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["address", "day", "direction"],
-            set_={"count": DailyCount.count + 1},
-        )
-    )
-    row = session.scalar(
-        select(DailyCount)
-        .where(
-            DailyCount.address == address,
-            DailyCount.day == day,
-            DailyCount.direction == direction,
-        )
-        .execution_options(populate_existing=True)
-    )
-    assert row is not None
-    return row
+) -> Count:
+    """Add one message to the day's count of ``address``."""
+    values = {
+        "customer_id": customer_id,
+        "address": address,
+        "day": day,
+        "direction": direction,
+        "count": 1,
+        "alerted": False,
+    }
+    row_id, count, alerted = session.execute(_upsert(session.get_bind().dialect.name), values).one()
+    return Count(row_id, day, count, alerted)
 
 
 def _suspend(session: Session, view: CustomerView, cause: SuspensionCause, reason: str) -> bool:
@@ -83,14 +91,15 @@ def _suspend(session: Session, view: CustomerView, cause: SuspensionCause, reaso
 
 def count_message(
     session: Session, view: CustomerView, address: str, direction: Direction, now: datetime
-) -> DailyCount:
+) -> Count:
     """Count one message of ``address`` today; beyond the terms' daily count, alert the
     customer once for the day and, if the terms say so, suspend the mail service (MAIL-08)."""
     row = increment(session, view.customer_id, address, direction, now.date())
     limit = view.terms.limits.mail_messages_per_mailbox_per_day
     if limit is None or row.count <= limit or row.alerted:
         return row
-    row.alerted = True
+    session.execute(update(DailyCount).where(DailyCount.id == row.id).values(alerted=True))
+    row = Count(row.id, row.day, row.count, True)
     action = view.terms.limits.mail_daily_excess_action or MailAbuseAction.ALERT
     suspended = action is MailAbuseAction.SUSPEND and _suspend(
         session,

@@ -165,7 +165,7 @@ def test_the_contract_size_limit(
         code, _ = client.data(big)
         assert code == 552
         assert client.sendmail("paul@partenaire.example", ["alice@acme.fr"], message()) == {}
-    wait_for(lambda: sink.to("alice@acme.fr"))
+        wait_for(lambda: sink.to("alice@acme.fr"))
 
 
 # SPEC: MAIL-01
@@ -240,7 +240,7 @@ def test_verdicts_follow_the_contract_thresholds(
             )
             == {}
         )
-    [tagged] = wait_for(lambda: sink.to("carol@gamma.fr"))
+        [tagged] = wait_for(lambda: sink.to("carol@gamma.fr"))
     assert tagged["X-Operateur-Spam"] == "yes"
     assert 1 <= float(tagged["X-Operateur-Spam-Score"]) < 50
     assert sink.to("alice@acme.fr") == [] and sink.to("bob@beta.fr") == []
@@ -296,7 +296,7 @@ def test_exclusions_filtering_disabled_allow_listed_and_forwarded(
         )
         forwarded = message(extra="Resent-From: relais@association.example\r\n")
         assert client.sendmail("paul@partenaire.example", ["alice@acme.fr"], forwarded) == {}
-    wait_for(lambda: len(sink.messages) == 3)
+        wait_for(lambda: len(sink.messages) == 3)
     assert len(sink.to("boss@acme.fr")) == 1
     assert len(sink.to("alice@acme.fr")) == 2
     flags = [

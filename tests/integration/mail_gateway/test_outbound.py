@@ -234,7 +234,7 @@ def test_a_sender_falls_back_to_the_second_gateway_by_mx_priority(
         )
     with DnsServer() as zone:
         zone.add("acme.fr", "MX", "10 mx1.acme.fr.", "20 mx2.acme.fr.")
-        zone.add("mx1.acme.fr", "A", "127.0.0.1")  # the first gateway: down
+        zone.add("mx1.acme.fr", "A", "127.0.0.3")  # the first gateway: down (nothing there)
         zone.add("mx2.acme.fr", "A", "127.0.0.2")  # the second gateway
         second = settings.model_copy(
             update={"mail_instance": "gw2", "mail_inbound_listen": f"127.0.0.2:{port}"}
