@@ -8,6 +8,7 @@ PostgreSQL never take the balance below zero: ``available = balance - reserved``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -106,7 +107,6 @@ def _entry(
         )
     )
     wallet.balance += amount
-    session.flush()
 
 
 def top_up(
@@ -127,6 +127,7 @@ def top_up(
     if session.scalar(select(WalletEntry.id).where(WalletEntry.reference == reference)):
         return _view(wallet)
     _entry(session, wallet, WalletEntryKind.TOP_UP, received - bank_fees, reference)
+    session.flush()
     return _view(wallet)
 
 
@@ -202,6 +203,56 @@ def commit(session: Session, session_ref: str, actual_cost: Decimal) -> Reservat
     return reservation
 
 
+def commit_many(
+    session: Session, costs: Mapping[str, Decimal], now: datetime | None = None
+) -> list[str]:
+    """``commit`` for many sessions at once (an SMS batch accepted by the SMSC): each wallet
+    locked once, one ledger entry per session, one flush. Returns the session refs without an
+    open reservation (expired, already closed, unknown), left to the caller."""
+    if not costs:
+        return []
+    refs = list(costs)
+    wallet_ids = sorted(
+        set(session.scalars(select(Reservation.wallet_id).where(Reservation.session_ref.in_(refs))))
+    )
+    locked = {
+        wallet.id: wallet
+        for wallet in session.scalars(
+            select(Wallet)
+            .where(Wallet.id.in_(wallet_ids))
+            .order_by(Wallet.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    # a reservation only changes with its wallet locked: read them now
+    reservations = {
+        reservation.session_ref: reservation
+        for reservation in session.scalars(
+            select(Reservation)
+            .where(Reservation.session_ref.in_(refs))
+            .execution_options(populate_existing=True)
+        )
+    }
+    closed_at = now or utcnow()
+    left: list[str] = []
+    for ref, cost in costs.items():
+        reservation = reservations.get(ref)
+        if reservation is None or reservation.status is not ReservationStatus.OPEN:
+            left.append(ref)
+            continue
+        wallet = locked[reservation.wallet_id]
+        charged = min(cost, reservation.amount)
+        wallet.reserved -= reservation.amount
+        if charged:
+            _entry(session, wallet, WalletEntryKind.USAGE, -charged, f"usage:{ref}")
+        reservation.status = ReservationStatus.COMMITTED
+        reservation.committed_amount = charged
+        reservation.closed_at = closed_at
+    session.flush()
+    return left
+
+
 def release(session: Session, session_ref: str) -> Reservation:
     """Give a reservation back whole (the session never started)."""
     found = _open_reservation(session, session_ref)
@@ -241,4 +292,5 @@ def forfeit(session: Session, customer_id: int, reference: str) -> Decimal:
     amount = wallet.balance - wallet.reserved
     if amount > 0:
         _entry(session, wallet, WalletEntryKind.FORFEIT, -amount, reference)
+        session.flush()
     return max(amount, ZERO)

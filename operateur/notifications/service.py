@@ -233,9 +233,27 @@ def list_messages(session: Session, customer_id: int, limit: int = 200) -> list[
 # --- webhook endpoints -----------------------------------------------------------------------
 
 
-def _check_url(url: str, allow_private: bool) -> None:
+def target_problem(url: str) -> str | None:
+    """Why ``url`` cannot receive outgoing HTTP calls (webhooks, SMS status callbacks):
+    ``"scheme"`` when it is not an http(s) URL, ``"private"`` when it aims at a private,
+    loopback or link-local address (unless the settings allow those, as in tests), else None."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "scheme"
+    if Settings().webhook_allow_private_targets:
+        return None
+    host = parts.hostname
+    try:
+        address = ipaddress.ip_address(host)
+        private = address.is_private or address.is_loopback or address.is_link_local
+    except ValueError:
+        private = host == "localhost" or host.endswith(".localhost")
+    return "private" if private else None
+
+
+def _check_url(url: str) -> None:
+    problem = target_problem(url)
+    if problem == "scheme":
         raise InvalidInput(
             Text(
                 fr="Adresse de webhook invalide : une URL http(s):// est attendue.",
@@ -243,15 +261,7 @@ def _check_url(url: str, allow_private: bool) -> None:
             ),
             field="url",
         )
-    if allow_private:
-        return
-    host = parts.hostname
-    try:
-        address = ipaddress.ip_address(host)
-        private = address.is_private or address.is_loopback or address.is_link_local
-    except ValueError:
-        private = host == "localhost" or host.endswith(".localhost")
-    if private:
+    if problem == "private":
         raise InvalidInput(
             Text(
                 fr="Un webhook ne peut viser une adresse privée ou locale.",
@@ -265,7 +275,7 @@ def add_endpoint(
     session: Session, customer_id: int, url: str, events: Iterable[str] = ()
 ) -> tuple[WebhookEndpoint, str]:
     """Register a webhook endpoint; returns it with its signing secret, shown this once."""
-    _check_url(url, Settings().webhook_allow_private_targets)
+    _check_url(url)
     patterns = sorted({e.strip() for e in events if e.strip()})
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     endpoint = WebhookEndpoint(customer_id=customer_id, url=url, secret=secret, events=patterns)

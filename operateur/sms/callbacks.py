@@ -7,15 +7,12 @@ customer's SMS callback secret and retried with backoff by the notifications out
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from operateur.config import Settings
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 from operateur.notifications import service as notifications
@@ -41,8 +38,8 @@ REPORTED = frozenset(
 def check_callback_url(url: str, *, field: str = "callback_url") -> str:
     """An http(s) URL outside private and loopback networks (unless the platform's settings
     allow them, as in tests)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = notifications.target_problem(url)
+    if problem == "scheme":
         raise InvalidInput(
             Text(
                 fr="Adresse de rappel invalide : une URL http(s):// est attendue.",
@@ -51,15 +48,7 @@ def check_callback_url(url: str, *, field: str = "callback_url") -> str:
             code="sms_callback_url",
             field=field,
         )
-    if Settings().webhook_allow_private_targets:
-        return url
-    host = parts.hostname
-    try:
-        address = ipaddress.ip_address(host)
-        private = address.is_private or address.is_loopback or address.is_link_local
-    except ValueError:
-        private = host == "localhost" or host.endswith(".localhost")
-    if private:
+    if problem == "private":
         raise InvalidInput(
             Text(
                 fr="Une adresse de rappel ne peut viser une adresse privée ou locale.",

@@ -30,9 +30,6 @@ from operateur.billing.models import (
     UsageKind,
     UsageRecord,
     UsageStatus,
-    Wallet,
-    WalletEntry,
-    WalletEntryKind,
 )
 from operateur.catalog.terms import ContractTerms
 from operateur.contracts.models import Contract
@@ -120,74 +117,12 @@ def _commit_prepaid(session: Session, message: Accepted) -> None:
 
 
 def _commit_prepaid_many(session: Session, messages: Sequence[Accepted], now: datetime) -> None:
-    """Commit the open reservations of these messages in one pass, as ``wallets.commit`` does
-    for one (the cost debited, never more than was reserved; the rest released), under the lock
-    of each wallet concerned, taken once: one ledger entry per message, their reservations
-    closed with one statement. The others go through :func:`_commit_prepaid`."""
-    if not messages:
-        return
+    """Commit the open reservations of these messages in one pass (``wallets.commit_many``);
+    the others go through :func:`_commit_prepaid`."""
     by_ref = {reservation_ref(message.message_id): message for message in messages}
-    customer_ids = sorted({message.customer_id for message in messages})
-    locked = {
-        wallet.customer_id: wallet
-        for wallet in session.scalars(
-            select(Wallet)
-            .where(Wallet.customer_id.in_(customer_ids))
-            .order_by(Wallet.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
-    # read under the wallet locks: a reservation only changes with its wallet locked
-    reservations = {
-        row.session_ref: row
-        for row in session.execute(
-            select(
-                Reservation.id, Reservation.session_ref, Reservation.amount, Reservation.status
-            ).where(Reservation.session_ref.in_(list(by_ref)))
-        )
-    }
-    entries: list[dict[str, Any]] = []
-    closed: list[dict[str, Any]] = []
-    others: list[Accepted] = []
-    for ref, message in by_ref.items():
-        reservation = reservations.get(ref)
-        wallet = locked.get(message.customer_id)
-        if (
-            reservation is None
-            or wallet is None
-            or reservation.status is not ReservationStatus.OPEN
-        ):
-            others.append(message)
-            continue
-        charged = min(message.cost, reservation.amount)
-        wallet.reserved -= reservation.amount
-        if charged:
-            wallet.balance -= charged
-            entries.append(
-                {
-                    "wallet_id": wallet.id,
-                    "customer_id": wallet.customer_id,
-                    "kind": WalletEntryKind.USAGE,
-                    "amount": -charged,
-                    "reference": f"usage:{ref}",
-                    "at": now,
-                }
-            )
-        closed.append(
-            {
-                "row_id": reservation.id,
-                "status": ReservationStatus.COMMITTED,
-                "committed_amount": charged,
-                "closed_at": now,
-            }
-        )
-    if entries:
-        session.execute(insert(bulk.table_of(WalletEntry)), entries)
-    bulk.update_rows(session, Reservation, closed)
-    session.flush()  # the wallets' balance and reserved amount
-    for message in others:
-        _commit_prepaid(session, message)
+    left = wallets.commit_many(session, {ref: m.cost for ref, m in by_ref.items()}, now)
+    for ref in left:
+        _commit_prepaid(session, by_ref[ref])
 
 
 def usage_row(message: Accepted, submitted_at: datetime, period: str) -> dict[str, Any]:
