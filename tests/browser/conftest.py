@@ -104,13 +104,15 @@ def portal(world_template: tuple[Path, World], tmp_path: Path) -> Iterator[Porta
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
+    # Package scope, not session: while Playwright's sync API is open its event loop counts as
+    # running in the main thread, and every later asyncio.run() (the mail CLI) would be refused.
     with sync_playwright() as instance:
         yield instance
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser = playwright_instance.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
