@@ -32,9 +32,9 @@ from operateur.portal.render import redirect, render, safe_next
 from operateur.portal.security import (
     CsrfRefused,
     LoginRequired,
+    SecurityHeaders,
     is_portal_path,
     page_lang,
-    security_headers,
 )
 
 ERROR_TITLES = {
@@ -68,7 +68,7 @@ def install(app: FastAPI) -> None:
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("operateur.portal", "static")]), name="static")
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
 
     api_error = app.exception_handlers[OperateurError]
     api_validation = app.exception_handlers[RequestValidationError]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from operateur.accounts import service as accounts
 from operateur.accounts.audit import set_actor
@@ -153,24 +154,36 @@ async def check_csrf(request: Request) -> None:
 # --- security headers ------------------------------------------------------------------------
 
 
-async def security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+class SecurityHeaders:
     """Headers of every portal response: no framing, no sniffing, no scripts, no caching of
-    pages that show a customer's data."""
-    response = await call_next(request)
-    if not is_portal_path(request.url.path):
-        return response
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if not request.url.path.startswith("/static/"):
-        headers.setdefault("Cache-Control", "no-store")
-    settings: Settings = request.app.state.settings
-    if settings.cookie_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    return response
+    pages that show a customer's data. Pure ASGI: the API's requests (the SIP proxy's call
+    control among them) pass straight through, at no cost."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_portal_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+        settings: Settings = scope["app"].state.settings
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+                if settings.cookie_secure:
+                    headers.setdefault(
+                        "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+                    )
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
