@@ -8,14 +8,16 @@ one. A record that cannot be rated is kept as ``rejected`` with its reason, neve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from operateur.billing import rating
+from operateur.billing import rating, usage_totals
 from operateur.billing.models import (
     RateDeck,
     RateEntry,
@@ -24,6 +26,7 @@ from operateur.billing.models import (
     UsageStatus,
 )
 from operateur.contracts.models import Contract, Line
+from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
@@ -108,6 +111,10 @@ def load_deck(session: Session, deck_id: int) -> rating.RateDeck:
             field="deck_id",
             details={"id": deck_id},
         )
+    return _published_deck(session, deck_id, published)
+
+
+def _published_deck(session: Session, deck_id: int, published: datetime) -> rating.RateDeck:
     key = (deck_id, published)
     if key not in _DECKS:
         entries = session.scalars(select(RateEntry).where(RateEntry.deck_id == deck_id))
@@ -151,49 +158,140 @@ def _period(moment: datetime) -> str:
 
 def record_call(session: Session, call: CallData) -> UsageRecord:
     """Store and rate one call, once. The account is the line's SIP user name."""
-    existing = session.scalar(
+    record_calls(session, [call])
+    stored = session.scalar(
         select(UsageRecord).where(
             UsageRecord.source == call.source, UsageRecord.external_id == call.call_id
         )
     )
-    if existing is not None:
-        return existing
-    line = session.scalar(select(Line).where(Line.sip_username == call.account))
-    contract = session.get(Contract, line.contract_id) if line else None
-    usage = UsageRecord(
-        source=call.source,
-        external_id=call.call_id,
-        kind=UsageKind.VOICE,
-        customer_id=line.customer_id if line else None,
-        contract_id=contract.id if contract else None,
-        line_id=line.id if line else None,
-        account=call.account,
-        caller=call.caller,
-        callee=call.callee,
-        started_at=call.start,
-        answered_at=call.answer,
-        ended_at=call.end,
-        disposition=call.disposition,
-        period=_period(call.start),
-        status=UsageStatus.REJECTED,
-        surcharge=call.surcharge,
+    assert stored is not None  # record_calls stored it, or found it stored
+    return stored
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    """What ``record_calls`` did with a call: its status and cost, and whether it was new."""
+
+    call_id: str
+    status: UsageStatus
+    cost: Decimal
+    new: bool
+
+
+def record_calls(session: Session, calls: Sequence[CallData]) -> list[StoredCall]:
+    """Store and rate many calls at once, each once (a call already stored, or twice in
+    ``calls``, is not stored again): a few reads for the whole batch, one bulk insert, one
+    ``usage_totals.add`` (a bulk insert bypasses the mapper events that count ORM-written
+    records). Results in the order of ``calls``."""
+    if not calls:
+        return []
+    known: dict[tuple[str, str], StoredCall] = {}
+    for source in {call.source for call in calls}:
+        ids = [call.call_id for call in calls if call.source == source]
+        for external_id, status, cost in session.execute(_STORED, {"source": source, "ids": ids}):
+            known[(source, external_id)] = StoredCall(external_id, status, cost, new=False)
+    fresh = [call for call in calls if (call.source, call.call_id) not in known]
+    lines = {
+        row.sip_username: row
+        for row in session.execute(_LINES, {"accounts": list({call.account for call in fresh})})
+    }
+    decks = _decks_of(session, list(lines.values()))
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
+    for call in fresh:
+        if (call.source, call.call_id) in known:  # twice in this batch
+            continue
+        line = lines.get(call.account)
+        row: dict[str, Any] = {
+            "source": call.source,
+            "external_id": call.call_id,
+            "kind": UsageKind.VOICE,
+            "customer_id": line.customer_id if line else None,
+            "contract_id": line.contract_id if line else None,
+            "line_id": line.id if line else None,
+            "account": call.account,
+            "caller": call.caller,
+            "callee": call.callee,
+            "started_at": call.start,
+            "answered_at": call.answer,
+            "ended_at": call.end,
+            "disposition": call.disposition,
+            "period": _period(call.start),
+            "surcharge": call.surcharge,
+            "created_at": now,
+        }
+        reason = _rate_into(row, call, decks.get(line.contract_id) if line else None)
+        row["reject_reason"] = reason
+        row["status"] = UsageStatus.REJECTED if reason else UsageStatus.RATED
+        rows.append(row)
+        known[(call.source, call.call_id)] = StoredCall(
+            call.call_id, row["status"], row.get("cost", ZERO), new=True
+        )
+    if rows:
+        connection = session.connection()
+        connection.execute(insert(UsageRecord), rows)
+        usage_totals.add(connection, rows)
+    return [known[(call.source, call.call_id)] for call in calls]
+
+
+# The statements of ``record_calls``, built once (it is on the path of every ended call).
+_STORED = select(UsageRecord.external_id, UsageRecord.status, UsageRecord.cost).where(
+    UsageRecord.source == bindparam("source"),
+    UsageRecord.external_id.in_(bindparam("ids", expanding=True)),
+)
+_LINES = (
+    select(
+        Line.sip_username,
+        Line.id,
+        Line.customer_id,
+        Line.contract_id,
+        Contract.offer_id,
     )
-    reason = _rate_into(session, usage, contract, call)
-    usage.reject_reason = reason
-    usage.status = UsageStatus.REJECTED if reason else UsageStatus.RATED
-    session.add(usage)
-    session.flush()
-    return usage
+    .join(Contract, Contract.id == Line.contract_id)
+    .where(Line.sip_username.in_(bindparam("accounts", expanding=True)))
+)
+_ACTIVE_DECKS = select(
+    RateDeck.id, RateDeck.customer_id, RateDeck.offer_id, RateDeck.created_at
+).where(
+    RateDeck.active.is_(True),
+    or_(
+        RateDeck.customer_id.in_(bindparam("customers", expanding=True)),
+        RateDeck.offer_id.in_(bindparam("offers", expanding=True)),
+    ),
+)
 
 
-def _rate_into(
-    session: Session, usage: UsageRecord, contract: Contract | None, call: CallData
-) -> str | None:
-    """Rate the call into ``usage``; the reason it cannot be rated, or None."""
-    if contract is None:
+def _decks_of(session: Session, lines: Sequence[Any]) -> dict[int, rating.RateDeck | None]:
+    """The rate deck of each line's contract (rows of ``_LINES``): its customer's own, else its
+    offer's."""
+    if not lines:
+        return {}
+    own: dict[int, tuple[int, datetime]] = {}
+    of_offer: dict[str, tuple[int, datetime]] = {}
+    for deck_id, customer_id, offer_id, published in session.execute(
+        _ACTIVE_DECKS,
+        {
+            "customers": list({line.customer_id for line in lines}),
+            "offers": list({line.offer_id for line in lines}),
+        },
+    ):
+        if customer_id is not None:
+            own[customer_id] = (deck_id, published)
+        elif offer_id is not None:
+            of_offer[offer_id] = (deck_id, published)
+    decks: dict[int, rating.RateDeck | None] = {}
+    for line in lines:
+        found = own.get(line.customer_id) or of_offer.get(line.offer_id)
+        decks[line.contract_id] = _published_deck(session, *found) if found else None
+    return decks
+
+
+def _rate_into(row: dict[str, Any], call: CallData, deck: rating.RateDeck | None) -> str | None:
+    """Rate the call into ``row`` (a usage record's columns, ``deck`` its contract's deck);
+    the reason it cannot be rated, or None."""
+    if row["contract_id"] is None:
         return "unknown_account"
-    deck_id = active_deck_id(session, contract)
-    if deck_id is None:
+    if deck is None:
         return "no_rate_deck"
     try:
         disposition = rating.Disposition(call.disposition)
@@ -213,14 +311,14 @@ def _rate_into(
         end=call.end,
         disposition=disposition,
     )
-    outcome = rating.rate_call(load_deck(session, deck_id), record)
+    outcome = rating.rate_call(deck, record)
     if isinstance(outcome, rating.Rejection):
         return outcome.reason
-    usage.billable_seconds = outcome.billable_seconds
-    usage.billed_seconds = outcome.billed_seconds
-    usage.cost = outcome.cost
-    usage.prefix = outcome.rate.prefix if outcome.rate else None
-    usage.destination = outcome.rate.destination if outcome.rate else None
+    row["billable_seconds"] = outcome.billable_seconds
+    row["billed_seconds"] = outcome.billed_seconds
+    row["cost"] = outcome.cost
+    row["prefix"] = outcome.rate.prefix if outcome.rate else None
+    row["destination"] = outcome.rate.destination if outcome.rate else None
     return None
 
 

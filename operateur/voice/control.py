@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -74,6 +74,7 @@ from operateur.contracts.service import terms_of
 from operateur.db import transaction, utcnow
 from operateur.domain.calendar import TimeWindow
 from operateur.errors import Conflict, NotFound
+from operateur.group_commit import GroupCommit
 from operateur.i18n import Text
 from operateur.logs import event as log_event
 from operateur.numbers.models import NumberStatus, PhoneNumber
@@ -477,6 +478,32 @@ class LiveCall:
         )
 
 
+@dataclass(frozen=True)
+class Ending:
+    """A live call's end, as reported (or reaped), waiting to be settled."""
+
+    state: dict[str, str]
+    disposition: str
+    ended: datetime
+    sip_code: int
+    reaped: bool
+
+
+def _disposition(call: LiveCall, ending: Ending) -> tuple[str, datetime | None, datetime]:
+    """(disposition, answer time, end time) to bill: an answered call is ANSWERED and ends no
+    later than its maximum duration; a call never answered cannot be ANSWERED."""
+    disposition, ended, answered = ending.disposition, ending.ended, call.answered_at
+    if answered is None and disposition == "ANSWERED":
+        answered = ended  # the answer was never reported: nothing was talked
+    if answered is not None:
+        disposition = "ANSWERED"
+        ended = min(ended, answered + timedelta(seconds=call.max_duration))
+        ended = max(ended, answered)
+    elif disposition == "ANSWERED" or disposition not in DISPOSITIONS:
+        disposition = "FAILED"
+    return disposition, answered, ended
+
+
 def reservation_ref(call_id: str) -> str:
     return f"call:{call_id}"
 
@@ -508,6 +535,7 @@ class VoiceControl:
         self._clock = clock
         self._views: dict[str, LineView] = {}
         self._blocked = blocklist(settings.voice_blocklist_path)
+        self._ends: GroupCommit[Ending] = GroupCommit(self._settle_many)
         install_invalidation()
 
     # -- cache --
@@ -794,69 +822,72 @@ class VoiceControl:
     def end(self, call_id: str, disposition: str, sip_code: int = 0) -> bool:
         """The call ended now: rate it, write its usage record, commit its reservation at the
         rated cost (the rest released), free its slots. False (and nothing done) when the call
-        is not live: a repeated end has no effect."""
+        is not live: a repeated end has no effect. Ends arriving together are written in one
+        transaction (group commit); each returns once its own call is committed."""
         state = self.counters.get(call_id)
         if state is None:
             return False
-        self._settle(state, disposition, self._clock(), reaped=False, sip_code=sip_code)
+        self._ends.submit(Ending(state, disposition, self._clock(), sip_code, reaped=False))
         self.counters.finish(call_id)
         return True
 
-    def _settle(
-        self,
-        state: dict[str, str],
-        disposition: str,
-        ended: datetime,
-        *,
-        reaped: bool,
-        sip_code: int,
-        session: Session | None = None,
-    ) -> None:
-        call = LiveCall.from_state(state)
-        if call.emergency:
-            log_event(log, "call.emergency.ended", call=call.call_id, sip=sip_code)
+    def _settle_many(self, endings: Sequence[Ending], session: Session | None = None) -> None:
+        """Write the usage records of ended calls and commit their prepaid reservations, in one
+        transaction (or savepoint of ``session``). If another process stored one of the calls
+        meanwhile, each call is settled on its own, so the others are never lost."""
+        settled = [(LiveCall.from_state(e.state), e) for e in endings]
+        for call, ending in settled:
+            if call.emergency:
+                log_event(log, "call.emergency.ended", call=call.call_id, sip=ending.sip_code)
+        billed = [(call, ending) for call, ending in settled if not call.emergency]
+        if not billed:
             return
-        answered = call.answered_at
-        if answered is None and disposition == "ANSWERED":
-            answered = ended  # the answer was never reported: nothing was talked
-        if answered is not None:
-            disposition = "ANSWERED"
-            ended = min(ended, answered + timedelta(seconds=call.max_duration))
-            ended = max(ended, answered)
-        elif disposition == "ANSWERED" or disposition not in DISPOSITIONS:
-            disposition = "FAILED"
         try:
             with self._unit(session) as unit:
-                record = usage.record_call(
-                    unit,
-                    usage.CallData(
-                        source=USAGE_SOURCE,
-                        call_id=call.call_id,
-                        account=call.line,
-                        caller=call.caller,
-                        callee=call.callee,
-                        start=call.started_at,
-                        answer=answered,
-                        end=max(ended, call.started_at),
-                        disposition=disposition,
-                    ),
+                self._store(unit, billed)
+        except IntegrityError:  # a concurrent end of one of these calls stored it first
+            if len(billed) > 1:
+                for one in billed:
+                    self._settle_many([one[1]], session)
+                return
+            log.info("call %s already settled", billed[0][0].call_id)
+        for call, ending in billed:
+            log_event(
+                log,
+                "call.reaped" if ending.reaped else "call.ended",
+                call=call.call_id,
+                line=call.line,
+                disposition=_disposition(call, ending)[0],
+                sip=ending.sip_code,
+            )
+
+    def _store(self, unit: Session, billed: Sequence[tuple[LiveCall, Ending]]) -> None:
+        calls = []
+        for call, ending in billed:
+            disposition, answered, ended = _disposition(call, ending)
+            calls.append(
+                usage.CallData(
+                    source=USAGE_SOURCE,
+                    call_id=call.call_id,
+                    account=call.line,
+                    caller=call.caller,
+                    callee=call.callee,
+                    start=call.started_at,
+                    answer=answered,
+                    end=max(ended, call.started_at),
+                    disposition=disposition,
                 )
-                if call.prepaid:
-                    cost = record.cost if record.status is UsageStatus.RATED else Decimal("0")
-                    try:
-                        wallets.commit(unit, reservation_ref(call.call_id), cost)
-                    except NotFound:
-                        log.warning("call %s ended without its reservation", call.call_id)
-        except IntegrityError:  # a concurrent end of the same call stored it first
-            log.info("call %s already settled", call.call_id)
-        log_event(
-            log,
-            "call.reaped" if reaped else "call.ended",
-            call=call.call_id,
-            line=call.line,
-            disposition=disposition,
-            sip=sip_code,
-        )
+            )
+        stored = usage.record_calls(unit, calls)
+        costs = {
+            reservation_ref(call.call_id): (
+                record.cost if record.status is UsageStatus.RATED else Decimal("0")
+            )
+            for (call, _), record in zip(billed, stored, strict=True)
+            if call.prepaid and record.new
+        }
+        for ref in wallets.commit_many(unit, costs):
+            log.warning("call %s ended without its reservation", ref)
 
     def cancel(self, call_id: str) -> bool:
         """Forget a call that was never placed (a test authorization): free its slots, give
@@ -878,27 +909,28 @@ class VoiceControl:
         slots and reservations are freed. Works in its own transactions, or in ``session``
         (the scheduler's). Returns how many were reaped."""
         now = self._clock()
-        reaped = 0
+        due = []
         for call_id in self.counters.due(now.timestamp(), limit):
             state = self.counters.get(call_id)
             if state is None:
                 continue
             call = LiveCall.from_state(state)
-            ended = (
-                call.answered_at + timedelta(seconds=call.max_duration)
-                if call.answered_at
-                else call.started_at
-            )
-            self._settle(
-                state,
-                "ANSWERED" if call.answered_at else "FAILED",
-                ended,
-                reaped=True,
-                sip_code=0,
-                session=session,
-            )
-            if self.counters.finish(call_id) is not None:
-                reaped += 1
+            if call.answered_at:
+                due.append(
+                    Ending(
+                        state,
+                        "ANSWERED",
+                        call.answered_at + timedelta(seconds=call.max_duration),
+                        0,
+                        reaped=True,
+                    )
+                )
+            else:
+                due.append(Ending(state, "FAILED", call.started_at, 0, reaped=True))
+        self._settle_many(due, session)
+        reaped = sum(
+            1 for ending in due if self.counters.finish(ending.state["call_id"]) is not None
+        )
         with self._unit(session) as unit:
             wallets.release_expired(unit)  # reservations expire on the wallets' own clock
         return reaped
