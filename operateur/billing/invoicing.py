@@ -66,9 +66,15 @@ from operateur.catalog.terms import (
     PriceItem,
 )
 from operateur.contracts import service as contracts
-from operateur.contracts.models import Contract, ContractStatus, Subscription
+from operateur.contracts.models import (
+    Contract,
+    ContractStatus,
+    Subscription,
+    Suspension,
+    SuspensionScope,
+)
 from operateur.db import utcnow
-from operateur.domain.calendar import add_months, last_day_of_month
+from operateur.domain.calendar import PARIS, add_months, last_day_of_month
 from operateur.domain.identifiers import is_eu_member
 from operateur.domain.money import round_money
 from operateur.errors import Conflict, InvalidInput
@@ -393,6 +399,9 @@ class ContractInputs:
     usage_totals: list[int] = field(default_factory=list)  # the PeriodUsage rows read
     charges: list[PendingCharge] = field(default_factory=list)
     abuse: UnlimitedPlanAbuse | None = None  # BIL-15 for this period
+    # CTR-06/BIL-06 [start, end) of the whole suspensions, read only when the terms stop
+    # billing during a suspension (end None: still suspended)
+    suspended: list[tuple[date, date | None]] = field(default_factory=list)
 
 
 def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
@@ -400,6 +409,7 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
     billing = inputs.terms.billing
     draft = Draft()
     period_end = add_months(period_start, 1)
+    credits: list[DraftLine] = []
     for sub in inputs.subscriptions:
         if sub.start_date is None or sub.start_date >= add_months(period_end, 1):
             continue
@@ -414,6 +424,8 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
         if lines and until is not None:
             draft.lines.extend(lines)
             draft.coverage[sub.id] = until
+        if inputs.suspended and until is not None:
+            credits.extend(suspension_credits(sub, until, billing, period_start, inputs.suspended))
     draft.usage_totals = inputs.usage_totals
     # prepaid accounts already paid their usage from the wallet, call by call (BIL-10)
     prepaid = inputs.customer.payment_method == PaymentMethod.PREPAID
@@ -453,7 +465,111 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
             )
         )
         draft.charges.append(charge)
+    _add_suspension_credits(draft, credits, inputs.reference)
     return draft
+
+
+def _add_suspension_credits(draft: Draft, credits: list[DraftLine], reference: str) -> None:
+    """Put the suspension credits on the invoice, never beyond its total: an invoice does not
+    turn into a refund (the part left over is logged for staff, see the README)."""
+    wanted = -sum((line.net_amount for line in credits), Decimal("0"))
+    if wanted == 0:
+        return
+    room = max(draft.total_net, Decimal("0"))
+    if wanted <= room:
+        draft.lines.extend(credits)
+        return
+    if room > 0:
+        draft.lines.append(
+            DraftLine(
+                LineSource.CREDIT,
+                "suspension",
+                "Suspension — abonnements non facturés (limité au montant de la facture)",
+                Decimal(-1),
+                "C62",
+                room,
+                -room,
+            )
+        )
+    event(log, "invoice.suspension_credit_capped", contract=reference, left=wanted - room)
+
+
+def _slot(sub: Subscription, day: date, months: int) -> tuple[date, date]:
+    """The billing period [start, end) holding ``day``: the calendar month, or the contract
+    year anchored on the subscription's start (as in ``_recurring_spans``)."""
+    if months == 1:
+        start = day.replace(day=1)
+        return start, add_months(start, 1)
+    assert sub.start_date is not None
+    k = 0
+    while add_months(sub.start_date, months * (k + 1)) <= day:
+        k += 1
+    start = add_months(sub.start_date, months * k)
+    return start, add_months(start, months)
+
+
+def suspension_credits(
+    sub: Subscription,
+    billed_until: date,
+    terms: BillingTerms,
+    period_start: date,
+    suspended: list[tuple[date, date | None]],
+) -> list[DraftLine]:
+    """CTR-06/BIL-06 where the terms stop billing during a suspension: the days of this period
+    the subscription was wholly suspended, already billed (in advance) or billed by this
+    invoice, are credited prorata by days of their billing period, as BIL-02 prorates."""
+    if sub.unit_price_mrc == 0 or sub.start_date is None:
+        return []
+    months = terms.subscription_period_months
+    monthly = price_excl_vat(sub.unit_price_mrc, terms.price_basis)
+    period_end = add_months(period_start, 1)
+    stop = sub.end_date + timedelta(days=1) if sub.end_date else period_end
+    lines: list[DraftLine] = []
+    for first, after in suspended:
+        cursor = max(first, period_start, sub.start_date)
+        end = min(after or period_end, period_end, stop, billed_until)
+        while cursor < end:
+            slot_start, slot_end = _slot(sub, cursor, months)
+            upto = min(end, slot_end)
+            fraction = Decimal((upto - cursor).days) / Decimal((slot_end - slot_start).days)
+            unit_price = (monthly * months * fraction).quantize(UNIT_PRICE_PLACES, ROUND_HALF_UP)
+            quantity = Decimal(-sub.quantity)
+            lines.append(
+                DraftLine(
+                    source=LineSource.CREDIT,
+                    code=sub.item_code,
+                    description=f"Suspension — {sub.label} non facturé du {_fmt(cursor)} au "
+                    f"{_fmt(upto - timedelta(days=1))}",
+                    quantity=quantity,
+                    unit="MON" if months == 1 else "ANN",
+                    unit_price=unit_price,
+                    net_amount=round_money(quantity * unit_price),
+                )
+            )
+            cursor = upto
+    return lines
+
+
+def _suspended_days(rows: Iterable[Any]) -> dict[int, list[tuple[date, date | None]]]:
+    """Whole suspensions per contract, overlapping ones merged, as [start, end) day spans."""
+    spans: dict[int, list[tuple[date, date | None]]] = {}
+    for contract_id, starts_on, lifted_on, started_at, lifted_at in rows:
+        start = starts_on or started_at.astimezone(PARIS).date()
+        end = lifted_on or (lifted_at.astimezone(PARIS).date() if lifted_at else None)
+        spans.setdefault(contract_id, []).append((start, end))
+    merged: dict[int, list[tuple[date, date | None]]] = {}
+    for contract_id, items in spans.items():
+        items.sort(key=lambda span: span[0])
+        out: list[tuple[date, date | None]] = []
+        for start, end in items:
+            if out and (out[-1][1] is None or start <= out[-1][1]):
+                last_start, last_end = out[-1]
+                joined = None if end is None or last_end is None else max(end, last_end)
+                out[-1] = (last_start, joined)
+            elif end is None or end > start:
+                out.append((start, end))
+        merged[contract_id] = out
+    return merged
 
 
 def _allowance_lines(inputs: ContractInputs, period_start: date) -> list[DraftLine]:
@@ -610,6 +726,20 @@ def load_inputs(
         )
     ):
         inputs[abuse.contract_id].abuse = abuse
+    # CTR-06/BIL-06: one query for the contracts whose terms stop billing while suspended
+    stopping = [i for i, c in inputs.items() if not c.terms.suspension.billing_continues]
+    if stopping:
+        suspensions = session.execute(
+            select(
+                Suspension.contract_id,
+                Suspension.starts_on,
+                Suspension.lifted_on,
+                Suspension.started_at,
+                Suspension.lifted_at,
+            ).where(Suspension.contract_id.in_(stopping), Suspension.scope == SuspensionScope.FULL)
+        )
+        for contract_id, spans in _suspended_days(suspensions).items():
+            inputs[contract_id].suspended = spans
     return list(inputs.values())
 
 

@@ -5,7 +5,9 @@
 - Where the terms keep the administrator account open for a while (``admin_access_hours``,
   48 h [000 §10]) and the customer has no other live contract, its administrators keep a
   read-only access until then to retrieve their data (their role becomes read-only; other users
-  lose access at once); after it, every login and API key of the customer stops working.
+  lose access at once); after it, every login and API key of the customer stops working. A new
+  contract signed within that window gives the administrators their role back
+  (:func:`on_new_contract`).
 - End-customer data, recordings included, is deleted ``end_customer_data_deletion_days`` after
   the end (60 days [000 §7.4]): the contract's files under ``<data_dir>/contracts/<id>/`` (where
   the engines store recordings and imports) and the rows other contexts register through
@@ -100,7 +102,7 @@ def on_termination(session: Session, contract: Contract, on: date) -> Text | Non
     if terms.admin_access_hours is not None and not _other_live_contract(session, contract):
         ends = access_end(on, terms.admin_access_hours)
         contract.access_ends_at = ends
-        _read_only(session, contract.customer_id)
+        contract.read_only_admins = _read_only(session, contract.customer_id)
         parts.append(
             Text(
                 fr="Vos administrateurs gardent un accès en lecture seule jusqu'au "
@@ -126,11 +128,14 @@ def on_termination(session: Session, contract: Contract, on: date) -> Text | Non
     return notices.join(*parts) if parts else None
 
 
-def _read_only(session: Session, customer_id: int) -> None:
-    """Administrators keep a read-only role; the customer's other users lose access."""
+def _read_only(session: Session, customer_id: int) -> dict[str, list[int]]:
+    """Administrators keep a read-only role; the customer's other users lose access. Returns
+    the users and API keys made read-only, to give their role back on a new contract."""
+    demoted: dict[str, list[int]] = {"users": [], "api_keys": []}
     for user in session.scalars(select(User).where(User.customer_id == customer_id)):
         if user.role == Role.CUSTOMER_ADMIN:
             user.role = Role.CUSTOMER_USER
+            demoted["users"].append(user.id)
         elif user.active:
             accounts.deactivate_user(session, user)
     for key in session.scalars(
@@ -138,9 +143,40 @@ def _read_only(session: Session, customer_id: int) -> None:
     ):
         if key.role == Role.CUSTOMER_ADMIN:
             key.role = Role.CUSTOMER_USER
+            demoted["api_keys"].append(key.id)
         else:
             accounts.revoke_api_key(session, key)
     session.flush()
+    return demoted
+
+
+def on_new_contract(session: Session, customer_id: int, at: datetime) -> list[str]:
+    """CTR-09: a contract signed while an ended contract's read-only access still runs gives
+    the administrators made read-only their role back; that access is then no longer closed
+    by the scheduler (the customer is live again). The references of the windows ended."""
+    done: list[str] = []
+    for contract in session.scalars(
+        select(Contract).where(
+            Contract.customer_id == customer_id,
+            Contract.access_ends_at.is_not(None),
+            Contract.access_ends_at > at,
+            Contract.access_closed_at.is_(None),
+        )
+    ):
+        demoted = contract.read_only_admins or {}
+        for user_id in demoted.get("users", []):
+            user = session.get(User, user_id)
+            if user is not None and user.active and user.role == Role.CUSTOMER_USER:
+                user.role = Role.CUSTOMER_ADMIN
+        for key_id in demoted.get("api_keys", []):
+            key = session.get(ApiKey, key_id)
+            if key is not None and key.revoked_at is None and key.role == Role.CUSTOMER_USER:
+                key.role = Role.CUSTOMER_ADMIN
+        contract.read_only_admins = None
+        contract.access_closed_at = at
+        done.append(contract.reference)
+    session.flush()
+    return done
 
 
 def close_access(session: Session, as_of: datetime) -> list[str]:

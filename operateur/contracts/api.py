@@ -11,7 +11,14 @@ from fastapi import APIRouter, status
 from operateur.accounts import service as accounts
 from operateur.accounts.permissions import Actor, Permission
 from operateur.catalog.terms import Service
-from operateur.contracts import equipment, lifecycle, price_changes, renewal, termination
+from operateur.contracts import (
+    equipment,
+    lifecycle,
+    price_changes,
+    renewal,
+    suspension,
+    termination,
+)
 from operateur.contracts import service as contracts
 from operateur.contracts.models import NoticeKind
 from operateur.contracts.schemas import (
@@ -30,7 +37,6 @@ from operateur.contracts.schemas import (
     LineIn,
     LineOut,
     NoticeEndIn,
-    NoticeIn,
     OverridesIn,
     ReasonIn,
     RightIn,
@@ -211,9 +217,12 @@ def return_equipment(
 def suspend_contract(
     customer_id: int, contract_id: int, body: SuspendIn, actor: Writer, session: SessionDep
 ) -> ContractOut:
-    """Suspend the contract, whole or in part where its terms allow (CTR-06)."""
+    """Suspend the contract, whole or in part where its terms allow, in CTR-06's order: at once
+    for an urgent cause of the terms, otherwise after a formal notice and its delay."""
     contract = contracts.get_contract(session, customer_id, contract_id)
-    lifecycle.suspend(session, contract, cause=body.cause, reason=body.reason, scope=body.scope)
+    suspension.suspend_in_order(
+        session, contract, cause=body.cause, reason=body.reason, scope=body.scope, on=body.on
+    )
     return ContractOut.model_validate(contract)
 
 
@@ -223,17 +232,6 @@ def restore_contract(
 ) -> ContractOut:
     contract = contracts.get_contract(session, customer_id, contract_id)
     lifecycle.restore(session, contract, reason=body.reason)
-    return ContractOut.model_validate(contract)
-
-
-@router.post("/contracts/{contract_id}/notice", response_model=ContractOut, tags=["contracts"])
-def give_notice(
-    customer_id: int, contract_id: int, body: NoticeIn, actor: Writer, session: SessionDep
-) -> ContractOut:
-    contract = contracts.get_contract(session, customer_id, contract_id)
-    lifecycle.give_notice(
-        session, contract, received_on=body.received_on, ends_on=body.ends_on, reason=body.reason
-    )
     return ContractOut.model_validate(contract)
 
 
@@ -353,7 +351,8 @@ def list_notices(
 def add_notice(
     customer_id: int, contract_id: int, body: ContractNoticeIn, actor: Writer, session: SessionDep
 ) -> ContractNoticeOut:
-    """Record a breach notice, a force majeure event, an operator outage or a price change."""
+    """Record a breach notice, a force majeure event, an operator outage, a price change, or a
+    formal notice before suspension (CTR-06)."""
     contract = contracts.get_contract(session, customer_id, contract_id)
     notified = body.notified_on or body.started_on
     if body.kind is NoticeKind.BREACH:
@@ -376,6 +375,18 @@ def add_notice(
     elif body.kind is NoticeKind.OPERATOR_OUTAGE:
         notice = termination.operator_outage(
             session, contract, started_on=body.started_on, description=body.summary
+        )
+    elif body.kind is NoticeKind.SUSPENSION:
+        if body.cause is None:
+            raise InvalidInput(
+                Text(
+                    fr="Une mise en demeure avant suspension en précise la cause.",
+                    en="A formal notice before suspension names its cause.",
+                ),
+                field="cause",
+            )
+        notice = suspension.formal_notice(
+            session, contract, cause=body.cause, notified_on=notified, summary=body.summary
         )
     elif body.kind is NoticeKind.PRICE_CHANGE:
         notice = price_changes.announce(

@@ -1,4 +1,4 @@
-"""``operateur contracts``: list, show, sign and activate contracts."""
+"""``operateur contracts``: list, show, sign, activate and suspend contracts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
+from operateur.catalog.terms import SuspensionCause
 from operateur.cli_support import lang, print_json, reports_errors, unit_of_work
+from operateur.contracts import lifecycle, suspension
 from operateur.contracts import service as contracts
-from operateur.contracts.models import Contract
+from operateur.contracts.models import Contract, SuspensionScope
 from operateur.contracts.schemas import schedule_out
 from operateur.errors import NotFound
 from operateur.i18n import Text
@@ -123,3 +125,56 @@ def schedule(
         return
     for key, value in out.model_dump(mode="json").items():
         typer.echo(f"{key}: {value}")
+
+
+@app.command("suspension-notice")
+@reports_errors
+def suspension_notice(
+    contract_id: int,
+    cause: Annotated[SuspensionCause, typer.Option(help="Cause of the coming suspension")],
+    summary: Annotated[str, typer.Option(help="What the customer has to cure")],
+    on: Annotated[
+        datetime | None, typer.Option("--on", formats=["%Y-%m-%d"], help="Default: today")
+    ] = None,
+) -> None:
+    """Send a formal notice before suspension (CTR-06): suspension possible after its delay."""
+    day = on.date() if on else lifecycle.today()
+    with unit_of_work("contracts suspension-notice") as session:
+        notice = suspension.formal_notice(
+            session, _load(session, contract_id), cause=cause, notified_on=day, summary=summary
+        )
+        opens_on = notice.opens_on
+    assert opens_on is not None
+    typer.echo(
+        Text(
+            fr="Mise en demeure envoyée ; suspension possible à compter du {day}.",
+            en="Formal notice sent; suspension possible from {day}.",
+        ).render(lang(), day=opens_on.isoformat())
+    )
+
+
+@app.command("suspend")
+@reports_errors
+def suspend(
+    contract_id: int,
+    cause: Annotated[SuspensionCause, typer.Option(help="Cause of the suspension")],
+    reason: Annotated[str, typer.Option(help="Reason told to the customer")],
+    scope: Annotated[SuspensionScope, typer.Option(help="Whole or part")] = SuspensionScope.FULL,
+    on: Annotated[
+        datetime | None, typer.Option("--on", formats=["%Y-%m-%d"], help="Default: today")
+    ] = None,
+) -> None:
+    """Suspend a contract in CTR-06's order: at once for an urgent cause of the terms,
+    otherwise only once a formal notice has stayed unanswered for the terms' delay."""
+    day = on.date() if on else lifecycle.today()
+    with unit_of_work("contracts suspend") as session:
+        contract = _load(session, contract_id)
+        suspension.suspend_in_order(
+            session, contract, cause=cause, reason=reason, scope=scope, on=day
+        )
+        reference = contract.reference
+    typer.echo(
+        Text(fr="Contrat {ref} suspendu.", en="Contract {ref} suspended.").render(
+            lang(), ref=reference
+        )
+    )

@@ -172,6 +172,7 @@ def suspend(
         cause=cause.value,
         scope=scope,
         reason=reason,
+        starts_on=on or today(),
     )
     session.add(suspension)
     session.flush()
@@ -197,6 +198,13 @@ def open_suspensions(session: Session, contract_id: int) -> list[Suspension]:
     )
 
 
+def _lift(session: Session, contract: Contract, on: date) -> None:
+    """End the open suspensions: service (and billing, CTR-06) runs again from ``on``."""
+    for suspension in open_suspensions(session, contract.id):
+        suspension.lifted_at = utcnow()
+        suspension.lifted_on = max(on, suspension.starts_on or on)
+
+
 def restore(
     session: Session,
     contract: Contract,
@@ -205,11 +213,10 @@ def restore(
     on: date | None = None,
     why: Text | None = None,
 ) -> ContractEvent:
-    """Lift every suspension (e.g. on payment, CTR-06 [004 §9.5])."""
+    """Lift every suspension (e.g. on payment, CTR-06 [004 §9.5]) from ``on`` (default today)."""
     back = ContractStatus.NOTICE_GIVEN if contract.ends_on else ContractStatus.ACTIVE
     event = _move(session, contract, "restore", back, reason)
-    for suspension in open_suspensions(session, contract.id):
-        suspension.lifted_at = utcnow()
+    _lift(session, contract, on or today())
     session.flush()
     notices.restored(
         session, contract, event_id=event.id, on=on or today(), why=why or as_text(reason)
@@ -243,8 +250,7 @@ def give_notice(
     contract.notice_given_on = received_on
     contract.ends_on = ends_on
     end_subscriptions(session, contract, ends_on)
-    for suspension in open_suspensions(session, contract.id):
-        suspension.lifted_at = utcnow()
+    _lift(session, contract, received_on)
     session.flush()
     notices.notice_received(
         session, contract, received_on=received_on, ends_on=ends_on, why=why or as_text(reason)

@@ -52,6 +52,9 @@ class Contract(Base, Audited):
     trial_ends_on: Mapped[date | None] = mapped_column(Date)  # CTR-12 last day of the trial
     access_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # CTR-09
     access_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # CTR-09 done
+    # CTR-09 the users and API keys made read-only at termination, given back their admin
+    # role if the customer signs a new contract during the read-only window
+    read_only_admins: Mapped[dict[str, list[int]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
@@ -97,6 +100,10 @@ class Suspension(Base, Audited):
     scope: Mapped[SuspensionScope] = mapped_column(StrEnumType(SuspensionScope))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the days of service it covers, [starts_on, lifted_on): what billing reads when the terms
+    # stop the subscriptions during a suspension (CTR-06, BIL-06)
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    lifted_on: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -193,6 +200,7 @@ class NoticeKind(enum.StrEnum):
     OPERATOR_OUTAGE = "operator_outage"  # CTR-14 an outage attributable to the operator
     PRICE_CHANGE = "price_change"  # CTR-13 a price change announced with its effective date
     INACTIVITY = "inactivity"  # CTR-08 the contract found inactive
+    SUSPENSION = "suspension"  # CTR-06 a formal notice announcing a suspension for a cause
 
 
 class ContractNotice(Base, Audited):

@@ -165,17 +165,11 @@ class SuspendIn(BaseModel):
     cause: SuspensionCause
     scope: SuspensionScope = SuspensionScope.FULL
     reason: str = Field(min_length=1, max_length=2000)
+    on: date | None = Field(default=None, description="First day suspended (default: today)")
 
 
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class NoticeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    received_on: date
-    ends_on: date
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -227,7 +221,8 @@ class TerminationOut(BaseModel):
 
 class ContractNoticeIn(BaseModel):
     """A notice that opens a termination right: a breach (CTR-07), force majeure (CTR-11), an
-    outage of the operator (CTR-14), a price change (CTR-13)."""
+    outage of the operator (CTR-14), a price change (CTR-13); or a formal notice before a
+    suspension for ``cause`` (CTR-06)."""
 
     model_config = ConfigDict(extra="forbid")
     kind: NoticeKind
@@ -237,6 +232,7 @@ class ContractNoticeIn(BaseModel):
     rises: bool = Field(default=True, description="Price change: prices go up")
     by_operator: bool = True
     summary: str = Field(min_length=1, max_length=2000)
+    cause: SuspensionCause | None = Field(default=None, description="Suspension notice: cause")
 
 
 class ContractNoticeOut(BaseModel):

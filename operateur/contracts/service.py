@@ -188,6 +188,9 @@ def sign(
     contract.signed_at = signed_at or utcnow()
     contract.signed_by = signed_by
     session.flush()
+    from operateur.contracts import after_end  # after_end builds on this module
+
+    after_end.on_new_contract(session, contract.customer_id, contract.signed_at)
     return contract
 
 

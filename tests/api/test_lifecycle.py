@@ -18,11 +18,23 @@ def test_suspend_and_restore_are_recorded_and_gate_the_service(
     staff = auth(world.staff_key)
     usable = f"/api/v1/customers/{world.a.id}/services/centrex/usable"
     assert client.get(usable, headers=auth(world.a.user_key)).json()["allowed"] is True
-    suspended = client.post(
-        f"{_contract(world)}/suspend",
+    body = {"cause": "non_payment", "reason": "facture F2026-000001 impayée", "on": "2030-02-01"}
+    # CTR-06 [001 §19] non-payment is not an urgency: a formal notice comes first
+    refused = client.post(f"{_contract(world)}/suspend", headers=staff, json=body)
+    assert refused.status_code == 409 and refused.json()["code"] == "formal_notice_required"
+    assert "mise en demeure" in refused.json()["message"]
+    notice = client.post(
+        f"{_contract(world)}/notices",
         headers=staff,
-        json={"cause": "non_payment", "reason": "facture F2026-000001 impayée"},
+        json={
+            "kind": "suspension",
+            "cause": "non_payment",
+            "started_on": "2030-02-01",
+            "summary": "facture F2026-000001 impayée",
+        },
     )
+    assert notice.status_code == 201 and notice.json()["opens_on"] == "2030-02-01"  # no delay
+    suspended = client.post(f"{_contract(world)}/suspend", headers=staff, json=body)
     assert suspended.json()["status"] == "suspended"
     decision = client.get(usable, headers=auth(world.a.user_key)).json()
     assert decision["allowed"] is False and decision["code"] == "suspended_non_payment"
@@ -81,11 +93,13 @@ def test_no_partial_suspension_when_the_contract_excludes_it(
 def test_notice_then_termination(client: TestClient, world: World) -> None:
     staff = auth(world.staff_key)
     notice = client.post(
-        f"{_contract(world)}/notice",
+        f"{_contract(world)}/termination",
         headers=staff,
         json={"received_on": "2026-11-01", "ends_on": "2029-02-28", "reason": "lettre du client"},
     )
-    assert notice.json()["status"] == "notice_given"
+    assert notice.status_code == 200 and notice.json()["ends_on"] == "2029-02-28"
+    contract = client.get(_contract(world), headers=staff).json()
+    assert contract["status"] == "notice_given"
     done = client.post(
         f"{_contract(world)}/terminate",
         headers=staff,

@@ -128,11 +128,6 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "reason": "x",
     },
     ("POST", "/customers/{customer_id}/contracts/{contract_id}/restore"): {"reason": "x"},
-    ("POST", "/customers/{customer_id}/contracts/{contract_id}/notice"): {
-        "received_on": "2026-01-05",
-        "ends_on": "2026-04-05",
-        "reason": "x",
-    },
     ("POST", "/customers/{customer_id}/contracts/{contract_id}/terminate"): {
         "on": "2026-01-05",
         "reason": "x",
