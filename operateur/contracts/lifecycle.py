@@ -325,15 +325,21 @@ VOICE_SERVICES = frozenset(
 
 
 def may_use(
-    session: Session, customer_id: int, service: Service, *, international: bool = False
+    session: Session,
+    customer_id: int,
+    service: Service,
+    *,
+    international: bool = False,
+    contract_id: int | None = None,
 ) -> UsageDecision:
     """The single check the voice, SMS and mail engines ask before serving a customer: a live
-    contract covering ``service``, not suspended for it (``international``: a call abroad)."""
-    contracts = list(
-        session.scalars(
-            select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(USABLE))
-        )
-    )
+    contract covering ``service``, not suspended for it (``international``: a call abroad).
+    ``contract_id``: the use is under that contract (a line's, a message's), so only that
+    contract counts — a suspension of one contract is not bypassed through another one."""
+    query = select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(USABLE))
+    if contract_id is not None:
+        query = query.where(Contract.id == contract_id)
+    contracts = list(session.scalars(query))
     covering = [c for c in contracts if service in get_offer(c.offer_id).services]
     if not covering:
         return UsageDecision(

@@ -221,13 +221,13 @@ class _Gates:
             contract = self.session.get(Contract, contract_id)
             assert contract is not None
             rules = terms_of(contract).sms
-            if customer_id not in self.usable:
-                decision = may_use(self.session, customer_id, Service.SMS)
-                self.usable[customer_id] = None if decision.allowed else decision.code
+            if contract_id not in self.usable:
+                decision = may_use(self.session, customer_id, Service.SMS, contract_id=contract_id)
+                self.usable[contract_id] = None if decision.allowed else decision.code
             window = sending_window(rules) if rules is not None else None
             is_open = window is None or window.contains(self.now)
             gate = _Gate(
-                refusal=self.usable[customer_id] if rules is not None else "no_sms_terms",
+                refusal=self.usable[contract_id] if rules is not None else "no_sms_terms",
                 open=is_open,
                 next_opening=None if is_open or window is None else window.next_opening(self.now),
             )

@@ -243,8 +243,12 @@ def load_line_view(
     terms = terms_of(contract)
     offered = get_offer(contract.offer_id).services
     service = next((s for s in _SERVICE_PREFERENCE[line.kind] if s in offered), None)
-    usable = may_use(session, line.customer_id, service) if service else None
-    abroad = may_use(session, line.customer_id, service, international=True) if service else None
+    usable = abroad = None
+    if service:
+        usable = may_use(session, line.customer_id, service, contract_id=line.contract_id)
+        abroad = may_use(
+            session, line.customer_id, service, international=True, contract_id=line.contract_id
+        )
     deck_id = usage.active_deck_id(session, contract)
     deck = usage.load_deck(session, deck_id) if deck_id is not None else None
     numbers = frozenset(

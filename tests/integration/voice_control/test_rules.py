@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from operateur.billing.models import UsageRecord
 from operateur.catalog.terms import SuspensionCause
 from operateur.contracts import lifecycle
+from operateur.contracts import service as contracts
 from operateur.contracts.models import LineKind, SuspensionScope
+from operateur.contracts.schemas import LineIn
 from operateur.notifications.models import OutboxMessage
 from operateur.voice import suspensions
 from operateur.voice.control import USAGE_SOURCE
@@ -154,6 +156,26 @@ def test_suspensions_and_partial_suspensions_refuse_calls(voice: VoiceWorld) -> 
     lifecycle.restore(voice.session, account.contract, reason="levée")
     voice.session.commit()
     assert voice.call(control, account, "+3222000000")[1].allow
+
+
+# SPEC: CTR-06
+def test_a_suspended_contract_is_not_bypassed_through_another_contract_of_the_customer(
+    voice: VoiceWorld,
+) -> None:
+    control = voice.control()
+    account = voice.account("centrex", line_kind=LineKind.CENTREX)
+    second = voice.build.contract(account.customer, "centrex", date(2026, 1, 5), [])
+    other_line = contracts.create_line(
+        voice.session,
+        account.customer.id,
+        LineIn(contract_id=second.id, kind=LineKind.CENTREX, label="Agence"),
+    )
+    lifecycle.suspend(voice.session, second, cause=SuspensionCause.FRAUD, reason="appels suspects")
+    voice.session.commit()
+    _, refused = voice.call(control, account, line=other_line)
+    assert (refused.allow, refused.code) == (False, 403)
+    assert refused.reason("en").startswith("CTR-06 ")
+    assert voice.call(control, account)[1].allow  # the other contract's line calls on
 
 
 # SPEC: VOX-03, VOX-06
