@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, status
@@ -158,7 +159,7 @@ async def authorize(
 
 @router.post("/voice/answer", response_model=OkOut)
 async def answer(body: CallIn, actor: Controller, control: ControlDep) -> OkOut:
-    await run_in_threadpool(control.answer, body.call_id)
+    await run_in_threadpool(control.answer, body.call_id, _moment(body.at))
     return OkOut()
 
 
@@ -171,8 +172,14 @@ async def update(body: CallIn, actor: Controller, control: ControlDep) -> OkOut:
 @router.post("/voice/end", response_model=OkOut)
 async def end(body: EndIn, actor: Controller, control: ControlDep) -> OkOut:
     """Idempotent: the end of a call that is not live (already ended, unknown) changes nothing."""
-    await run_in_threadpool(control.end, body.call_id, body.disposition, body.sip_code)
+    await run_in_threadpool(
+        control.end, body.call_id, body.disposition, body.sip_code, _moment(body.at)
+    )
     return OkOut()
+
+
+def _moment(unix_time: float | None) -> datetime | None:
+    return datetime.fromtimestamp(unix_time, UTC) if unix_time is not None else None
 
 
 @router.get("/voice/calls", response_model=list[LiveCallOut])

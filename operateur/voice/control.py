@@ -497,6 +497,8 @@ def _disposition(call: LiveCall, ending: Ending) -> tuple[str, datetime | None, 
     """(disposition, answer time, end time) to bill: an answered call is ANSWERED and ends no
     later than its maximum duration; a call never answered cannot be ANSWERED."""
     disposition, ended, answered = ending.disposition, ending.ended, call.answered_at
+    if answered is not None:
+        answered = max(answered, call.started_at)
     if answered is None and disposition == "ANSWERED":
         answered = ended  # the answer was never reported: nothing was talked
     if answered is not None:
@@ -813,9 +815,10 @@ class VoiceControl:
 
     # -- answer, update, end --
 
-    def answer(self, call_id: str) -> bool:
-        """The call was answered now (first answer counts). False for an unknown call."""
-        stamp = repr(self._clock().timestamp())
+    def answer(self, call_id: str, at: datetime | None = None) -> bool:
+        """The call was answered now, or ``at`` when the proxy reports it late (first answer
+        counts). False for an unknown call."""
+        stamp = repr(self._reported(at).timestamp())
         return self.counters.set_fields(call_id, {"answered": stamp}, only_if_empty=True)
 
     def update(self, call_id: str) -> bool:
@@ -823,17 +826,28 @@ class VoiceControl:
         stamp = repr(self._clock().timestamp())
         return self.counters.set_fields(call_id, {"updated": stamp}, only_if_empty=False)
 
-    def end(self, call_id: str, disposition: str, sip_code: int = 0) -> bool:
-        """The call ended now: rate it, write its usage record, commit its reservation at the
-        rated cost (the rest released), free its slots. False (and nothing done) when the call
-        is not live: a repeated end has no effect. Ends arriving together are written in one
-        transaction (group commit); each returns once its own call is committed."""
+    def end(
+        self, call_id: str, disposition: str, sip_code: int = 0, at: datetime | None = None
+    ) -> bool:
+        """The call ended now (or ``at``, when the proxy reports it late): rate it, write its
+        usage record, commit its reservation at the rated cost (the rest released), free its
+        slots. False (and nothing done) when the call is not live: a repeated end has no
+        effect. Ends arriving together are written in one transaction (group commit); each
+        returns once its own call is committed."""
         state = self.counters.get(call_id)
         if state is None:
             return False
-        self._ends.submit(Ending(state, disposition, self._clock(), sip_code, reaped=False))
+        ended = self._reported(at)
+        self._ends.submit(Ending(state, disposition, ended, sip_code, reaped=False))
         self.counters.finish(call_id)
         return True
+
+    def _reported(self, at: datetime | None) -> datetime:
+        """The moment of a reported event: ``at`` as the proxy saw it, but never after now (a
+        proxy's clock ahead); now when not given. Billing never starts before the call began
+        (``_disposition``)."""
+        now = self._clock()
+        return now if at is None else min(at, now)
 
     def _settle_many(self, endings: Sequence[Ending], session: Session | None = None) -> None:
         """Write the usage records of ended calls and commit their prepaid reservations, in one

@@ -32,14 +32,22 @@ class AuthorizeOut(BaseModel):
     emergency: bool
 
 
+# When the proxy saw the event (Unix time, seconds): a report queued while operateur was away
+# is billed at the moment it happened, not when it arrived. Never later than its arrival, never
+# before the call began.
+EventTime = Annotated[float | None, Field(default=None, gt=0, description="Unix time (seconds)")]
+
+
 class CallIn(BaseModel):
     call_id: CallId
+    at: EventTime = None
 
 
 class EndIn(BaseModel):
     call_id: CallId
     disposition: Literal["ANSWERED", "NO ANSWER", "BUSY", "FAILED"]
     sip_code: Annotated[int, Field(ge=0, le=699)] = 0
+    at: EventTime = None
 
 
 class OkOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -192,3 +193,28 @@ def test_the_scheduler_reaps_in_its_own_transaction(voice: VoiceWorld) -> None:
     voice.session.commit()
     assert _record(voice, call_id).disposition == "FAILED"
     assert voice.call(control, account)[1].allow
+
+
+# SPEC: BIL-09
+def test_a_late_report_is_billed_at_the_moment_the_proxy_saw_it(voice: VoiceWorld) -> None:
+    """Reports queued by the proxy while operateur was away carry their time (``at``): the call
+    is billed for what was talked, not up to the report's arrival; a time in the future (the
+    proxy's clock ahead) counts as the arrival."""
+    control = voice.control()
+    account = voice.account("centrex", line_kind=LineKind.CENTREX)
+    call_id, decision = voice.call(control, account, "+33612345678")
+    assert decision.allow
+    answered = voice.clock.now + timedelta(seconds=2)
+    voice.clock.advance(30)  # the answer report arrives 28 s late
+    control.answer(call_id, at=answered)
+    voice.clock.advance(600)  # the end report arrives 10 minutes late
+    control.end(call_id, "ANSWERED", 200, at=answered + timedelta(seconds=95))
+    record = _record(voice, call_id)
+    # 95 s talked, steps 30/6: 96 s billed, 0.01 + 0.05 × 96 / 60 = 0.09 €
+    assert (record.billed_seconds, record.cost) == (96, Decimal("0.09"))
+
+    call_id, _ = voice.call(control, account, "+33612345678")
+    control.answer(call_id)
+    voice.clock.advance(60)
+    control.end(call_id, "ANSWERED", 200, at=voice.clock.now + timedelta(hours=1))
+    assert _record(voice, call_id).billed_seconds == 60
