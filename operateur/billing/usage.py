@@ -8,6 +8,7 @@ one. A record that cannot be rated is kept as ``rejected`` with its reason, neve
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,6 +150,7 @@ class CallData:
     end: datetime
     disposition: str  # ANSWERED, NO ANSWER, BUSY, FAILED
     surcharge: Decimal = ZERO  # a third party's surcharge, passed through (BIL-09)
+    direction: str = "outbound"  # "inbound": a call received, kept as traffic data, never billed
 
 
 def _period(moment: datetime) -> str:
@@ -218,9 +220,14 @@ def record_calls(session: Session, calls: Sequence[CallData]) -> list[StoredCall
             "disposition": call.disposition,
             "period": _period(call.start),
             "surcharge": call.surcharge,
+            "direction": call.direction,
             "created_at": now,
         }
-        reason = _rate_into(row, call, decks.get(line.contract_id) if line else None)
+        if call.direction == "inbound":
+            reason = None if line else "unknown_account"
+            row["billable_seconds"] = _talked_seconds(call)
+        else:
+            reason = _rate_into(row, call, decks.get(line.contract_id) if line else None)
         row["reject_reason"] = reason
         row["status"] = UsageStatus.REJECTED if reason else UsageStatus.RATED
         rows.append(row)
@@ -230,7 +237,7 @@ def record_calls(session: Session, calls: Sequence[CallData]) -> list[StoredCall
     if rows:
         connection = session.connection()
         connection.execute(insert(UsageRecord), rows)
-        usage_totals.add(connection, rows)
+        usage_totals.add(connection, [row for row in rows if row["direction"] != "inbound"])
     return [known[(call.source, call.call_id)] for call in calls]
 
 
@@ -284,6 +291,12 @@ def _decks_of(session: Session, lines: Sequence[Any]) -> dict[int, rating.RateDe
         found = own.get(line.customer_id) or of_offer.get(line.offer_id)
         decks[line.contract_id] = _published_deck(session, *found) if found else None
     return decks
+
+
+def _talked_seconds(call: CallData) -> int:
+    if call.answer is None:
+        return 0
+    return max(0, math.ceil((call.end - call.answer).total_seconds()))
 
 
 def _rate_into(row: dict[str, Any], call: CallData, deck: rating.RateDeck | None) -> str | None:

@@ -330,10 +330,12 @@ def may_use(
     service: Service,
     *,
     international: bool = False,
+    inbound: bool = False,
     contract_id: int | None = None,
 ) -> UsageDecision:
     """The single check the voice, SMS and mail engines ask before serving a customer: a live
-    contract covering ``service``, not suspended for it (``international``: a call abroad).
+    contract covering ``service``, not suspended for it (``international``: a call abroad;
+    ``inbound``: a call received, which suspensions of outbound calls do not bar).
     ``contract_id``: the use is under that contract (a line's, a message's), so only that
     contract counts — a suspension of one contract is not bypassed through another one."""
     query = select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(USABLE))
@@ -357,10 +359,15 @@ def may_use(
             for s in open_suspensions(session, contract.id)
             if s.scope is SuspensionScope.FULL
             or (s.scope is SCOPE_OF_SERVICE.get(service))
-            or (service in VOICE_SERVICES and s.scope is SuspensionScope.OUTBOUND_CALLS)
+            or (
+                service in VOICE_SERVICES
+                and not inbound
+                and s.scope is SuspensionScope.OUTBOUND_CALLS
+            )
             or (
                 service in VOICE_SERVICES
                 and international
+                and not inbound
                 and s.scope is SuspensionScope.INTERNATIONAL_CALLS
             )
         ]

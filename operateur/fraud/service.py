@@ -97,6 +97,7 @@ def _calls(session: Session, contract_id: int, period: str) -> list[Call]:
             UsageRecord.contract_id == contract_id,
             UsageRecord.period == period,
             UsageRecord.kind == UsageKind.VOICE,
+            UsageRecord.direction == "outbound",  # calls placed (received ones are not)
         )
     )
     return [

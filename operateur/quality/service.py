@@ -52,6 +52,7 @@ def attempts(session: Session, contract_id: int, start: datetime, end: datetime)
         ).where(
             UsageRecord.contract_id == contract_id,
             UsageRecord.kind == UsageKind.VOICE,
+            UsageRecord.direction == "outbound",  # calls placed (received ones are not)
             UsageRecord.started_at >= start,
             UsageRecord.started_at < end,
         )
@@ -95,6 +96,7 @@ def apply_penalties(session: Session, day: date) -> list[PendingCharge]:
         select(UsageRecord.customer_id)
         .where(
             UsageRecord.kind == UsageKind.VOICE,
+            UsageRecord.direction == "outbound",  # calls placed (received ones are not)
             UsageRecord.started_at >= start,
             UsageRecord.started_at < end,
             UsageRecord.customer_id.is_not(None),

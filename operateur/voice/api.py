@@ -31,6 +31,7 @@ from operateur.i18n import Text, pick_lang
 from operateur.voice import suspensions, telemarketing
 from operateur.voice.control import AuthorizeRequest, VoiceControl
 from operateur.voice.counters import shared_counters
+from operateur.voice.inbound import InboundRequest
 from operateur.voice.schemas import (
     AuthorizeIn,
     AuthorizeOut,
@@ -40,6 +41,8 @@ from operateur.voice.schemas import (
     DestinationSuspensionIn,
     DestinationSuspensionOut,
     EndIn,
+    InboundIn,
+    InboundOut,
     LiveCallOut,
     OkOut,
     OppositionsIn,
@@ -154,6 +157,31 @@ async def authorize(
         max_duration=decision.max_duration,
         route=decision.route,
         emergency=decision.emergency,
+    )
+
+
+@router.post("/voice/inbound", response_model=InboundOut)
+async def authorize_inbound(
+    body: InboundIn, actor: Controller, control: ControlDep, request: Request
+) -> InboundOut:
+    """May the carrier's call to a customer's number ring its line (VOX-04, VOX-09, CTR-06,
+    VOX-05)? Always 200; then ``answer`` and ``end`` as for outbound calls (never billed)."""
+    decision, line = await run_in_threadpool(
+        control.authorize_inbound,
+        InboundRequest(
+            call_id=body.call_id,
+            caller=body.caller,
+            callee=body.callee,
+            from_abroad=body.from_abroad,
+            source_ip=body.source_ip,
+        ),
+    )
+    return InboundOut(
+        allow=decision.allow,
+        code=decision.code,
+        reason=decision.reason(pick_lang(request.headers.get("accept-language"))),
+        max_duration=decision.max_duration,
+        line=line,
     )
 
 

@@ -104,6 +104,7 @@ from operateur.voice.destinations import (
     blocklist,
     dialled,
 )
+from operateur.voice.inbound import UNKNOWN_NUMBER, InboundRequest, inbound_refusal
 from operateur.voice.models import DestinationSuspension, VoiceProfile
 
 log = logging.getLogger("operateur.voice")
@@ -178,6 +179,7 @@ class LineView:
     terms: ContractTerms
     usable: UsageDecision | None
     usable_abroad: UsageDecision | None
+    usable_inbound: UsageDecision | None
     prepaid: bool
     deck: rating.RateDeck | None
     numbers: frozenset[str]
@@ -243,11 +245,14 @@ def load_line_view(
     terms = terms_of(contract)
     offered = get_offer(contract.offer_id).services
     service = next((s for s in _SERVICE_PREFERENCE[line.kind] if s in offered), None)
-    usable = abroad = None
+    usable = abroad = inbound = None
     if service:
         usable = may_use(session, line.customer_id, service, contract_id=line.contract_id)
         abroad = may_use(
             session, line.customer_id, service, international=True, contract_id=line.contract_id
+        )
+        inbound = may_use(
+            session, line.customer_id, service, inbound=True, contract_id=line.contract_id
         )
     deck_id = usage.active_deck_id(session, contract)
     deck = usage.load_deck(session, deck_id) if deck_id is not None else None
@@ -289,6 +294,7 @@ def load_line_view(
         terms=terms,
         usable=usable,
         usable_abroad=abroad,
+        usable_inbound=inbound,
         prepaid=customer.payment_method is PaymentMethod.PREPAID,
         deck=deck,
         numbers=numbers,
@@ -456,6 +462,7 @@ class LiveCall:
     answered_at: datetime | None
     updated_at: datetime | None
     prepaid: bool
+    inbound: bool = False
 
     @classmethod
     def from_state(cls, state: dict[str, str]) -> LiveCall:
@@ -479,6 +486,7 @@ class LiveCall:
             answered_at=moment("answered"),
             updated_at=moment("updated"),
             prepaid=state["prepaid"] == "1",
+            inbound=state.get("direction") == "inbound",
         )
 
 
@@ -508,6 +516,9 @@ def _disposition(call: LiveCall, ending: Ending) -> tuple[str, datetime | None, 
     elif disposition == "ANSWERED" or disposition not in DISPOSITIONS:
         disposition = "FAILED"
     return disposition, answered, ended
+
+
+INBOUND = "inbound"  # the route class of calls received
 
 
 def reservation_ref(call_id: str) -> str:
@@ -813,6 +824,90 @@ class VoiceControl:
                 return _insufficient_credit(available, needed)
             return credit.covered_seconds(rate, reservation.amount, cap)
 
+    # -- inbound calls --
+
+    def authorize_inbound(self, request: InboundRequest) -> tuple[Decision, str]:
+        """May the carrier's call to a customer's number ring its line? (decision, the line's
+        SIP user name to ring). See ``operateur.voice.inbound`` for the rules."""
+        now = self._clock()
+        number = dialled(request.callee)
+        e164 = number.info.e164 if number is not None else None
+        with self._factory() as session:
+            line_name = (
+                session.scalar(
+                    select(Line.sip_username)
+                    .join(PhoneNumber, PhoneNumber.line_id == Line.id)
+                    .where(PhoneNumber.e164 == e164, PhoneNumber.status == NumberStatus.ASSIGNED)
+                )
+                if e164
+                else None
+            )
+        view = self.view(line_name) if line_name else None
+        if view is None or e164 is None:
+            return Decision.refused(UNKNOWN_NUMBER, INBOUND), ""
+        refusal: Refusal | None = None
+        if not view.active:
+            refusal = LINE_INACTIVE
+        elif view.terms.voice is None or view.service is None:
+            refusal = NO_VOICE
+        elif not view.contract_live:
+            refusal = CONTRACT_NOT_LIVE
+        elif view.usable_inbound is not None and not view.usable_inbound.allowed:
+            refusal = _usage_refusal(view.usable_inbound)
+        else:
+            refusal = inbound_refusal(
+                request.caller, from_abroad=request.from_abroad, rules=view.terms.voice.cli
+            )
+        if refusal is not None:
+            return Decision.refused(refusal, INBOUND), view.sip_username
+        cap = view.max_call_seconds or self.settings.voice_uncapped_call_seconds
+        _, slots = self._limits(view)  # CAPS and dialling rates count calls placed only
+        state = {
+            "call_id": request.call_id,
+            "line": view.sip_username,
+            "customer": str(view.customer_id),
+            "contract": str(view.contract_id),
+            "caller": request.caller,
+            "callee": e164,
+            "route": INBOUND,
+            "emergency": "0",
+            "max": str(cap),
+            "created": repr(now.timestamp()),
+            "answered": "",
+            "updated": "",
+            "prepaid": "0",  # receiving a call is free
+            "source_ip": request.source_ip,
+            "direction": "inbound",
+        }
+        try:
+            failed = self.counters.admit(
+                request.call_id,
+                windows=(),
+                slots=slots,
+                state=state,
+                owner=str(view.customer_id),
+                deadline=self._deadline(now, cap),
+                now=now.timestamp(),
+            )
+        except Exception:
+            log.exception("counters unavailable for inbound call %s", request.call_id)
+            return Decision.refused(CONTROL_UNAVAILABLE, INBOUND), view.sip_username
+        if isinstance(failed, AlreadyLive):
+            live = self.counters.get(request.call_id)
+            if live is None or live.get("direction") != "inbound" or live["callee"] != e164:
+                return Decision.refused(DUPLICATE_CALL_ID, INBOUND), view.sip_username
+            return Decision(True, 200, None, int(live["max"]), INBOUND, False), live["line"]
+        if failed is not None:
+            return Decision.refused(_limit_refusal(failed), INBOUND), view.sip_username
+        log_event(
+            log,
+            "call.inbound",
+            call=request.call_id,
+            line=view.sip_username,
+            customer=view.customer_id,
+        )
+        return Decision(True, 200, None, cap, INBOUND, False), view.sip_username
+
     # -- answer, update, end --
 
     def answer(self, call_id: str, at: datetime | None = None) -> bool:
@@ -894,6 +989,7 @@ class VoiceControl:
                     answer=answered,
                     end=max(ended, call.started_at),
                     disposition=disposition,
+                    direction="inbound" if call.inbound else "outbound",
                 )
             )
         stored = usage.record_calls(unit, calls)

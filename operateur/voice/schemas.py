@@ -32,6 +32,24 @@ class AuthorizeOut(BaseModel):
     emergency: bool
 
 
+class InboundIn(BaseModel):
+    """A call the carrier hands the proxy for one of the customers' numbers."""
+
+    call_id: CallId
+    caller: Annotated[str, Field(max_length=64)]
+    callee: Annotated[str, Field(min_length=1, max_length=64)]  # the customer's number
+    from_abroad: bool = False  # entered through an international interconnection (VOX-09)
+    source_ip: Annotated[str, Field(max_length=64)] = ""
+
+
+class InboundOut(BaseModel):
+    allow: bool
+    code: int  # SIP response code to relay on refusal (200 when allowed)
+    reason: str  # the rule first ("VOX-04 …"), then the words
+    max_duration: int  # seconds
+    line: str  # the SIP user name of the line to ring ("" when the number is unknown)
+
+
 # When the proxy saw the event (Unix time, seconds): a report queued while operateur was away
 # is billed at the moment it happened, not when it arrived. Never later than its arrival, never
 # before the call began.

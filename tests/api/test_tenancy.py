@@ -233,6 +233,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/customers/{customer_id}/sms/stock"): {"monthly_limit": 10, "reason": "x"},
     ("POST", "/voice/authorize"): {"call_id": "x", "line": "x", "caller": "x", "callee": "x"},
     ("POST", "/voice/answer"): {"call_id": "x"},
+    ("POST", "/voice/inbound"): {"call_id": "x", "caller": "x", "callee": "x"},
     ("POST", "/voice/update"): {"call_id": "x"},
     ("POST", "/voice/end"): {"call_id": "x", "disposition": "FAILED", "sip_code": 0},
     ("POST", "/voice/oppositions"): {"content": "0612345678\n", "source": "x"},
