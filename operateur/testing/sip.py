@@ -138,6 +138,7 @@ class Kamailio:
         self.shm_mb = shm_mb
         self.config = config
         self.port = free_port()
+        self.carrier_port = free_port()  # calls from the carrier, sent on to the gateway
         self.root = Path(tempfile.mkdtemp(prefix="operateur-kamailio-"))
         self.log_path = self.root / "kamailio.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -154,6 +155,8 @@ class Kamailio:
             "OPERATEUR_API_KEY": self.api_key,
             "OPERATEUR_SIP_LISTEN": f"udp:127.0.0.1:{self.port}",
             "OPERATEUR_SIP_GATEWAY": f"sip:127.0.0.1:{self.gateway_port}",
+            "OPERATEUR_SIP_CARRIER_LISTEN": f"udp:127.0.0.1:{self.carrier_port}",
+            "OPERATEUR_SIP_LINES_GATEWAY": f"sip:127.0.0.1:{self.gateway_port}",
         }
         command = [
             self.binary,
@@ -347,11 +350,13 @@ def place_calls(
     hold_ms: int = 0,
     scenario: str = "uac_hangup.xml",
     timeout: float = 180.0,
+    local_ip: str = "127.0.0.1",
 ) -> list[CallOutcome]:
     """Place ``calls`` calls from SIP account ``line`` presenting ``caller`` to ``callee``
     through the proxy on ``proxy_port``, ``rate`` new calls a second, all allowed at once; the
     caller hangs up after ``hold_ms`` (``uac_hangup.xml``) or waits for the proxy to cut the
-    call (``uac_wait_bye.xml``). Returns the outcome of each call, in the order placed."""
+    call (``uac_wait_bye.xml``); SIPp sends from ``local_ip`` (another loopback address plays
+    another peer). Returns the outcome of each call, in the order placed."""
     binary = _binary("sipp", "sip-tester")
     root = Path(tempfile.mkdtemp(prefix="operateur-sipp-caller-"))
     log = root / "caller.log"
@@ -378,7 +383,7 @@ def place_calls(
         "-r",
         str(rate),
         "-i",
-        "127.0.0.1",
+        local_ip,
         "-p",
         str(free_port()),
         "-mp",

@@ -250,7 +250,8 @@ def builder_and_key(voice_factory: sessionmaker[Session]) -> tuple[Builder, str]
 
 # A loaded machine may keep operateur busy for seconds: the proxy waits for it (SIPp gives up
 # on an INVITE after about 15 s of retransmissions).
-PROXY_DEFINES = ["HTTP_TIMEOUT=10"]
+# The international interconnection of these tests sends from 127.0.0.2 (VOX-09).
+PROXY_DEFINES = ["HTTP_TIMEOUT=10", 'INTERNATIONAL_CARRIER_NETS="127.0.0.2/32"']
 
 SERVER_ENV = {
     # the test process writes lines and decks while the server runs: read them at every call
