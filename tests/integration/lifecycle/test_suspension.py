@@ -4,17 +4,17 @@ suspension; at once for the urgent causes of the terms)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from operateur.billing import invoicing
+from operateur.billing import invoicing, payments
 from operateur.billing.models import Invoice, LineSource
 from operateur.catalog.terms import PaymentMethod, SuspensionCause
-from operateur.contracts import lifecycle, suspension, termination
+from operateur.contracts import dunning, lifecycle, suspension, termination
 from operateur.contracts import service as contracts
 from operateur.contracts.models import ContractStatus
 from operateur.errors import Conflict
@@ -209,3 +209,53 @@ def test_urgent_causes_suspend_at_once_and_a_cured_notice_no_longer_counts(
             on=date(2026, 4, 20),
         )
     assert refused.value.code == "formal_notice_required"
+
+
+# SPEC: CTR-06, BIL-06
+def test_a_staff_suspension_for_non_payment_counts_the_dunning_formal_notice(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """The mail offer puts a formal notice before a suspension, with an 8-day delay: the dunning
+    formal notice of a still unpaid invoice is that notice; once paid, it no longer counts."""
+    customer = build.customer()
+    contract = build.contract(
+        customer, "mail-security", date(2026, 1, 5), [("mail_in.mailbox", 10)]
+    )
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    [invoice] = _invoices(session, customer.id)
+    late = invoice.due_date + timedelta(days=1)
+    with pytest.raises(Conflict) as early:
+        suspension.suspend_in_order(
+            session, contract, cause=SuspensionCause.NON_PAYMENT, reason="impayé", on=late
+        )
+    assert early.value.code == "formal_notice_required"
+    assert f"formal_notice:{invoice.number}" in dunning.run(session, late)
+    with pytest.raises(Conflict) as waiting:
+        suspension.suspend_in_order(
+            session,
+            contract,
+            cause=SuspensionCause.NON_PAYMENT,
+            reason="impayé",
+            on=late + timedelta(days=7),
+        )
+    assert waiting.value.code == "cure_delay_running"
+    assert waiting.value.details["allowed_from"] == (late + timedelta(days=8)).isoformat()
+    payments.record_payment(
+        session,
+        customer.id,
+        amount=invoice.total_gross,
+        method="transfer",
+        received_on=late + timedelta(days=3),
+        reference="VIR-RETARD",
+    )
+    with pytest.raises(Conflict) as cured:
+        suspension.suspend_in_order(
+            session,
+            contract,
+            cause=SuspensionCause.NON_PAYMENT,
+            reason="impayé",
+            on=late + timedelta(days=8),
+        )
+    assert cured.value.code == "formal_notice_required"
+    assert contract.status is ContractStatus.ACTIVE
