@@ -157,6 +157,12 @@ class Settings(BaseSettings):
     mail_network_checks: bool = Field(
         default=True, description="DNS lookups (DNSBL, SPF, DKIM, DMARC) while filtering"
     )
+    mail_rspamd_url: str = Field(
+        default="", description="rspamd's normal worker the gateway also asks (empty: none)"
+    )
+    mail_spamd_address: str = Field(
+        default="", description="HOST:PORT of a spamd the gateway also asks (empty: none)"
+    )
     mail_cache_seconds: float = Field(
         default=5.0,
         ge=0,
@@ -179,6 +185,17 @@ class Settings(BaseSettings):
         description="SMPP routes to the SMSC: JSON {route: {host, port, system_id, password, "
         "system_type, window, throughput, enquire_link_seconds, ...}} or @/path/routes.json|yaml "
         "(fields: operateur.sms.smpp.SmppRoute)",
+    )
+    sms_short_code: str = Field(
+        default="38100",
+        pattern=r"^3[0-9]{4}$",
+        description="The operator's shared SMS short code (ARCEP 3BPQ, AF2M 36xxx/38xxx): the "
+        "default sender under offers with a shared short code, the number named in the STOP "
+        "mention and where STOP answers arrive (SMS-06). The default 38100 is a placeholder for "
+        "development and tests: set the number assigned to the operator",
+    )
+    sms_import_max_bytes: int = Field(
+        default=10_485_760, ge=1024, description="Largest distribution-list file uploaded"
     )
 
     # --- voice operations: recordings and traffic data (VOX-12, VOX-13) -----------------------

@@ -942,6 +942,10 @@ class SenderPattern(StrEnum):
     DIGITS_ONLY = "digits_only"  # SMS-05
 
 
+# SMS-06 characters a STOP mention may use: in every charset and counted one septet each.
+_MENTION_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \n"
+
+
 class SmsRules(TermsModel):
     charset: SmsCharset  # SMS-02
     allow_unicode: bool  # SMS-02 characters outside the charset fail unless UCS-2 is allowed
@@ -959,22 +963,40 @@ class SmsRules(TermsModel):
     refused_sender_patterns: tuple[SenderPattern, ...]  # SMS-05
     sensitive_sender_names: tuple[str, ...]  # SMS-05 refused sender names (AF2M list)
     french_entities_paying_eur_only: bool  # SMS-10 legal entities established in France
-    # SMS-06, VOX-14 the operator's shared short code (3BPQ, AF2M 36xxx/38xxx) that STOP
-    # answers are sent to; None: each customer's own senders receive them
-    short_code: Annotated[str, Field(pattern=r"^3[0-9]{4}$")] | None = None
+    # SMS-06, VOX-14 messages go out from the operator's shared short code unless the customer
+    # chooses an authorised custom sender, and STOP answers reach it. The number itself is the
+    # operator's (setting ``OPERATEUR_SMS_SHORT_CODE``), not a contract term. False: every
+    # message needs the customer's own sender.
+    shared_short_code: bool = False
+    # SMS-06, SMS-03 the STOP mention appended to every message, "{short_code}" standing for the
+    # operator's short code; it must fit in ``stop_mention_length``. None: no mention appended.
+    stop_mention: str | None = None
     fixed_numbers_billed: bool = False  # SMS-07 fixed numbers accepted (not guaranteed), billed
     content_filter: bool = True  # SMS-09 messages matching the operator's rule list are held
     segment_price_code: str | None = None  # SMS-03 price-list item billed per segment
     sender_request_price_code: str | None = None  # SMS-05 price-list item of an OADC request
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_short_code(cls, data: Any) -> Any:
+        """Terms frozen before the short code became the operator's setting named the number
+        (``short_code``): it only says whether the shared short code is used."""
+        if isinstance(data, dict) and "short_code" in data:
+            data = dict(data)
+            code = data.pop("short_code")
+            data.setdefault("shared_short_code", code is not None)
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if self.stop_unsubscribes_all_senders and self.short_code is None:
+        if self.stop_unsubscribes_all_senders and not self.shared_short_code:
             raise refuse(
-                "short_code",
-                "STOP unsubscribes from every sender of a shared short code: name the short code",
-                "le STOP désabonne de tous les émetteurs d'un short code mutualisé : le nommer",
+                "shared_short_code",
+                "STOP unsubscribes from every sender of a shared short code: use the short code",
+                "le STOP désabonne de tous les émetteurs d'un short code mutualisé : l'utiliser",
             )
+        if self.stop_mention is not None:
+            self._check_stop_mention(self.stop_mention)
         if self.concat_part_length >= self.part_length:
             raise refuse(
                 "concat_part_length",
@@ -1006,6 +1028,38 @@ class SmsRules(TermsModel):
                 "la longueur maximale est plus courte qu'un SMS",
             )
         return self
+
+    def _check_stop_mention(self, mention: str) -> None:
+        """The mention names nothing but the short code, and with a five-digit short code
+        (AF2M 3xxxx) it fits in the reserved length and in the GSM 03.38 default alphabet."""
+        try:
+            rendered = mention.format(short_code="30000")
+        except (KeyError, IndexError, ValueError):
+            raise refuse(
+                "stop_mention",
+                "the STOP mention may only name {short_code}",
+                "la mention STOP ne peut nommer que {short_code}",
+            ) from None
+        if not rendered.strip() or len(rendered) > self.stop_mention_length:
+            raise refuse(
+                "stop_mention",
+                f"the STOP mention must fit in the {self.stop_mention_length} reserved characters",
+                f"la mention STOP doit tenir dans les {self.stop_mention_length} caractères "
+                "réservés",
+            )
+        if not set(rendered) <= set(_MENTION_CHARACTERS):
+            raise refuse(
+                "stop_mention",
+                "the STOP mention uses letters, digits, spaces and line breaks only",
+                "la mention STOP n'utilise que lettres, chiffres, espaces et retours à la ligne",
+            )
+        if "{short_code}" in mention and not self.stop_unsubscribes_all_senders:
+            raise refuse(
+                "stop_mention",
+                "a mention naming the shared short code needs STOP to apply to all its senders",
+                "une mention nommant le short code mutualisé demande que le STOP vaille pour "
+                "tous ses émetteurs",
+            )
 
 
 class ReleaseChannel(StrEnum):

@@ -31,6 +31,7 @@ from operateur.domain.identifiers import new_reference
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
 from operateur.logs import event
+from operateur.sms.eligibility import check_signable
 
 log = logging.getLogger("operateur.contracts")
 
@@ -175,7 +176,13 @@ def set_overrides(session: Session, contract: Contract, overrides: dict[str, Any
 def sign(
     session: Session, contract: Contract, signed_by: str, signed_at: datetime | None = None
 ) -> Contract:
-    """Freeze the terms: a last recomputation from the template, then never again (CTR-01)."""
+    """Freeze the terms: a last recomputation from the template, then never again (CTR-01).
+    Terms keeping the SMS service are signed only by a customer eligible to it (SMS-10)."""
+    require_state(contract, "sign", (ContractStatus.DRAFT, ContractStatus.TRIAL))
+    _refresh_from_offer(contract, contract.overrides)
+    customer = session.get(Customer, contract.customer_id)
+    assert customer is not None
+    check_signable(customer, terms_of(contract))
     record_transition(
         session,
         contract,
@@ -184,7 +191,6 @@ def sign(
         ContractStatus.SIGNED,
         f"signed by {signed_by}",
     )
-    _refresh_from_offer(contract, contract.overrides)
     contract.signed_at = signed_at or utcnow()
     contract.signed_by = signed_by
     session.flush()

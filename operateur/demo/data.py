@@ -22,6 +22,7 @@ from operateur.catalog.terms import PaymentMethod
 from operateur.contracts import service as contracts
 from operateur.contracts.models import EquipmentMode, LineKind
 from operateur.contracts.schemas import EquipmentIn, LineIn, SubscriptionIn
+from operateur.demo import activity
 from operateur.domain.calendar import PARIS
 from operateur.numbers import service as numbers
 from operateur.numbers.models import NumberTier, PhoneNumber
@@ -410,4 +411,6 @@ def load(session: Session) -> int:
             count.add(len(batch))
     for index, spec in enumerate(CUSTOMERS, start=1):
         _customer(session, operator_id, index, spec, count)
+    # calls, last month's invoices, tickets, an order, a sender request, a held mail
+    count.add(activity.load(session, operator_id))
     return count.created

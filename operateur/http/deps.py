@@ -69,12 +69,23 @@ def request_lang(request: Request) -> Lang:
 LangDep = Annotated[Lang, Depends(request_lang)]
 
 
+# Methods that change nothing: the only ones where the API accepts the portal's session cookie.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 def _credential(request: Request) -> str | None:
+    """The caller's token: a bearer header, or the session cookie for reads only.
+
+    A browser sends the cookie with any request another site makes it send; the portal's forms
+    are guarded by their CSRF token, but the JSON API has none. So a write to the API needs the
+    token in the Authorization header, which another site cannot set (SEC-01)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    if request.method in SAFE_METHODS:
+        return request.cookies.get(SESSION_COOKIE)
+    return None
 
 
 def current_actor(request: Request, session: SessionDep) -> Actor:

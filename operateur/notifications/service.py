@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from operateur import __version__
@@ -217,6 +217,65 @@ def webhook(
             idempotency_key=_key(idempotency_key),
         ),
     )
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One webhook call for :func:`webhooks`: the arguments of :func:`webhook`."""
+
+    customer_id: int
+    url: str
+    secret: str
+    event: str
+    payload: dict[str, Any]
+    idempotency_key: str | None = None
+
+
+_KEYS_PER_READ = 500
+
+
+def webhooks(session: Session, calls: Iterable[Webhook]) -> int:
+    """Queue many webhook calls as :func:`webhook` does (same rows: signed at delivery, retried
+    with backoff), for the paths that report a batch (SMS status callbacks): the idempotency
+    keys already queued are read at once and the new calls written in one bulk insert. A call
+    whose key is queued already, or repeated in the batch, is skipped. Returns how many were
+    queued."""
+    pending = [(call, _key(call.idempotency_key)) for call in calls]
+    wanted = sorted({key for _, key in pending if key is not None})
+    known: set[str | None] = set()
+    for start in range(0, len(wanted), _KEYS_PER_READ):
+        known.update(
+            session.scalars(
+                select(OutboxMessage.idempotency_key).where(
+                    OutboxMessage.idempotency_key.in_(wanted[start : start + _KEYS_PER_READ])
+                )
+            )
+        )
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for call, key in pending:
+        if key is not None:
+            if key in known:
+                continue
+            known.add(key)
+        rows.append(
+            {
+                "channel": Channel.WEBHOOK,
+                "customer_id": call.customer_id,
+                "event": call.event,
+                "recipient": call.url,
+                "payload": _jsonable(call.payload),
+                "secret": call.secret,
+                "idempotency_key": key,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
+    return len(rows)
 
 
 def list_messages(session: Session, customer_id: int, limit: int = 200) -> list[OutboxMessage]:

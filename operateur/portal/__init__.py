@@ -19,9 +19,12 @@ from operateur.errors import OperateurError, Unauthenticated
 from operateur.http.problems import status_of
 from operateur.i18n import Text
 from operateur.portal import (
+    account_pages,
     auth,
     backoffice,
     customer,
+    disputes_pages,
+    lookup_pages,
     mail_pages,
     orders_pages,
     sms_pages,
@@ -59,12 +62,15 @@ def install(app: FastAPI) -> None:
     for module in (
         auth,
         customer,
+        account_pages,
+        disputes_pages,
         orders_pages,
         sms_pages,
         mail_pages,
         support_pages,
         voice_pages,
         backoffice,
+        lookup_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("operateur.portal", "static")]), name="static")

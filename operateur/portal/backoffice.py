@@ -24,9 +24,10 @@ from operateur.billing.models import Invoice, InvoiceStatus, Payment
 from operateur.catalog.service import list_offers
 from operateur.catalog.terms import PaymentMethod, SuspensionCause
 from operateur.config import Settings
-from operateur.contracts import lifecycle
+from operateur.contracts import lifecycle, suspension, termination
 from operateur.contracts import service as contracts
 from operateur.contracts.models import SuspensionScope
+from operateur.contracts.schemas import SubscriptionIn
 from operateur.domain.calendar import PARIS
 from operateur.errors import InvalidInput, NotFound, OperateurError
 from operateur.http.deps import SessionDep
@@ -288,7 +289,8 @@ def suspend(
     reason: Annotated[str, Form(max_length=2000)],
     scope: Annotated[SuspensionScope, Form()] = SuspensionScope.FULL,
 ) -> Response:
-    """Suspend, whole or in part where the terms allow (CTR-06), with the reason."""
+    """Suspend, whole or in part where the terms allow, in CTR-06's order (a formal notice
+    first unless the cause is urgent under the terms), with the reason."""
     return _contract_action(
         request,
         session,
@@ -296,7 +298,7 @@ def suspend(
         contract_id,
         Text(fr="Contrat suspendu.", en="Contract suspended."),
         reason,
-        lambda c: lifecycle.suspend(
+        lambda c: suspension.suspend_in_order(
             session, c, cause=cause, reason=_need_reason(reason), scope=scope
         ),
     )
@@ -330,9 +332,11 @@ def give_notice(
     actor: ContractsWriter,
     session: SessionDep,
     received_on: Annotated[date, Form()],
-    ends_on: Annotated[date, Form()],
     reason: Annotated[str, Form(max_length=2000)],
+    ends_on: Annotated[date | None, Form()] = None,
 ) -> Response:
+    """The customer's termination (CTR-03/05): the end the terms allow (or a later one asked),
+    the early-termination amount invoiced when it ends before its term."""
     return _contract_action(
         request,
         session,
@@ -340,7 +344,7 @@ def give_notice(
         contract_id,
         Text(fr="Préavis enregistré.", en="Notice recorded."),
         reason,
-        lambda c: lifecycle.give_notice(
+        lambda c: termination.request_termination(
             session, c, received_on=received_on, ends_on=ends_on, reason=_need_reason(reason)
         ),
     )
@@ -364,6 +368,35 @@ def terminate(
         Text(fr="Contrat résilié.", en="Contract terminated."),
         reason,
         lambda c: lifecycle.terminate(session, c, on=on, reason=_need_reason(reason)),
+    )
+
+
+@router.post("/customers/{customer_id}/contracts/{contract_id}/subscriptions")
+def add_subscription(
+    customer_id: int,
+    contract_id: int,
+    request: Request,
+    actor: ContractsWriter,
+    session: SessionDep,
+    item_code: Annotated[str, Form(min_length=1, max_length=100)],
+    quantity: Annotated[int, Form(ge=1)] = 1,
+    start_date: Annotated[date | None, Form()] = None,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Add a subscription or an option of the contract's price list, priced from its frozen
+    prices (staff; customers order theirs, PORTAL-01)."""
+    return _contract_action(
+        request,
+        session,
+        customer_id,
+        contract_id,
+        Text(fr="Abonnement ajouté.", en="Subscription added."),
+        reason or f"ajout {item_code} x{quantity}",
+        lambda c: contracts.add_subscription(
+            session,
+            c,
+            SubscriptionIn(item_code=item_code, quantity=quantity, start_date=start_date),
+        ),
     )
 
 

@@ -22,7 +22,7 @@ from operateur.accounts.schemas import UserIn
 from operateur.billing import collection, payments, statements
 from operateur.billing.documents import cii_xml
 from operateur.billing.models import Dispute, DisputeStatus
-from operateur.catalog.terms import Channel, DisputeReference
+from operateur.catalog.terms import Channel, DisputeReference, PriceKind
 from operateur.config import Settings
 from operateur.contracts import service as contracts
 from operateur.errors import InvalidInput, OperateurError
@@ -132,6 +132,10 @@ def contract_page(
             suspensions=lifecycle.open_suspensions(session, contract.id),
             invoices=invoices,
             may_write=actor.has(Permission.CONTRACTS_WRITE),
+            may_order=actor.has(Permission.ORDERS_PLACE),
+            price_items=[
+                p for p in contracts.prices_of(contract) if p.kind is not PriceKind.PER_UNIT
+            ],
             causes=list(SuspensionCause),
             scopes=list(SuspensionScope),
             today=day,
@@ -179,6 +183,7 @@ def lines_page(
             lines=contracts.list_lines(session, customer_id),
             numbers=numbers.list_customer_numbers(session, customer_id),
             equipment=contracts.list_equipment(session, customer_id),
+            may_directory=actor.has(Permission.DIRECTORY_WRITE),
         ),
     )
 
@@ -205,6 +210,7 @@ def invoices_page(
             disputes=disputes,
             outstanding=payments.outstanding,
             today=today(request),
+            may_penalties=actor.is_staff and actor.has(Permission.BILLING_WRITE),
         ),
     )
 

@@ -208,6 +208,27 @@ LABELS: dict[str, Text] = {
     "letter": Text("Courrier", "Letter"),
     "portal": Text("Portail", "Portal"),
     "phone": Text("Téléphone", "Phone"),
+    # notifications
+    "webhook": Text("Webhook", "Webhook"),
+    "pending": Text("En attente", "Pending"),
+    "sent": Text("Envoyé", "Sent"),
+    "failed": Text("Échec", "Failed"),
+    # mail queue
+    "inbound": Text("Entrant", "Inbound"),
+    "outbound": Text("Sortant", "Outbound"),
+    "delivering": Text("En remise", "Delivering"),
+    # mail filter decisions
+    "deliver": Text("Remis", "Delivered"),
+    "tag": Text("Marqué comme spam", "Tagged as spam"),
+    "quarantine": Text("Mis en quarantaine", "Quarantined"),
+    "reject": Text("Refusé", "Rejected"),
+    # dispute settlements
+    "refund": Text("Remboursement", "Refund"),
+    "credit_next_invoice": Text("Déduit de la prochaine facture", "Credited on the next invoice"),
+    # telemarketing statements (VOX-10)
+    "consent": Text("Consentement", "Consent"),
+    "contract": Text("Contrat en cours", "Existing contract"),
+    "refusal": Text("Refus", "Refusal"),
 }
 
 

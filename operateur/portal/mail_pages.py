@@ -16,11 +16,13 @@ from operateur.accounts import service as accounts
 from operateur.accounts.permissions import Actor, Permission
 from operateur.contracts import service as contracts
 from operateur.domain.calendar import PARIS
+from operateur.errors import Forbidden
 from operateur.http.deps import SessionDep
 from operateur.i18n import Text
-from operateur.mail import licences, quarantine, sla
+from operateur.mail import licences, quarantine, queue, sla
 from operateur.mail import service as mail
 from operateur.mail.models import FeedbackChannel, ListKind
+from operateur.portal import queries
 from operateur.portal.customer import space
 from operateur.portal.render import render
 from operateur.portal.security import allowed
@@ -188,3 +190,129 @@ def quarantine_action(
         ),
     }[action]
     return act(request, session, back=_back(customer_id), done=done, run=run)
+
+
+# --- the gateway's settings, the customer's servers and its queue (MAIL-03, MAIL-09) ---------
+
+
+@router.get("/customers/{customer_id}/mail/settings", response_class=HTMLResponse)
+def settings_page(
+    customer_id: int, request: Request, actor: Reader, session: SessionDep
+) -> Response:
+    """Challenge-response, the submission account, the servers clean mail is relayed to, and
+    the mail buffered while those servers do not take it."""
+    _console(session, request, actor, customer_id)
+    return render(
+        request,
+        "mail/settings.html",
+        space(
+            session,
+            actor,
+            customer_id,
+            settings=mail.find_settings(session, customer_id),
+            servers=mail.list_servers(session, customer_id),
+            domains=mail.list_domains(session, customer_id),
+            queued=queue.pending(session, customer_id),
+            may_manage=actor.has(Permission.MAIL_MANAGE),
+            may_unblock=actor.is_staff and actor.has(Permission.MAIL_MANAGE),
+        ),
+    )
+
+
+def _settings_back(customer_id: int) -> str:
+    return f"/customers/{customer_id}/mail/settings"
+
+
+@router.post("/customers/{customer_id}/mail/settings")
+def update_settings(
+    customer_id: int,
+    request: Request,
+    actor: Manager,
+    session: SessionDep,
+    challenge_enabled: Annotated[bool, Form()] = False,
+    relay_password: Annotated[str, Form(max_length=200)] = "",
+    unblock_relay: Annotated[bool, Form()] = False,
+) -> Response:
+    """Challenge-response on or off (MAIL-03), a new password for the submission account;
+    unblocking an account blocked for abuse is the operator's (MAIL-08)."""
+    _console(session, request, actor, customer_id)
+    if unblock_relay and not actor.is_staff:
+        raise Forbidden(
+            Text(
+                fr="Seul l'opérateur peut débloquer un compte bloqué pour abus.",
+                en="Only the operator can unblock an account blocked for abuse.",
+            ),
+            code="unblock_staff_only",
+        )
+    return act(
+        request,
+        session,
+        back=_settings_back(customer_id),
+        done=Text(fr="Réglages enregistrés.", en="Settings saved."),
+        run=lambda: mail.update_settings(
+            session,
+            customer_id,
+            challenge_enabled=challenge_enabled,
+            relay_password=relay_password or None,
+            unblock_relay=unblock_relay,
+        ),
+    )
+
+
+@router.post("/customers/{customer_id}/mail/servers")
+def add_server(
+    customer_id: int,
+    request: Request,
+    actor: Manager,
+    session: SessionDep,
+    host: Annotated[str, Form(min_length=1, max_length=253)],
+    port: Annotated[int, Form(ge=1, le=65535)] = 25,
+    priority: Annotated[int, Form(ge=0, le=65535)] = 10,
+    domain_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    _console(session, request, actor, customer_id)
+    return act(
+        request,
+        session,
+        back=_settings_back(customer_id),
+        done=Text(fr="Serveur ajouté.", en="Server added."),
+        run=lambda: mail.add_server(
+            session,
+            customer_id,
+            host.strip(),
+            port=port,
+            priority=priority,
+            domain_id=int(domain_id) if domain_id.isdigit() else None,
+        ),
+    )
+
+
+@router.post("/customers/{customer_id}/mail/servers/{server_id}/remove")
+def remove_server(
+    customer_id: int, server_id: int, request: Request, actor: Manager, session: SessionDep
+) -> Response:
+    _console(session, request, actor, customer_id)
+    server = mail.get_server(session, customer_id, server_id)
+    return act(
+        request,
+        session,
+        back=_settings_back(customer_id),
+        done=Text(fr="Serveur retiré.", en="Server removed."),
+        run=lambda: session.delete(server),  # as the API does: a server has no other state
+    )
+
+
+# --- the staff's view of the gateway (MAIL-06, MAIL-09) --------------------------------------
+
+
+@router.get("/staff/mail", response_class=HTMLResponse)
+def gateway_page(
+    request: Request,
+    actor: Annotated[Actor, allowed(Permission.MAIL_OPERATE, staff_only=True)],
+    session: SessionDep,
+) -> Response:
+    """Each gateway's last availability check, the minutes of unavailability, the delivery
+    queue, the quarantine and the last day's filtering decisions."""
+    assert actor.operator_id is not None
+    status = queries.gateway_status(session, actor.operator_id, now(request))
+    return render(request, "mail/gateway.html", {"status": status})

@@ -177,8 +177,15 @@ def queue_page(
 
 
 def _review(
-    request: Request, session: Session, customer_id: int, order_id: int, done: Text, run: Any
+    request: Request,
+    session: Session,
+    customer_id: int,
+    order_id: int,
+    done: Text,
+    run: Any,
+    note: str = "",
 ) -> Response:
+    """A decision on an order, its reference and the reviewer's note in the audit log."""
     order = orders.get_order(session, customer_id, order_id)
     return act(
         request,
@@ -186,7 +193,7 @@ def _review(
         back="/staff/orders",
         done=done,
         run=lambda: run(order),
-        reason=f"order {order.reference}",
+        reason=f"order {order.reference}" + (f": {note.strip()}" if note.strip() else ""),
     )
 
 
@@ -198,6 +205,7 @@ def accept_order(
     actor: Reviewer,
     session: SessionDep,
     on: Annotated[date | None, Form()] = None,
+    note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     return _review(
         request,
@@ -206,6 +214,7 @@ def accept_order(
         order_id,
         Text(fr="Commande acceptée.", en="Order accepted."),
         lambda order: orders.accept(session, order, on or today(request)),
+        note,
     )
 
 
@@ -226,6 +235,7 @@ def refuse_order(
         order_id,
         Text(fr="Commande refusée.", en="Order refused."),
         lambda order: orders.refuse(session, order, reason, detail, today(request)),
+        f"{reason.value} {detail}",
     )
 
 

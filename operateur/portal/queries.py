@@ -355,3 +355,78 @@ def sepa_batches(session: Session, operator_id: int | None) -> list[BatchRow]:
 
 def open_tickets_count(session: Session, operator_id: int | None) -> int:
     return len(support.queue(session, operator_id))
+
+
+# --- the mail gateway's status, for the staff ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatewayStatus:
+    """The last check of each gateway, the unavailable minutes of today and of this month
+    (MAIL-06), what waits in the delivery queue and in quarantine, and the last day's
+    filtering decisions, for the operator's customers."""
+
+    probes: list[tuple[str, datetime, bool, str]]  # gateway, last minute checked, ok, detail
+    down_today: int
+    down_month: int
+    queue: dict[str, int]  # status -> messages
+    held: int
+    decisions: dict[str, int]  # filter action over the last 24 hours -> messages
+
+
+def gateway_status(session: Session, operator_id: int, now: datetime) -> GatewayStatus:
+    from operateur.mail import prober
+    from operateur.mail.models import (
+        FilterLog,
+        ProbeResult,
+        QuarantinedMessage,
+        QuarantineStatus,
+        QueuedMessage,
+    )
+
+    latest = (
+        select(ProbeResult.gateway, func.max(ProbeResult.minute).label("minute"))
+        .group_by(ProbeResult.gateway)
+        .subquery()
+    )
+    probes = [
+        (row.gateway, row.minute, row.ok, row.detail)
+        for row in session.execute(
+            select(ProbeResult).join(
+                latest,
+                (ProbeResult.gateway == latest.c.gateway) & (ProbeResult.minute == latest.c.minute),
+            )
+        ).scalars()
+    ]
+    local = now.astimezone(PARIS)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    month_start = day_start.replace(day=1)
+    mine = select(Customer.id).where(Customer.operator_id == operator_id)
+    queue = dict(
+        session.execute(
+            select(QueuedMessage.status, func.count(QueuedMessage.id))
+            .where(QueuedMessage.customer_id.in_(mine))
+            .group_by(QueuedMessage.status)
+        ).all()
+    )
+    held = session.scalar(
+        select(func.count(QuarantinedMessage.id)).where(
+            QuarantinedMessage.customer_id.in_(mine),
+            QuarantinedMessage.status == QuarantineStatus.HELD,
+        )
+    )
+    decisions = dict(
+        session.execute(
+            select(FilterLog.action, func.count(FilterLog.id))
+            .where(FilterLog.customer_id.in_(mine), FilterLog.at >= now - timedelta(days=1))
+            .group_by(FilterLog.action)
+        ).all()
+    )
+    return GatewayStatus(
+        probes=sorted(probes),
+        down_today=prober.unavailable_minutes(session, day_start, now),
+        down_month=prober.unavailable_minutes(session, month_start, now),
+        queue={str(getattr(k, "value", k)): int(v) for k, v in queue.items()},
+        held=int(held or 0),
+        decisions={str(k): int(v) for k, v in decisions.items()},
+    )

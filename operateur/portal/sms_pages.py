@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from operateur.accounts import service as accounts
 from operateur.accounts.permissions import Actor, Permission
 from operateur.domain.calendar import PARIS
-from operateur.errors import NotFound, OperateurError
+from operateur.errors import InvalidInput, NotFound, OperateurError
 from operateur.http.deps import SessionDep
 from operateur.i18n import Text
 from operateur.portal.customer import space
@@ -35,6 +35,11 @@ Reviewer = Annotated[Actor, allowed(Permission.SMS_REVIEW, staff_only=True)]
 
 def _base(customer_id: int) -> str:
     return f"/customers/{customer_id}/sms"
+
+
+def _short_code(ctx: service.SmsContext | None) -> str | None:
+    """The operator's shared short code when the customer's offer sends from it (SMS-06)."""
+    return ctx.short_code if ctx is not None and ctx.rules.shared_short_code else None
 
 
 @router.get("/customers/{customer_id}/sms", response_class=HTMLResponse)
@@ -62,6 +67,7 @@ def _sms_page(
             actor,
             customer_id,
             ctx=ctx,
+            short_code=_short_code(ctx),
             stock=stock,
             senders=senders,
             usable=[s.name for s in senders if s.status is SenderStatus.AUTHORISED],
@@ -73,6 +79,7 @@ def _sms_page(
             ],
             may_send=actor.has(Permission.SMS_SEND),
             may_manage=actor.has(Permission.SMS_MANAGE),
+            may_stock=actor.is_staff and actor.has(Permission.SMS_REVIEW) and ctx is not None,
             report=report,
         ),
     )
@@ -254,7 +261,14 @@ def campaign_action(
     def run() -> None:
         campaign = campaigns.get_campaign(session, customer_id, campaign_id)
         if action == "launch":
-            when = datetime.fromisoformat(at).replace(tzinfo=PARIS) if at else None
+            try:
+                when = datetime.fromisoformat(at).replace(tzinfo=PARIS) if at else None
+            except ValueError:
+                raise InvalidInput(
+                    Text(fr="Date invalide : {raw}", en="Invalid date: {raw}"),
+                    field="at",
+                    details={"raw": at},
+                ) from None
             campaigns.launch(session, customer_id, campaign_id, at=when, now=moment)
         elif action == "pause":
             campaigns.pause(session, campaign)
@@ -295,6 +309,106 @@ def messages_csv(
 ) -> Response:
     campaign = campaigns.get_campaign(session, customer_id, campaign_id)
     return _csv(campaigns.messages_csv(session, campaign), f"campagne-{campaign.id}-sms.csv")
+
+
+# --- single messages (SMS-01) and the monthly stock (SMS-08) ---------------------------------
+
+
+def _messages_page(request: Request, session: Session, actor: Actor, customer_id: int) -> Response:
+    senders = service.list_senders(session, customer_id)
+    stock, _ = service.stock_view(session, customer_id)
+    ctx = service.find_context(session, customer_id)
+    return render(
+        request,
+        "sms/messages.html",
+        space(
+            session,
+            actor,
+            customer_id,
+            ctx=ctx,
+            short_code=_short_code(ctx),
+            stock=stock,
+            usable=[s.name for s in senders if s.status is SenderStatus.AUTHORISED],
+            messages=service.list_messages(session, customer_id, limit=100),
+            may_send=actor.has(Permission.SMS_SEND),
+        ),
+    )
+
+
+@router.get("/customers/{customer_id}/sms/messages", response_class=HTMLResponse)
+def messages_page(
+    customer_id: int, request: Request, actor: Reader, session: SessionDep
+) -> Response:
+    """The last messages with their status, and the form to send one."""
+    return _messages_page(request, session, actor, customer_id)
+
+
+@router.post("/customers/{customer_id}/sms/messages")
+def send_message(
+    customer_id: int,
+    request: Request,
+    actor: Sender,
+    session: SessionDep,
+    to: Annotated[str, Form(min_length=1, max_length=40)],
+    text: Annotated[str, Form(min_length=1, max_length=2000)],
+    sender: Annotated[str, Form(max_length=16)] = "",
+    send_at: Annotated[str, Form(max_length=20)] = "",
+    client_ref: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Send one SMS now or at a time (Paris), through the same service as the API: the
+    recipient, text, sender, window and stock are checked there."""
+    moment = now(request)
+
+    def run() -> None:
+        try:
+            at = datetime.fromisoformat(send_at).replace(tzinfo=PARIS) if send_at else None
+        except ValueError:
+            raise InvalidInput(
+                Text(fr="Date invalide : {raw}", en="Invalid date: {raw}"),
+                field="send_at",
+                details={"raw": send_at},
+            ) from None
+        service.send(
+            session,
+            customer_id,
+            service.SendRequest(
+                to=to,
+                text=text,
+                sender=sender or None,
+                send_at=at,
+                client_ref=client_ref.strip() or None,
+            ),
+            now=moment,
+        )
+
+    return act(
+        request,
+        session,
+        back=f"{_base(customer_id)}/messages",
+        done=Text(fr="SMS accepté pour envoi.", en="SMS accepted for sending."),
+        run=run,
+    )
+
+
+@router.post("/customers/{customer_id}/sms/stock")
+def set_stock(
+    customer_id: int,
+    request: Request,
+    actor: Reviewer,
+    session: SessionDep,
+    monthly_limit: Annotated[int, Form(ge=0)],
+    reason: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    """The operator raises (or lowers) the customer's monthly stock, within the terms'
+    maximum (SMS-08); the reason goes to the audit log."""
+    return act(
+        request,
+        session,
+        back=_base(customer_id),
+        done=Text(fr="Stock mensuel modifié.", en="Monthly stock changed."),
+        reason=reason,
+        run=lambda: service.set_stock(session, customer_id, monthly_limit, reason),
+    )
 
 
 # --- the staff's review ----------------------------------------------------------------------

@@ -4,37 +4,46 @@ one-click restriction (VOX-06, BIL-13), and the donor operators' answers to port
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
 from operateur.accounts import service as accounts
 from operateur.accounts.models import Customer
 from operateur.accounts.permissions import Actor, Permission
 from operateur.catalog.terms import SuspensionCause
+from operateur.config import Settings
 from operateur.contracts import lifecycle
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, SuspensionScope
+from operateur.dialer import service as dialer
 from operateur.domain.calendar import PARIS
-from operateur.errors import NotFound
+from operateur.errors import InvalidInput, NotFound
 from operateur.fraud import service as fraud
 from operateur.fraud.models import AlertStatus
 from operateur.http.deps import SessionDep
 from operateur.i18n import Lang, Text
-from operateur.numbers import portability
+from operateur.numbers import directory, portability
+from operateur.numbers import service as numbers
 from operateur.numbers.models import Ineligibility, PortRequest
 from operateur.portal import charts
 from operateur.portal.customer import space
 from operateur.portal.render import number, render
 from operateur.portal.security import allowed, page_lang
-from operateur.portal.web import act, portal_router, today
+from operateur.portal.web import act, now, portal_router, today
 from operateur.quality import service as quality
+from operateur.recordings import service as recordings
+from operateur.voice import telemarketing
+from operateur.voice.models import ConsentKind
 
 router = portal_router()
 
@@ -310,5 +319,311 @@ def resolve(
             resolution=resolution,
             lift_restriction=lift_restriction,
             reported=reported,
+        ),
+    )
+
+
+# --- call recordings (VOX-12) ----------------------------------------------------------------
+
+RecordingsReader = Annotated[Actor, allowed(Permission.RECORDINGS_READ)]
+
+
+def _day_bounds(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+    """Whole Paris days: from the start of ``since`` to the end of ``until``."""
+    start = datetime.combine(since, time(0), tzinfo=PARIS) if since else None
+    end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=PARIS) if until else None
+    return start, end
+
+
+@router.get("/customers/{customer_id}/recordings", response_class=HTMLResponse)
+def recordings_page(
+    customer_id: int,
+    request: Request,
+    actor: RecordingsReader,
+    session: SessionDep,
+    since: date | None = None,
+    until: date | None = None,
+) -> Response:
+    start, end = _day_bounds(since, until)
+    return render(
+        request,
+        "voice/recordings.html",
+        space(
+            session,
+            actor,
+            customer_id,
+            rows=recordings.list_recordings(session, customer_id, since=start, until=end),
+            since=since,
+            until=until,
+        ),
+    )
+
+
+@router.get("/customers/{customer_id}/recordings/{recording_id}/file")
+def recording_file(
+    customer_id: int,
+    recording_id: int,
+    request: Request,
+    actor: RecordingsReader,
+    session: SessionDep,
+) -> Response:
+    recording = recordings.get_recording(session, customer_id, recording_id)
+    settings: Settings = request.app.state.settings
+    return FileResponse(
+        recordings.file_of(recording, settings.data_dir),
+        media_type=recording.content_type,
+        filename=recordings.download_name(recording),
+    )
+
+
+@router.get("/customers/{customer_id}/recordings.zip")
+def recordings_zip(
+    customer_id: int,
+    request: Request,
+    actor: RecordingsReader,
+    session: SessionDep,
+    since: date | None = None,
+    until: date | None = None,
+) -> Response:
+    """Every recording of the period in one zip with its manifest (VOX-12)."""
+    settings: Settings = request.app.state.settings
+    start, end = _day_bounds(since, until)
+    spool = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115
+    path = Path(spool.name)
+    try:
+        with spool:
+            recordings.export(
+                session, customer_id, spool, settings.data_dir, since=start, until=end
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"enregistrements-{customer_id}.zip",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+# --- telemarketing consents (VOX-10) ---------------------------------------------------------
+
+ConsentsReader = Annotated[Actor, allowed(Permission.VOICE_READ)]
+ConsentsWriter = Annotated[Actor, allowed(Permission.VOICE_CONSENTS_WRITE)]
+
+
+@router.get("/customers/{customer_id}/consents", response_class=HTMLResponse)
+def consents_page(
+    customer_id: int,
+    request: Request,
+    actor: ConsentsReader,
+    session: SessionDep,
+    number: str = "",
+) -> Response:
+    """What consumers said about prospection calls: consent, existing contract or refusal,
+    who, when and the proof; the latest record of a number is what the dialer obeys."""
+    return render(
+        request,
+        "voice/consents.html",
+        space(
+            session,
+            actor,
+            customer_id,
+            consents=telemarketing.list_consents(session, customer_id, number.strip() or None),
+            kinds=list(ConsentKind),
+            query=number,
+            may_write=actor.has(Permission.VOICE_CONSENTS_WRITE),
+            given_default=now(request).astimezone(PARIS).strftime("%Y-%m-%dT%H:%M"),
+        ),
+    )
+
+
+@router.post("/customers/{customer_id}/consents")
+def record_consent(
+    customer_id: int,
+    request: Request,
+    actor: ConsentsWriter,
+    session: SessionDep,
+    number_text: Annotated[str, Form(alias="number", min_length=1, max_length=32)],
+    kind: Annotated[ConsentKind, Form()],
+    subject: Annotated[str, Form(min_length=1, max_length=200)],
+    given_at: Annotated[str, Form(min_length=1, max_length=20)],
+    proof: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    def run() -> None:
+        try:
+            moment = datetime.fromisoformat(given_at).replace(tzinfo=PARIS)
+        except ValueError:
+            raise InvalidInput(
+                Text(fr="Date invalide : {raw}", en="Invalid date: {raw}"),
+                field="given_at",
+                details={"raw": given_at},
+            ) from None
+        telemarketing.record_consent(
+            session,
+            customer_id,
+            number=number_text,
+            kind=kind,
+            subject=subject,
+            given_at=moment,
+            proof=proof,
+            recorded_by=actor.label,
+        )
+
+    return act(
+        request,
+        session,
+        back=f"/customers/{customer_id}/consents",
+        done=Text(fr="Déclaration enregistrée.", en="Statement recorded."),
+        run=run,
+    )
+
+
+@router.post("/customers/{customer_id}/consents/{consent_id}/withdraw")
+def withdraw_consent(
+    customer_id: int,
+    consent_id: int,
+    request: Request,
+    actor: ConsentsWriter,
+    session: SessionDep,
+) -> Response:
+    return act(
+        request,
+        session,
+        back=f"/customers/{customer_id}/consents",
+        done=Text(fr="Consentement retiré.", en="Consent withdrawn."),
+        run=lambda: telemarketing.withdraw_consent(session, customer_id, consent_id, now(request)),
+    )
+
+
+# --- the public directory of a number (VOX-17) -----------------------------------------------
+
+DirectoryWriter = Annotated[Actor, allowed(Permission.DIRECTORY_WRITE)]
+
+
+@router.get("/customers/{customer_id}/numbers/{number_id}/directory", response_class=HTMLResponse)
+def directory_page(
+    customer_id: int, number_id: int, request: Request, actor: DirectoryWriter, session: SessionDep
+) -> Response:
+    """What the public lookup of a number shows: the service, its provider, where to
+    complain."""
+    number_row = numbers.get_customer_number(session, customer_id, number_id)
+    return render(
+        request,
+        "voice/directory.html",
+        space(
+            session,
+            actor,
+            customer_id,
+            phone=number_row,
+            entry=directory.get_entry(session, number_row),
+        ),
+    )
+
+
+@router.post("/customers/{customer_id}/numbers/{number_id}/directory")
+def set_directory(
+    customer_id: int,
+    number_id: int,
+    request: Request,
+    actor: DirectoryWriter,
+    session: SessionDep,
+    service_name: Annotated[str, Form(max_length=200)],
+    description: Annotated[str, Form(max_length=4000)],
+    provider: Annotated[str, Form(max_length=200)],
+    address: Annotated[str, Form(max_length=400)],
+    complaint_contact: Annotated[str, Form(max_length=300)],
+    website: Annotated[str, Form(max_length=300)] = "",
+    published: Annotated[bool, Form()] = False,
+) -> Response:
+    number_row = numbers.get_customer_number(session, customer_id, number_id)
+    data = directory.EntryData(
+        service_name=service_name,
+        description=description,
+        provider=provider,
+        address=address,
+        complaint_contact=complaint_contact,
+        website=website.strip() or None,
+        published=published,
+    )
+    return act(
+        request,
+        session,
+        back=f"/customers/{customer_id}/numbers/{number_id}/directory",
+        done=Text(fr="Fiche d'annuaire enregistrée.", en="Directory entry saved."),
+        run=lambda: directory.set_entry(session, number_row, data),
+    )
+
+
+# --- the calling CRM (VOX-18) ----------------------------------------------------------------
+
+DialerUser = Annotated[Actor, allowed(Permission.DIALER_USE)]
+
+
+@router.get("/customers/{customer_id}/dialer", response_class=HTMLResponse)
+def dialer_page(
+    customer_id: int, request: Request, actor: DialerUser, session: SessionDep
+) -> Response:
+    """The call centre's contacts and call lists."""
+    return render(
+        request,
+        "voice/dialer.html",
+        space(
+            session,
+            actor,
+            customer_id,
+            contacts=dialer.list_contacts(session, customer_id),
+            lists=dialer.list_lists(session, customer_id),
+            numbers=numbers.list_customer_numbers(session, customer_id),
+        ),
+    )
+
+
+@router.post("/customers/{customer_id}/dialer/contacts")
+def add_crm_contact(
+    customer_id: int,
+    request: Request,
+    actor: DialerUser,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=200)],
+    phone: Annotated[str, Form(max_length=40)],
+    company: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[str, Form(max_length=200)] = "",
+    notes: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    return act(
+        request,
+        session,
+        back=f"/customers/{customer_id}/dialer",
+        done=Text(fr="Contact ajouté.", en="Contact added."),
+        run=lambda: dialer.add_contact(
+            session,
+            customer_id,
+            name=name,
+            phone=phone,
+            company=company,
+            email=email.strip() or None,
+            notes=notes,
+        ),
+    )
+
+
+@router.post("/customers/{customer_id}/dialer/lists")
+def create_call_list(
+    customer_id: int,
+    request: Request,
+    actor: DialerUser,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=200)],
+    caller_id_number_id: Annotated[int, Form()],
+) -> Response:
+    """A call list presenting one of the customer's own numbers (VOX-09)."""
+    return act(
+        request,
+        session,
+        back=f"/customers/{customer_id}/dialer",
+        done=Text(fr="Liste d'appels créée.", en="Call list created."),
+        run=lambda: dialer.create_list(
+            session, customer_id, name=name, caller_id_number_id=caller_id_number_id
         ),
     )

@@ -8,6 +8,7 @@ Where each rule lives:
   ``optouts`` STOP and unsubscriptions (SMS-06); ``stock`` the monthly stock (SMS-08);
 - ``outbox`` the state machine of every message, driven by the SMPP ``dispatcher``;
   ``charging`` usage records and prepaid reservations (BIL-10); ``callbacks`` status callbacks;
-- ``service`` single sends, senders, templates, lists, held messages, SMS-10 eligibility;
+- ``service`` single sends, senders, templates, lists, held messages; ``eligibility`` SMS-10
+  (at the contract's signature and before each send);
   ``campaigns`` campaigns and their statistics (SMS-01); ``api`` and ``cli`` their edges.
 """

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from operateur.accounts.permissions import Actor, Permission
+from operateur.config import Settings
+from operateur.errors import InvalidInput
 from operateur.http.deps import SessionDep, require
+from operateur.i18n import Text
 from operateur.sms import campaigns, service
 from operateur.sms.models import SmsCampaign, SmsList, SmsStatus, SmsTemplate
 from operateur.sms.schemas import (
@@ -181,6 +185,55 @@ def import_list(
     sms_list = service.get_list(session, customer_id, list_id)
     report = service.import_csv(session, sms_list, body.csv)
     return _list_out(session, sms_list, ImportOut.of(report))
+
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _upload(request: Request, max_bytes: int) -> bytes:
+    """The request body, refused once it passes ``max_bytes`` (read no further)."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > max_bytes:
+            raise InvalidInput(
+                Text(
+                    fr="Fichier trop volumineux (au plus {max} octets).",
+                    en="File too large (at most {max} bytes).",
+                ),
+                code="sms_import_too_large",
+                field="file",
+                details={"max": max_bytes},
+            )
+    return bytes(data)
+
+
+def _import_xlsx(session: Session, customer_id: int, list_id: int, data: bytes) -> ListOut:
+    sms_list = service.get_list(session, customer_id, list_id)
+    report = service.import_xlsx(session, sms_list, data)
+    return _list_out(session, sms_list, ImportOut.of(report))
+
+
+@router.post(
+    "/lists/{list_id}/import/xlsx",
+    response_model=ListOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def import_list_xlsx(
+    customer_id: int, list_id: int, request: Request, actor: Sender, session: SessionDep
+) -> ListOut:
+    """Import an Excel workbook (.xlsx, the request body) into the list, as the CSV import
+    does: the first sheet, a header with a number column; every refused row (bad number,
+    duplicate, unsubscribed) reported with its row number and reason (SMS-01)."""
+    await run_in_threadpool(service.get_list, session, customer_id, list_id)  # 404 first
+    settings: Settings = request.app.state.settings
+    data = await _upload(request, settings.sms_import_max_bytes)
+    return await run_in_threadpool(_import_xlsx, session, customer_id, list_id, data)
 
 
 # --- campaigns --------------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 a final status, a JSON event ``sms.status`` is POSTed to the message's ``callback_url`` (given
 with the send, or the customer's default copied at enqueue), signed with HMAC-SHA256 under the
 customer's SMS callback secret and retried with backoff by the notifications outbox
-(``operateur.notifications.service.webhook``).
+(``operateur.notifications.service.webhook``; the transport's batches go through
+:func:`status_changed_many` and ``webhooks``, one bulk insert per batch).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -88,6 +90,43 @@ def payload(message: SmsMessage) -> dict[str, Any]:
         "delivered_at": message.delivered_at,
         "final_at": message.final_at,
     }
+
+
+def status_changed_many(session: Session, messages: Iterable[SmsMessage]) -> int:
+    """:func:`status_changed` for a batch of messages (the transport's bulk moves): each
+    customer's signing secret read once, the callbacks queued with one bulk insert
+    (``notifications.webhooks``, same idempotency keys, signatures and retries). Returns how
+    many were queued."""
+    reported = [m for m in messages if m.status in REPORTED and m.callback_url is not None]
+    if not reported:
+        return 0
+    customers = sorted({message.customer_id for message in reported})
+    secret_of: dict[int, str] = {
+        customer_id: secret
+        for customer_id, secret in session.execute(
+            select(SmsSettings.customer_id, SmsSettings.callback_secret).where(
+                SmsSettings.customer_id.in_(customers)
+            )
+        )
+    }
+    for customer_id in customers:
+        if customer_id not in secret_of:
+            secret_of[customer_id] = settings_of(session, customer_id).callback_secret
+    return notifications.webhooks(
+        session,
+        (
+            notifications.Webhook(
+                customer_id=message.customer_id,
+                url=message.callback_url,
+                secret=secret_of[message.customer_id],
+                event=EVENT,
+                payload=payload(message),
+                idempotency_key=f"sms:{message.id}:{message.status.value}",
+            )
+            for message in reported
+            if message.callback_url is not None
+        ),
+    )
 
 
 def status_changed(session: Session, message: SmsMessage) -> None:

@@ -28,7 +28,6 @@ from operateur.domain.calendar import PARIS
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
 from operateur.sms import charging, optouts, outbox, stock
-from operateur.sms.encoding import analyze
 from operateur.sms.models import (
     CampaignStatus,
     SmsCampaign,
@@ -123,7 +122,7 @@ def create(
                 "columns": ", ".join(sms_list.columns) or "-",
             },
         )
-    check_text(render(text, {}) or " ", ctx.rules)
+    check_text(render(text, {}) or " ", ctx)
     campaign = SmsCampaign(
         customer_id=customer_id,
         contract_id=ctx.contract.id,
@@ -155,7 +154,7 @@ def _require(campaign: SmsCampaign, action: str, *allowed: CampaignStatus) -> No
 def _drafts(session: Session, ctx: SmsContext, campaign: SmsCampaign) -> list[Draft]:
     entries = list_entries(session, campaign.list_id)
     stopped = optouts.unsubscribed_among(
-        session, ctx.customer.id, ctx.rules, (entry.recipient for entry in entries)
+        session, ctx.customer.id, ctx.rules, (entry.recipient for entry in entries), ctx.short_code
     )
     drafts: list[Draft] = []
     for entry in entries:
@@ -167,7 +166,7 @@ def _drafts(session: Session, ctx: SmsContext, campaign: SmsCampaign) -> list[Dr
                 Draft(entry.recipient, "", text, None, SmsStatus.REJECTED, error=error.code)
             )
             continue
-        analysis = analyze(text, ctx.rules)
+        analysis = ctx.analyze(text)
         if analysis.problem is not None:
             drafts.append(
                 Draft(

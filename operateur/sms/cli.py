@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from operateur.catalog.service import get_offer
 from operateur.catalog.terms import OutsideWindow, SmsRules
-from operateur.cli_support import lang, print_json, reports_errors, unit_of_work
+from operateur.cli_support import lang, print_json, reports_errors, settings, unit_of_work
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 from operateur.sms import callbacks, campaigns, service
 from operateur.sms.dispatcher_cli import serve_command
-from operateur.sms.encoding import SmsAnalysis, SmsEncoding, analyze
+from operateur.sms.encoding import SmsAnalysis, SmsEncoding, analyze, stop_mention
 from operateur.sms.models import SmsCampaign, SmsMessage, SmsSender
 from operateur.sms.senders import SenderCheck, check_sender
 from operateur.sms.stock import StockView
@@ -62,6 +62,7 @@ def _analysis_data(offer_id: str, analysis: SmsAnalysis, language: str) -> dict[
         "encoding": analysis.encoding.value,
         "length": analysis.length,
         "stop_reserved": analysis.stop_reserved,
+        "stop_mention": analysis.mention,
         "total_length": analysis.total_length,
         "max_length": analysis.max_length,
         "part_count": analysis.part_count,
@@ -125,9 +126,11 @@ def analyze_command(
     offer: Annotated[str, typer.Option("--offer", help="Offer whose SMS rules apply")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Encoding, counted length, parts and characters at fault of TEXT under an offer's rules."""
+    """Encoding, counted length, parts and characters at fault of TEXT under an offer's rules,
+    as sent: with the offer's STOP mention and the operator's short code (SMS-06)."""
     language = lang()
-    analysis = analyze(text, sms_rules(offer))
+    rules = sms_rules(offer)
+    analysis = analyze(text, rules, stop_mention(rules, settings().sms_short_code))
     if as_json:
         print_json(_analysis_data(offer, analysis, language))
     else:

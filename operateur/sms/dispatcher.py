@@ -34,8 +34,8 @@ from operateur.contracts.models import Contract
 from operateur.contracts.service import terms_of
 from operateur.db import utcnow
 from operateur.errors import InvalidInput, OperateurError
-from operateur.sms import outbox
-from operateur.sms.encoding import SmsEncoding, analyze, encode
+from operateur.sms import optouts, outbox
+from operateur.sms.encoding import SmsEncoding, analyze, encode, stop_mention
 from operateur.sms.smpp import (
     DATA_CODING_DEFAULT,
     DATA_CODING_UCS2,
@@ -66,14 +66,16 @@ def _session(factory: sessionmaker[Session]) -> Session:
 
 
 class _Preparer:
-    """Claimed messages made ready for the wire: split under their contract's SMS rules (one
+    """Claimed messages made ready for the wire: the STOP mention of their contract's terms
+    appended with the operator's short code (SMS-06), split under the contract's SMS rules (one
     analysis gives the encoding and the parts, as ``encoding.split`` does — never smpplib's
     splitter, which can cut an escape pair) and encoded. The rules, and the parts of a text
     already seen under the same contract (a campaign's messages often share it), are kept for
     the claim."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, short_code: str) -> None:
         self.session = session
+        self.short_code = short_code
         self.rules: dict[int, SmsRules | None] = {}
         self.parts: dict[tuple[int, str], tuple[tuple[bytes, ...], int, tuple[str, ...]]] = {}
 
@@ -104,7 +106,7 @@ class _Preparer:
         rules = self.rules[message.contract_id]
         if rules is None:
             raise InvalidInput("no SMS rules in the contract terms", code="no_sms_terms")
-        analysis = analyze(message.text, rules)
+        analysis = analyze(message.text, rules, stop_mention(rules, self.short_code))
         error = analysis.error()
         if error is not None:
             raise error
@@ -117,16 +119,23 @@ class OutboxSource:
     """A connector's messages from the outbox of one route (see the module docstring)."""
 
     def __init__(
-        self, session_factory: sessionmaker[Session], route: str, *, clock: Clock = utcnow
+        self,
+        session_factory: sessionmaker[Session],
+        route: str,
+        *,
+        clock: Clock = utcnow,
+        short_code: str | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.route = route
         self.clock = clock
+        #: the operator's shared short code: named in the STOP mention, where STOP answers come
+        self.short_code = short_code or optouts.operator_short_code()
 
     def claim(self, limit: int) -> list[Submission]:
         with _session(self.session_factory) as session, session.begin():
             messages = outbox.claim_many(session, route=self.route, limit=limit, now=self.clock())
-            prepare = _Preparer(session)
+            prepare = _Preparer(session, self.short_code)
             ready: list[Submission] = []
             unfit: list[tuple[int, str, bool]] = []
             for message in messages:
@@ -196,6 +205,7 @@ class OutboxSource:
                     source=inbound.source,
                     destination=inbound.destination,
                     text=inbound.text,
+                    short_code=self.short_code,
                 )
 
         self._each(session, settlement.inbound, receive, isolated=isolated)
@@ -256,13 +266,18 @@ class Dispatcher:
         routes: Iterable[SmppRoute],
         *,
         clock: Clock = utcnow,
+        short_code: str | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.routes = list(routes)
         self.clock = clock
         self.stop_event = threading.Event()
+        code = short_code or optouts.operator_short_code()
         self.connectors = {
-            route.name: SmppConnector(route, OutboxSource(session_factory, route.name, clock=clock))
+            route.name: SmppConnector(
+                route,
+                OutboxSource(session_factory, route.name, clock=clock, short_code=code),
+            )
             for route in self.routes
         }
         self._threads: list[threading.Thread] = []

@@ -67,7 +67,9 @@ def serve_command(
             field="sms_routes",
         )
     engine = make_engine(settings.resolved_database_url())
-    dispatcher = Dispatcher(make_session_factory(engine), routes.values())
+    dispatcher = Dispatcher(
+        make_session_factory(engine), routes.values(), short_code=settings.sms_short_code
+    )
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop_event.set())
     dispatcher.run(until_idle=until_idle)
     engine.dispose()

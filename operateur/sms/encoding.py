@@ -19,6 +19,15 @@ How a text is counted:
 The maximum length applies to the length counted in the message's unit, STOP mention included:
 1224 in the 004 offer = 8 segments of 153, so 1224 - 10 = 1214 characters of text.
 
+The STOP mention itself (SMS-06, the terms' ``stop_mention`` with the operator's short code, e.g.
+"STOP 38100") is appended to the text as sent when the caller gives it (:func:`stop_mention`):
+the analysis is then of the text as sent, the mention ending the last part and taking the
+reserved characters. It is set apart by a line break when that costs no extra part and stays
+within the maximum length (the break is never billed); otherwise it follows the text directly
+(a text ending with a space or a line break needs nothing more). Without the mention (an offer
+without one, or a check that does not know the short code) the reservation is counted inside
+the first part, which gives the same part count.
+
 Splitting never cuts a character: an extension character (two septets) or a character beyond
 U+FFFF (two UTF-16 units, a surrogate pair) that would straddle a boundary moves whole to the next
 part, which leaves the previous part one unit short. In UCS-2, a character is also kept with the
@@ -167,9 +176,11 @@ class CharacterFault:
 
 @dataclass(frozen=True)
 class SmsPart:
-    """One part: ``text[start:end]`` (code-point indices), ``length`` units out of ``capacity``.
+    """One part: ``sent_text[start:end]`` (code-point indices), ``length`` units out of
+    ``capacity``.
 
-    ``capacity`` is what the part offers the text: the first part's excludes the STOP mention.
+    ``capacity`` is what the part offers: without an appended mention, the first part's excludes
+    the characters reserved for it.
     """
 
     start: int
@@ -196,6 +207,12 @@ class SmsAnalysis:
     faults: tuple[CharacterFault, ...]
     problem: SmsProblem | None
     reason: Text | None
+    mention: str = ""  # SMS-06 what is appended to the text as sent (line break included)
+
+    @property
+    def sent_text(self) -> str:
+        """The text as it goes out: the customer's text and the STOP mention."""
+        return self.text + self.mention
 
     @property
     def valid(self) -> bool:
@@ -211,7 +228,9 @@ class SmsAnalysis:
         return self.length + self.stop_reserved
 
     def part_texts(self) -> list[str]:
-        return [self.text[part.start : part.end] for part in self.parts]
+        """The parts as sent (the STOP mention, if any, ends the last one)."""
+        sent = self.sent_text
+        return [sent[part.start : part.end] for part in self.parts]
 
     def error(self) -> InvalidInput | None:
         """The ``InvalidInput`` that refuses this message, or None when it is valid."""
@@ -338,31 +357,63 @@ def _pack(
     return parts
 
 
-def analyze(text: str, rules: SmsRules) -> SmsAnalysis:
-    """Encoding, length, parts and validity of ``text`` under the offer's ``rules``."""
+#: SMS-06 what sets the STOP mention apart from the text, when it costs no extra part.
+MENTION_SEPARATOR = "\n"
+
+
+def stop_mention(rules: SmsRules, short_code: str) -> str:
+    """The terms' STOP mention with the operator's short code ("" when the terms have none)."""
+    if rules.stop_mention is None:
+        return ""
+    return rules.stop_mention.format(short_code=short_code)
+
+
+def analyze(text: str, rules: SmsRules, mention: str = "") -> SmsAnalysis:
+    """Encoding, length, parts and validity of ``text`` under the offer's ``rules``; with
+    ``mention`` (:func:`stop_mention`), of the text as sent with the mention appended."""
+    if not mention:
+        return _analyze(text, rules, "")
+    if not text or text[-1].isspace():
+        return _analyze(text, rules, mention)
+    apart = _analyze(text, rules, MENTION_SEPARATOR + mention)
+    if apart.valid and apart.part_count == 1:
+        return apart  # the common case: one analysis (nothing can take fewer parts)
+    glued = _analyze(text, rules, mention)
+    if apart.valid and apart.part_count == glued.part_count:
+        return apart
+    return glued
+
+
+def _analyze(text: str, rules: SmsRules, appended: str) -> SmsAnalysis:
+    sent = text + appended
     gsm = [septets(char, rules.charset) for char in text]
     outside = [index for index, cost in enumerate(gsm) if cost is None]
     if outside and rules.allow_unicode:
         encoding = SmsEncoding.UCS2
-        costs = [utf16_units(char) for char in text]
+        costs = [utf16_units(char) for char in sent]
         faulty = [index for index, char in enumerate(text) if _is_surrogate(char)]
         single, concat = rules.ucs2_part_length, rules.ucs2_concat_part_length
-        groups: Iterable[tuple[int, int]] = _clusters(text)
+        groups: Iterable[tuple[int, int]] = _clusters(sent)
     else:
         encoding = SmsEncoding.GSM7
         costs = [1 if cost is None else cost for cost in gsm]
+        costs += [septets(char, SmsCharset.GSM7) or 1 for char in appended]
         faulty = outside
         single, concat = rules.part_length, rules.concat_part_length
-        groups = ((index, index + 1) for index in range(len(text)))
+        groups = ((index, index + 1) for index in range(len(sent)))
 
-    length = sum(costs)
-    reserved = rules.stop_mention_length
+    length = sum(costs[: len(text)])
+    added = sum(costs[len(text) :])
+    # the reservation of the terms, or what the mention really takes when it is longer; the
+    # part of the reservation the mention does not use is kept free in the first part
+    reserved = max(rules.stop_mention_length, added)
+    unused = reserved - added
     parts: tuple[SmsPart, ...] = ()
     if text:
         if length + reserved <= single:
-            parts = (SmsPart(0, len(text), length, single - reserved),)
+            parts = (SmsPart(0, len(sent), length + added, single - unused),)
         else:
-            capacities = itertools.chain([concat - reserved], itertools.repeat(concat))
+            capacities = itertools.chain([concat - unused], itertools.repeat(concat))
             parts = tuple(_pack(groups, costs, capacities))
 
     faults = tuple(CharacterFault(text[index], index) for index in faulty)
@@ -384,6 +435,7 @@ def analyze(text: str, rules: SmsRules) -> SmsAnalysis:
         faults=faults,
         problem=problem,
         reason=None,
+        mention=appended,
     )
     if problem is None:
         return analysis
@@ -392,9 +444,10 @@ def analyze(text: str, rules: SmsRules) -> SmsAnalysis:
     return dataclasses.replace(analysis, reason=reason)
 
 
-def split(text: str, rules: SmsRules) -> list[str]:
-    """The parts of ``text`` as sent; raises ``InvalidInput`` when the message is refused."""
-    analysis = analyze(text, rules)
+def split(text: str, rules: SmsRules, mention: str = "") -> list[str]:
+    """The parts of ``text`` as sent (with ``mention`` appended as :func:`analyze` does);
+    raises ``InvalidInput`` when the message is refused."""
+    analysis = analyze(text, rules, mention)
     error = analysis.error()
     if error is not None:
         raise error

@@ -5,7 +5,8 @@ An inbound SMS whose first word is STOP or one of its usual French and English v
 three words holding one, unsubscribes its sender:
 
 - from every customer sharing the short code it was sent to (scope ``short-code:<code>``),
-  when the customers' terms say STOP applies to the whole shared short code (004 annex §1);
+  when the customers' terms say STOP applies to the whole shared short code (004 annex §1) —
+  the operator's short code (:func:`operator_short_code`), named in the STOP mention;
 - from every customer that sent SMS to that number from the sender it answered (scope
   ``customer:<id>``).
 
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operateur.catalog.terms import SmsRules
+from operateur.config import Settings
 from operateur.sms.models import SmsOptOut
 
 # The words that mean STOP, folded (lower case, no accents). Usual answers to a French
@@ -75,11 +77,18 @@ def customer_scope(customer_id: int) -> str:
     return f"customer:{customer_id}"
 
 
-def scopes_for(customer_id: int, rules: SmsRules) -> tuple[str, ...]:
-    """The unsubscription scopes that bind a customer under its SMS rules."""
+def operator_short_code(settings: Settings | None = None) -> str:
+    """The operator's shared short code (setting ``OPERATEUR_SMS_SHORT_CODE``): the default
+    sender of offers sharing it, the number of the STOP mention, where STOP answers arrive."""
+    return (settings or Settings()).sms_short_code
+
+
+def scopes_for(customer_id: int, rules: SmsRules, short_code: str) -> tuple[str, ...]:
+    """The unsubscription scopes that bind a customer under its SMS rules, ``short_code`` being
+    the operator's shared short code."""
     scopes = [customer_scope(customer_id)]
-    if rules.stop_unsubscribes_all_senders and rules.short_code is not None:
-        scopes.append(short_code_scope(rules.short_code))
+    if rules.stop_unsubscribes_all_senders:
+        scopes.append(short_code_scope(short_code))
     return tuple(scopes)
 
 
@@ -103,10 +112,14 @@ _CHUNK = 500
 
 
 def unsubscribed_among(
-    session: Session, customer_id: int, rules: SmsRules, recipients: Iterable[str]
+    session: Session,
+    customer_id: int,
+    rules: SmsRules,
+    recipients: Iterable[str],
+    short_code: str,
 ) -> set[str]:
     """Which of ``recipients`` (E.164) the customer may no longer send to."""
-    scopes = scopes_for(customer_id, rules)
+    scopes = scopes_for(customer_id, rules, short_code)
     numbers = list(dict.fromkeys(recipients))
     found: set[str] = set()
     for start in range(0, len(numbers), _CHUNK):
@@ -121,5 +134,7 @@ def unsubscribed_among(
     return found
 
 
-def is_unsubscribed(session: Session, customer_id: int, rules: SmsRules, recipient: str) -> bool:
-    return bool(unsubscribed_among(session, customer_id, rules, [recipient]))
+def is_unsubscribed(
+    session: Session, customer_id: int, rules: SmsRules, recipient: str, short_code: str
+) -> bool:
+    return bool(unsubscribed_among(session, customer_id, rules, [recipient], short_code))

@@ -155,10 +155,12 @@ def _callbacks(session: Session, message_ids: Iterable[int]) -> None:
     """The status callbacks of messages moved in bulk (only those with a callback URL)."""
     ids = sorted(message_ids)
     for chunk in bulk.chunks(ids):
-        for message in session.scalars(
-            select(SmsMessage).where(SmsMessage.id.in_(chunk)).order_by(SmsMessage.id)
-        ):
-            callbacks.status_changed(session, message)
+        callbacks.status_changed_many(
+            session,
+            session.scalars(
+                select(SmsMessage).where(SmsMessage.id.in_(chunk)).order_by(SmsMessage.id)
+            ).all(),
+        )
 
 
 # --- the transport's side ---------------------------------------------------------------------
@@ -591,9 +593,18 @@ def _e164(raw: str) -> str | None:
         return None
 
 
-def receive(session: Session, *, source: str, destination: str, text: str) -> None:
+def receive(
+    session: Session,
+    *,
+    source: str,
+    destination: str,
+    text: str,
+    short_code: str | None = None,
+) -> None:
     """An inbound message (deliver_sm that is not a receipt): STOP and variants unsubscribe
-    the source for every customer sharing the destination short code (SMS-06).
+    the source for every customer sharing the destination short code (SMS-06); ``short_code``
+    is the operator's (``optouts.operator_short_code()`` by default), the one the STOP mention
+    of the shared offers names.
 
     The customers that sent to the source from that destination are unsubscribed too, and
     their messages still waiting for it end UNSUBSCRIBED. Other inbound texts are not a
@@ -623,12 +634,14 @@ def receive(session: Session, *, source: str, destination: str, text: str) -> No
         .with_for_update()
     ).all()
     rules_of: dict[int, SmsRules | None] = {}
+    operator_code = short_code or optouts.operator_short_code()
     for message in waiting:
         if message.contract_id not in rules_of:
             contract = session.get(Contract, message.contract_id)
             assert contract is not None
             rules_of[message.contract_id] = terms_of(contract).sms
         rules = rules_of[message.contract_id]
-        if rules is not None and set(optouts.scopes_for(message.customer_id, rules)) & scopes:
+        bound = optouts.scopes_for(message.customer_id, rules, operator_code) if rules else ()
+        if set(bound) & scopes:
             move(session, message, S.UNSUBSCRIBED, now=now, error="unsubscribed")
     session.flush()

@@ -46,7 +46,8 @@ from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
 from operateur.sms import callbacks, charging, optouts, outbox, stock
 from operateur.sms.content import matching_rule
-from operateur.sms.encoding import SmsAnalysis, SmsEncoding, analyze
+from operateur.sms.eligibility import check_eligibility
+from operateur.sms.encoding import SmsAnalysis, SmsEncoding, analyze, stop_mention
 from operateur.sms.models import (
     SenderStatus,
     SmsList,
@@ -79,56 +80,34 @@ def all_or_nothing(session: Session) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class SmsContext:
-    """What every send reads: the customer, the contract serving SMS and its frozen terms."""
+    """What every send reads: the customer, the contract serving SMS and its frozen terms, and
+    the operator's shared short code (``optouts.operator_short_code``)."""
 
     customer: Customer
     contract: Contract
     terms: ContractTerms
     rules: SmsRules
     part_price: Decimal
+    short_code: str
 
     @property
     def prepaid(self) -> bool:
         return self.customer.payment_method is PaymentMethod.PREPAID
 
+    @property
+    def mention(self) -> str:
+        """The STOP mention appended to every message under these terms (SMS-06), or ""."""
+        return stop_mention(self.rules, self.short_code)
 
-# Legal forms of natural persons (INSEE "catégories juridiques" 1xxx: entrepreneur individuel),
-# folded: they are not "personnes morales" (SMS-10).
-_NATURAL_PERSON_FORMS = frozenset(
-    {"ei", "eirl", "entrepreneurindividuel", "microentreprise", "autoentrepreneur", "me"}
-)
+    def analyze(self, text: str) -> SmsAnalysis:
+        """``text`` as it would be sent under these terms, STOP mention included."""
+        return analyze(text, self.rules, self.mention)
 
 
 def _fold(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     return re.sub(r"[^a-z0-9]", "", plain)
-
-
-def check_eligibility(customer: Customer, terms: ContractTerms) -> None:
-    """SMS-10: under terms reserving SMS to legal entities established in France paying in
-    euros, refuse anyone else (``Conflict`` naming what is missing)."""
-    rules = terms.sms
-    if rules is None or not rules.french_entities_paying_eur_only:
-        return
-    missing: list[str] = []
-    if customer.country != "FR" or not customer.siren:
-        missing.append("established_in_france")
-    if _fold(customer.legal_form) in _NATURAL_PERSON_FORMS:
-        missing.append("legal_entity")
-    if terms.billing.currency != "EUR":
-        missing.append("pays_in_euros")
-    if missing:
-        raise Conflict(
-            Text(
-                fr="Le service SMS est réservé aux personnes morales établies en France payant "
-                "en euros (SMS-10) : {missing}.",
-                en="The SMS service is reserved to legal entities established in France paying "
-                "in euros (SMS-10): {missing}.",
-            ),
-            code="sms_not_eligible",
-            details={"missing": ", ".join(missing)},
-        )
 
 
 def context(session: Session, customer_id: int) -> SmsContext:
@@ -143,9 +122,24 @@ def context(session: Session, customer_id: int) -> SmsContext:
     customer = session.get(Customer, customer_id)
     assert contract is not None and customer is not None
     terms = terms_of(contract)
-    assert terms.sms is not None  # an offer with the SMS service carries its rules
+    if terms.sms is None:  # the SMS option was taken out of this contract's terms
+        raise Conflict(
+            Text(
+                fr="Le contrat {reference} ne comprend pas le service SMS.",
+                en="Contract {reference} does not include the SMS service.",
+            ),
+            code="sms_service_not_in_contract",
+            details={"reference": contract.reference},
+        )
     check_eligibility(customer, terms)
-    return SmsContext(customer, contract, terms, terms.sms, charging.part_price(contract, terms))
+    return SmsContext(
+        customer,
+        contract,
+        terms,
+        terms.sms,
+        charging.part_price(contract, terms),
+        optouts.operator_short_code(),
+    )
 
 
 def find_context(session: Session, customer_id: int) -> SmsContext | None:
@@ -159,10 +153,10 @@ def find_context(session: Session, customer_id: int) -> SmsContext | None:
 
 
 def resolve_sender(session: Session, ctx: SmsContext, name: str | None) -> str:
-    """The sender a message goes out with: the shared short code by default, or one of the
-    customer's authorised custom senders (SMS-05)."""
-    if name is None or name == ctx.rules.short_code:
-        if ctx.rules.short_code is None:
+    """The sender a message goes out with: the operator's shared short code by default when
+    the terms share it (SMS-06), or one of the customer's authorised custom senders (SMS-05)."""
+    if name is None or name == ctx.short_code:
+        if not ctx.rules.shared_short_code:
             raise InvalidInput(
                 Text(
                     fr="Un émetteur est obligatoire : demander un émetteur personnalisé (SMS-05).",
@@ -171,7 +165,7 @@ def resolve_sender(session: Session, ctx: SmsContext, name: str | None) -> str:
                 code="sms_sender_required",
                 field="sender",
             )
-        return ctx.rules.short_code
+        return ctx.short_code
     authorised = session.scalar(
         select(SmsSender.id).where(
             SmsSender.customer_id == ctx.customer.id,
@@ -356,9 +350,10 @@ class SendRequest:
     outside_window: OutsideWindow | None = None
 
 
-def check_text(text: str, rules: SmsRules) -> SmsAnalysis:
-    """The analysis of a valid text; ``InvalidInput`` naming the characters or the length."""
-    analysis = analyze(text, rules)
+def check_text(text: str, ctx: SmsContext) -> SmsAnalysis:
+    """The analysis of a valid text as sent (STOP mention included); ``InvalidInput`` naming
+    the characters or the length."""
+    analysis = ctx.analyze(text)
     error = analysis.error()
     if error is not None:
         raise error
@@ -476,11 +471,13 @@ def send(
             _same_request(existing, recipient.e164, request.text)
             return existing
     sender = resolve_sender(session, ctx, request.sender)
-    analysis = check_text(request.text, ctx.rules)
+    analysis = check_text(request.text, ctx)
     outside = outside_window_policy(session, ctx, request.outside_window)
     at = max(request.send_at or now, now)
     not_before = plan(ctx.rules, at, outside)
-    unsubscribed = optouts.is_unsubscribed(session, customer_id, ctx.rules, recipient.e164)
+    unsubscribed = optouts.is_unsubscribed(
+        session, customer_id, ctx.rules, recipient.e164, ctx.short_code
+    )
     item = draft(ctx, recipient, request.text, analysis, unsubscribed)
     callback_url = request.callback_url
     if callback_url is not None:
@@ -660,7 +657,7 @@ def create_template(session: Session, customer_id: int, name: str, text: str) ->
     name = _check_name(name)
     _unique_name(session, SmsTemplate, customer_id, name)
     ctx = context(session, customer_id)
-    check_text(render(text, {}) or " ", ctx.rules)
+    check_text(render(text, {}) or " ", ctx)
     template = SmsTemplate(customer_id=customer_id, name=name, text=text)
     session.add(template)
     session.flush()
@@ -786,7 +783,7 @@ def add_entries(
         known.add(recipient.e164)
         accepted.append((line, recipient, fields))
     stopped = optouts.unsubscribed_among(
-        session, sms_list.customer_id, ctx.rules, (r.e164 for _, r, _ in accepted)
+        session, sms_list.customer_id, ctx.rules, (r.e164 for _, r, _ in accepted), ctx.short_code
     )
     columns = list(sms_list.columns)
     for line, recipient, fields in accepted:

@@ -20,8 +20,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import event as sqla_event
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from operateur.accounts import service as accounts
 from operateur.accounts.audit import actor_of
@@ -360,6 +361,53 @@ def sla(session: Session, ticket: Ticket, now: datetime | None = None) -> rules.
 
 # --- attachments -----------------------------------------------------------------------------
 
+# An attachment's file is written before its row is committed (so that a committed row always
+# has its file); these files are removed again if that transaction, or a savepoint holding
+# them, is rolled back or closed without a commit.
+_STAGED = "operateur.support.staged_files"
+
+
+def _transaction_of(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _stage_file(session: Session, path: Path) -> None:
+    staged: dict[SessionTransaction | None, list[Path]] = session.info.setdefault(_STAGED, {})
+    staged.setdefault(_transaction_of(session), []).append(path)
+
+
+def _on_commit(session: Session) -> None:
+    """A committed savepoint hands its files to the enclosing transaction; a committed root
+    transaction makes them permanent."""
+    staged = session.info.get(_STAGED)
+    if not staged:
+        return
+    transaction = _transaction_of(session)
+    files = staged.pop(transaction, [])
+    if transaction is not None and transaction.nested and transaction.parent is not None:
+        staged.setdefault(transaction.parent, []).extend(files)
+
+
+def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """Whatever is still staged on an ended transaction was rolled back: delete it."""
+    staged = session.info.get(_STAGED)
+    if not staged:
+        return
+    for path in staged.pop(transaction, []):
+        path.unlink(missing_ok=True)
+        log.info("attachment file removed after rollback: %s", path.name)
+
+
+def install_file_cleanup() -> None:
+    """Listen to every session's commits and rollbacks (once per process)."""
+    if not sqla_event.contains(Session, "after_commit", _on_commit):
+        sqla_event.listen(Session, "after_commit", _on_commit)
+        sqla_event.listen(Session, "after_transaction_end", _on_transaction_end)
+
+
+install_file_cleanup()
+
+
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 
 
@@ -402,6 +450,8 @@ def add_attachment(
     target = data_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
+    session.connection()  # the transaction the file belongs to has begun
+    _stage_file(session, target)
     partial.write_bytes(data)
     partial.replace(target)
     attachment = TicketAttachment(

@@ -65,6 +65,28 @@ def test_public_lookup_shows_only_published_numbers(client: TestClient, world: W
     assert client.get(f"/api/v1/public/numbers/{national}").status_code == 404
 
 
+# SPEC: VOX-17
+def test_the_public_lookup_page_shows_a_published_number_to_anyone(
+    client: TestClient, world: World
+) -> None:
+    number = _number(client, world)
+    path = f"/api/v1/customers/{world.a.id}/numbers/{number['id']}/directory"
+    client.put(path, headers=auth(world.staff_key), json=DIRECTORY | {"published": True})
+    national = "0" + str(number["e164"])[3:]
+    page = client.get("/numero", params={"n": national})  # no account, no credentials
+    assert page.status_code == 200
+    for shown in (str(number["e164"]), DIRECTORY["service_name"], DIRECTORY["complaint_contact"]):
+        assert shown in page.text
+    assert "Ce service gratuit indique" in page.text  # French by default
+    client.cookies.set("operateur_lang", "en")
+    english = client.get("/numero", params={"n": national})
+    assert "Who called or texted me?" in english.text
+    client.cookies.delete("operateur_lang")
+    unknown = client.get("/numero", params={"n": "0199999999"})
+    assert "Aucune information publiée" in unknown.text
+    assert DIRECTORY["service_name"] not in unknown.text
+
+
 # SPEC: VOX-15
 def test_port_in_through_the_api(client: TestClient, world: World, session: Session) -> None:
     added = client.post(

@@ -58,7 +58,7 @@ def world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Worl
     engine = make_engine(f"sqlite:///{folder / 'operateur.db'}")
     upgrade_engine(engine)
     audit.install()
-    world = build(make_session_factory(engine))
+    world = build(make_session_factory(engine), activity=True)
     engine.dispose()
     return folder / "operateur.db", world
 

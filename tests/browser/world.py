@@ -21,6 +21,7 @@ from operateur.catalog.terms import PaymentMethod
 from operateur.contracts import service as contracts
 from operateur.contracts.models import EquipmentMode, LineKind
 from operateur.contracts.schemas import EquipmentIn, LineIn, SubscriptionIn
+from operateur.demo import activity as demo
 from operateur.domain.calendar import PARIS
 
 STAFF_PASSWORD = "operateur-demo"
@@ -47,6 +48,47 @@ class World:
     centrex: Customer  # Boulangerie Martin
     cpaas: Customer  # Dupont Conseil (incident SLA of 4 business hours)
     draft_contract_id: int  # a Centrex draft of the Boulangerie, for the staff journey
+    mail: Customer | None = None  # Cabinet Leroy Avocats, with the demo's quarantined mail
+
+
+def _mail_customer(session: Session, operator_id: int) -> Customer:
+    """A law firm on the mail-security offer (the demo's activity holds two of its mails)."""
+    customer = accounts.create_customer(
+        session,
+        operator_id,
+        CustomerIn(
+            name="Cabinet Leroy Avocats",
+            legal_form="SELARL",
+            siren="800000036",
+            address_line="5 cours de l'Intendance",
+            postal_code="33000",
+            city="Bordeaux",
+            email="comptabilite@leroy-avocats.fr",
+            payment_method=PaymentMethod.TRANSFER,
+        ),
+    )
+    accounts.create_user(
+        session,
+        system_actor("demo"),
+        operator_id=operator_id,
+        customer_id=customer.id,
+        data=UserIn(
+            email="admin@leroy-avocats.fr",
+            display_name="Maître Leroy",
+            password=CUSTOMER_PASSWORD,
+            role=Role.CUSTOMER_ADMIN,
+        ),
+    )
+    contract = contracts.create_contract(session, customer, "mail-security", {})
+    contracts.sign(
+        session, contract, "Maître Leroy", datetime.combine(date(2026, 2, 1), time(9), PARIS)
+    )
+    contracts.activate(session, contract, date(2026, 2, 1))
+    for code, quantity in (("mail_in.mailbox", 5), ("mail.domain", 1)):
+        contracts.add_subscription(
+            session, contract, SubscriptionIn(item_code=code, quantity=quantity)
+        )
+    return Customer(customer.id, customer.name, "admin@leroy-avocats.fr", contract.id)
 
 
 def _customer(
@@ -135,8 +177,10 @@ def _customer(
     return Customer(customer.id, name, f"admin@{slug}.fr", contract.id)
 
 
-def build(factory: sessionmaker[Session]) -> World:
-    """Create the world and issue last month's invoices with the real billing run."""
+def build(factory: sessionmaker[Session], *, activity: bool = False) -> World:
+    """Create the world and issue last month's invoices with the real billing run; with
+    ``activity``, also the demo's order waiting for review, sender request and quarantined
+    mails (``operateur.demo.activity``), for the browser journeys."""
     with factory() as session:
         set_actor(session, system_actor("demo"))
         operator = accounts.create_operator(
@@ -149,6 +193,8 @@ def build(factory: sessionmaker[Session]) -> World:
                 postal_code="69003",
                 city="Lyon",
                 email="contact@operateur-demo.fr",
+                iban="FR7630004000031234567890143",  # shown on invoices paid by transfer
+                bic="BNPAFRPP",
             ),
         )
         for offer in ("centrex", "cpaas"):
@@ -189,8 +235,10 @@ def build(factory: sessionmaker[Session]) -> World:
         )
         customer = accounts.get_customer(session, centrex.id)
         draft = contracts.create_contract(session, customer, "centrex", {})
-        session.commit()
         world = World(operator.id, centrex, cpaas, draft.id)
+        if activity:
+            world.mail = _mail_customer(session, operator.id)
+        session.commit()
     last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     invoicing.run_period(factory, world.operator_id, last_month, actor=system_actor("demo"))
     with factory() as session:
@@ -198,4 +246,11 @@ def build(factory: sessionmaker[Session]) -> World:
             c.invoice_ids = [
                 i.id for i in session.query(Invoice).filter(Invoice.customer_id == c.id)
             ]
+        if activity:
+            set_actor(session, system_actor("demo"))
+            moment = datetime.now(UTC)
+            demo.sender_request(session, world.operator_id)
+            demo.order(session, world.operator_id, moment)
+            demo.quarantined_mail(session, world.operator_id, moment)
+            session.commit()
     return world

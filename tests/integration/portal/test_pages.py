@@ -35,6 +35,19 @@ def customer_pages(world: World) -> list[str]:
         f"{base}/users",
         f"{base}/audit",
         f"{base}/export",
+        f"{base}/profile",
+        f"{base}/webhooks",
+        f"{base}/disputes",
+        f"{base}/sms",
+        f"{base}/sms/messages",
+        f"{base}/mail",
+        f"{base}/mail/settings",
+        f"{base}/recordings",
+        f"{base}/consents",
+        f"{base}/dialer",
+        f"{base}/voice-quality",
+        f"{base}/port-ins",
+        f"{base}/orders",
     ]
 
 
@@ -49,6 +62,12 @@ STAFF_PAGES = [
     "/staff/numbers",
     "/staff/tickets",
     "/staff/audit",
+    "/staff/disputes",
+    "/staff/sms",
+    "/staff/orders",
+    "/staff/fraud",
+    "/staff/port-ins",
+    "/staff/mail",
 ]
 
 
@@ -63,7 +82,28 @@ def test_every_page_renders_for_its_audience_and_no_other(browser: Browser, worl
         assert page.headers["cache-control"] == "no-store"
     for path in STAFF_PAGES:
         assert browser.get(path).status_code == 403, path
-    assert browser.get(f"/customers/{world.cpaas.id}/usage").status_code == 403
+    # every page of the customer space, with another customer's id in the URL: refused
+    other = f"/customers/{world.cpaas.id}"
+    for path in customer_pages(world):
+        theirs = path.replace(f"/customers/{world.centrex.id}", other, 1)
+        refused = browser.get(theirs)
+        assert refused.status_code == 403, theirs
+        assert "Dupont Conseil" not in refused.text
+    # and every form of the new pages, posted with a valid token to the other customer
+    mine = f"/customers/{world.centrex.id}/profile"
+    for action, data in (
+        (f"{other}/profile", {"city": "Pirateville"}),
+        (f"{other}/contacts", {"name": "X", "email": "x@example.org"}),
+        (f"{other}/webhooks", {"url": "https://example.org/hook"}),
+        (f"{other}/sms/messages", {"to": "0612345678", "text": "x"}),
+        (f"{other}/mail/settings", {"challenge_enabled": "true"}),
+        (f"{other}/mail/servers", {"host": "mx.example.org"}),
+        (f"{other}/consents", {"number": "0612345678", "kind": "consent"}),
+        (f"{other}/dialer/contacts", {"name": "X", "phone": "0612345678"}),
+        (f"{other}/contacts/1/remove", {}),
+        (f"{other}/webhooks/1/remove", {}),
+    ):
+        assert browser.post(mine, action, data).status_code == 403, action
     assert browser.login(STAFF_EMAIL, STAFF_PASSWORD).headers["location"] == "/staff"
     for path in (
         STAFF_PAGES + customer_pages(world) + [f"/customers/{world.centrex.id}/new-contract"]

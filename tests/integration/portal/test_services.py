@@ -13,6 +13,7 @@ from operateur.accounts import service as accounts
 from operateur.accounts.models import Role
 from operateur.accounts.permissions import system_actor
 from operateur.accounts.schemas import CustomerIn, UserIn
+from operateur.catalog.terms import PaymentMethod
 from operateur.contracts import service as contracts
 from operateur.contracts.schemas import SubscriptionIn
 from operateur.domain.calendar import PARIS
@@ -113,7 +114,7 @@ def test_a_quarantined_mail_is_released_and_its_sender_allowed_from_the_console(
             postal_code="33000",
             city="Bordeaux",
             email="compta@leroy-avocats.fr",
-            payment_method="transfer",
+            payment_method=PaymentMethod.TRANSFER,
         ),
     )
     accounts.create_user(

@@ -52,6 +52,16 @@ class World:
                 ids.append(queued(session, owner, recipient, **extra).id)
             return ids
 
+    def add_customer(self, offer: str, name: str) -> SmsCustomer:
+        """Another customer of the same operator with a live contract of ``offer``, committed."""
+        with self.session() as session, session.begin():
+            build = Builder.__new__(Builder)  # the operator exists: no second one
+            build.session = session
+            build.operator_id = self.telecom.customer.operator_id
+            added = make_customer(build, offer, name=name)
+            session.expunge_all()
+            return added
+
     def rules(self, owner: SmsCustomer) -> SmsRules:
         with self.session() as session:
             contract = session.get(Contract, owner.contract.id)

@@ -24,6 +24,8 @@ from tests.integration.smpp.conftest import (
 from tests.integration.sms.conftest import TUESDAY_10H
 
 S = SmsStatus
+#: SMS-06 what the 004 offer appends to every message with the operator's default short code
+MENTION = "\nSTOP 38100"
 
 
 def all_in(world: World, ids: list[int], status: SmsStatus) -> bool:
@@ -50,7 +52,7 @@ def test_batch_is_submitted_then_delivered_by_receipts(world: World, smsc: SmscS
         assert submit.source_addr == "38100"
         assert submit.registered_delivery == 1
         assert submit.data_coding == DATA_CODING_DEFAULT
-        assert submit.text == "Soldes ce week-end"
+        assert submit.text == "Soldes ce week-end" + MENTION  # SMS-06 the STOP mention
     assert sorted(smsc.acked_receipts) == sorted(by_id)
     assert smsc.binds == ["operateur"]
 
@@ -58,9 +60,10 @@ def test_batch_is_submitted_then_delivered_by_receipts(world: World, smsc: SmscS
 def test_long_message_with_an_extension_character_at_the_part_boundary(
     world: World, smsc: SmscSimulator
 ) -> None:
-    # SPEC: SMS-03 "€" counts two septets: it cannot straddle the 143-septet first part (153
-    # minus the 10 reserved for STOP) and moves whole to the second part, escape pair intact.
-    text = "a" * 142 + "€" + "b" * 20
+    # SPEC: SMS-03 "€" counts two septets: after 152 "a" it cannot straddle the end of the
+    # 153-septet first part and moves whole to the second part, escape pair intact. The STOP
+    # mention (SMS-06) ends the last part: 152 + 2 + 20 + 1 + 10 = 185 septets, 2 parts.
+    text = "a" * 152 + "€" + "b" * 20
     [message_id] = world.queue(text=text, parts=2)
     with dispatching(world, route_to(smsc)):
         wait_for(lambda: all_in(world, [message_id], S.DELIVERED))
@@ -71,9 +74,10 @@ def test_long_message_with_an_extension_character_at_the_part_boundary(
     reference = first.udh[3]
     assert first.udh == bytes([0x05, 0x00, 0x03, reference, 2, 1])
     assert second.udh == bytes([0x05, 0x00, 0x03, reference, 2, 2])
-    assert first.payload == b"a" * 142
-    assert second.payload == b"\x1b\x65" + b"b" * 20  # escape + "€", then the rest
-    assert message.text == text
+    assert first.payload == b"a" * 152
+    # escape + "€", then the rest, a line feed (0x0A) and the mention
+    assert second.payload == b"\x1b\x65" + b"b" * 20 + b"\nSTOP 38100"
+    assert message.text == text + MENTION
     [stored] = world.messages([message_id])
     assert stored.smsc_ids == [first.message_id, second.message_id]
 
@@ -115,7 +119,10 @@ def test_abrupt_drops_during_long_messages_keep_every_part_once(
 ) -> None:
     # SPEC: SMS-03 a long message's parts survive a cut between them: each part arrives once
     # (parts on the wire at the cut are settled by their receipts, matched on the text start)
-    text = " ".join(f"mot{index:03d}" for index in range(60))  # 419 characters: 3 parts
+    # 439 characters + the STOP mention (11) = 450: 3 parts, cut at 153 and 306, where no part
+    # starts with a space (the in-doubt matching, smpp._starts_like, compares a receipt's
+    # stripped text with the part's own start: a part starting with a space is not matched)
+    text = " ".join(f"mots{index:03d}" for index in range(55))
     ids = world.queue(30, text=text, parts=3)
     smsc.drop_after(25)
     with dispatching(world, route_to(smsc, window=8)):
@@ -127,7 +134,7 @@ def test_abrupt_drops_during_long_messages_keep_every_part_once(
     parts = [(s.destination_addr, s.concatenation) for s in smsc.submits]
     assert len(parts) == len(set(parts)) == 90
     assert len(smsc.messages()) == 30
-    assert all(message.text == text for message in smsc.messages())
+    assert all(message.text == text + MENTION for message in smsc.messages())
 
 
 LONG_TEXT = " ".join(f"mot{index:03d}" for index in range(60))  # 3 parts under 004
@@ -154,7 +161,7 @@ def test_graceful_restart_resumes_without_resending(
         wait_for(lambda: all_in(world, ids, S.DELIVERED))
     keys = [(s.destination_addr, s.concatenation) for s in smsc.submits]
     assert len(keys) == len(set(keys)) == 60 * parts
-    assert sorted(m.text for m in smsc.messages()) == [text] * 60
+    assert sorted(m.text for m in smsc.messages()) == [text + MENTION] * 60
 
 
 def test_messages_left_submitting_by_a_crash_are_sent_once_after_restart(
@@ -214,7 +221,7 @@ def test_stop_from_a_recipient_unsubscribes_the_number(world: World, smsc: SmscS
     assert smsc.acked_inbound == [("33698765432", "38100", "Stop")]
     rules = world.rules(world.telecom)
     with world.session() as session:
-        assert optouts.is_unsubscribed(session, world.telecom.id, rules, "+33698765432")
+        assert optouts.is_unsubscribed(session, world.telecom.id, rules, "+33698765432", "38100")
         assert session.scalar(select(SmsMessage.error).where(SmsMessage.id == waiting))
 
 

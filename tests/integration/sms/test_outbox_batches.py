@@ -3,11 +3,16 @@ transaction: submit responses, failures, delivery receipts and the prepaid debit
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
+import pytest
+import sqlalchemy
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from operateur.billing import wallets
 from operateur.billing.models import (
@@ -20,11 +25,15 @@ from operateur.billing.models import (
     WalletEntryKind,
 )
 from operateur.catalog.terms import PaymentMethod
+from operateur.config import Settings
+from operateur.db import utcnow
 from operateur.errors import Conflict, InvalidInput, NotFound
+from operateur.notifications import service as notifications
 from operateur.notifications.models import Channel, OutboxMessage
-from operateur.sms import charging, outbox, service
+from operateur.sms import callbacks, charging, outbox, service
 from operateur.sms.models import SmsMessage, SmsStatus, SmsSubmission
 from operateur.sms.service import SendRequest
+from operateur.testing.webhooks import WebhookReceiver
 from tests.integration.conftest import Builder
 from tests.integration.sms.conftest import TUESDAY_10H, SmsCustomer, make_customer, queued
 
@@ -311,3 +320,61 @@ def test_prepaid_settlement_of_a_batch(session: Session, build: Builder) -> None
     # replayed: nothing debited twice
     outbox.mark_submitted_many(session, [(one.id, ["o1"]), (other.id, ["x1"])])
     assert wallets.get_wallet(session, owner.id).balance == Decimal("0.730")
+
+
+def test_status_callbacks_of_a_batch_are_queued_at_once_signed_and_retried(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    build: Builder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SPEC: SMS-01 status callbacks to each customer's URL, HMAC-signed with its own secret and
+    # retried; a batch of receipts queues its callbacks with one INSERT
+    monkeypatch.setenv("OPERATEUR_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
+    first, second = make_customer(build, name="Un"), make_customer(build, name="Deux")
+    with WebhookReceiver(statuses=[500, 200]) as receiver:
+        url = receiver.url
+        owners = [first] * 3 + [second] * 2
+        messages = [
+            queued(session, owner, f"+3360000001{index}", callback_url=url)
+            for index, owner in enumerate(owners)
+        ]
+        outbox.claim(session, route="default", limit=10, now=TUESDAY_10H)
+        outbox.mark_submitted_many(session, [(m.id, [f"s{m.id}"]) for m in messages])
+        session.flush()
+
+        inserts: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.lstrip().upper().startswith("INSERT INTO NOTIFICATION_OUTBOX"):
+                inserts.append(statement)
+
+        sqlalchemy.event.listen(session.get_bind(), "before_cursor_execute", count)
+        try:
+            outbox.apply_receipts(session, [Receipt(f"s{m.id}", "DELIVRD") for m in messages])
+            session.flush()
+        finally:
+            sqlalchemy.event.remove(session.get_bind(), "before_cursor_execute", count)
+        assert len(inserts) == 1  # the five "delivered" callbacks in one statement
+        session.commit()
+
+        now = utcnow()  # the callbacks are due from when they were queued
+        assert notifications.deliver_due(session_factory, now) == 9  # the first one got a 500
+        later = now + notifications.backoff(Settings(), 1)
+        assert notifications.deliver_due(session_factory, later) == 1
+
+    secrets = {
+        owner.id: callbacks.settings_of(session, owner.id).callback_secret
+        for owner in (first, second)
+    }
+    assert secrets[first.id] != secrets[second.id]
+    delivered = [r for r in receiver.requests if r.status == 200]
+    assert sorted(
+        (r.json()["data"]["id"], r.json()["data"]["status"]) for r in delivered
+    ) == sorted((m.id, status) for m in messages for status in ("submitted", "delivered"))
+    owner_of = {m.id: m.customer_id for m in messages}
+    for request in receiver.requests:
+        secret = secrets[owner_of[request.json()["data"]["id"]]]
+        signature = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+        assert request.headers["X-Operateur-Signature"] == f"sha256={signature}"
+        assert request.json()["event"] == "sms.status"

@@ -35,8 +35,8 @@ def submit(session: Session, message: SmsMessage, now: datetime = TUESDAY_10H) -
     """What the SMPP dispatcher does: claim, split into the parts it submits, mark submitted."""
     claimed = outbox.claim(session, route=message.route, limit=100, now=now)
     assert message in claimed
-    rules = service.context(session, message.customer_id).rules
-    parts = split(message.text, rules)
+    ctx = service.context(session, message.customer_id)
+    parts = split(message.text, ctx.rules, ctx.mention)  # as sent, STOP mention included
     outbox.mark_submitted(session, message.id, [f"{message.id}-{i}" for i in range(len(parts))])
     return parts
 
@@ -55,50 +55,56 @@ def test_a_send_is_queued_with_its_parts_and_price(
     assert message.not_before == TUESDAY_10H
 
 
-# Segment counts worked out by hand (3GPP TS 23.038/23.040; 004 annex §1):
-# - 004 offer: a single SMS holds 160 - 10 (STOP mention) = 150 septets; a long one holds
-#   153 - 10 = 143 in its first part, then 153 per part; € [ ] { } ^ ~ | \ count two septets
-#   and are never cut from their escape.
-# - cpaas offer: 160 / 153, no STOP reservation, UCS-2 (70 / 67 UTF-16 units) when a
+# Segment counts worked out by hand (3GPP TS 23.038/23.040; 004 annex §1), of the text as sent:
+# - 004 offer: the mention "STOP 38100" (the 10 reserved characters, SMS-06) ends every message,
+#   after a line break when that costs no part: a single SMS holds 150 septets of text, a long
+#   one 153 per part, the mention in the last; € [ ] { } ^ ~ | \ count two septets and are never
+#   cut from their escape.
+# - cpaas offer: 160 / 153, no STOP mention, UCS-2 (70 / 67 UTF-16 units) when a
 #   character is outside GSM 03.38; an emoji is a surrogate pair (two units), never cut.
 A, B, E, ZH, SMILE = "a", "b", "€", "Ж", "😀"
+STOP, NL = "STOP 38100", "\n"
 TRICKY_TEXTS = [
-    # (offer, encoding, the parts as they must be sent, septets or units of each part)
-    ("telecom", "gsm7", [A * 150], [150]),  # 150 + 10 = 160: one SMS
-    ("telecom", "gsm7", [A * 143, A * 8], [143, 8]),  # 151 + 10 > 160: first part 143
-    # an extension character at the first boundary: 142 + 2 > 143, the € moves whole
-    ("telecom", "gsm7", [A * 142, E + B * 10], [142, 12]),
-    ("telecom", "gsm7", [A * 141 + E, B * 10], [143, 10]),  # 141 + 2 = 143 fits exactly
-    ("telecom", "gsm7", [A * 143] + [A * 153] * 7, [143] + [153] * 7),  # 1214 + 10 = 1224
-    ("cpaas", "gsm7", [A * 152 + E], [154]),  # 152 + 2 = 154 <= 160: still one SMS
-    ("cpaas", "gsm7", [A * 151 + E, A * 10], [153, 10]),  # the € ends part 1 exactly
+    # (offer, encoding, text, the parts as they must be sent, septets or units of each part)
+    # 150 + 10 = 160: one SMS; a line break would make two, so the mention follows directly
+    ("telecom", "gsm7", A * 150, [A * 150 + STOP], [160]),
+    # 151 + 1 + 10 = 162 > 160: 153 | 9, the line break costs no part
+    ("telecom", "gsm7", A * 151, [A * 151 + NL + "S", "TOP 38100"], [153, 9]),
+    # an extension character at the boundary: 152 + 2 > 153, the € moves whole
+    ("telecom", "gsm7", A * 152 + E + B * 10, [A * 152, E + B * 10 + NL + STOP], [152, 23]),
+    # 151 + 2 = 153 fits exactly
+    ("telecom", "gsm7", A * 151 + E + B * 10, [A * 151 + E, B * 10 + NL + STOP], [153, 21]),
+    # 1214 + 10 = 1224 = 8 x 153, the maximum: no room for the line break
+    ("telecom", "gsm7", A * 1214, [A * 153] * 7 + [A * 143 + STOP], [153] * 8),
+    ("cpaas", "gsm7", A * 152 + E, [A * 152 + E], [154]),  # 152 + 2 = 154 <= 160: one SMS
+    ("cpaas", "gsm7", A * 151 + E + A * 10, [A * 151 + E, A * 10], [153, 10]),  # € ends part 1
     # 306 septets would be 2 × 153, but the € cannot straddle: 3 parts
-    ("cpaas", "gsm7", [A * 152, E + A * 151, A], [152, 153, 1]),
-    ("cpaas", "ucs2", ["Bonjour " + SMILE], [10]),  # UCS-2 fallback: 8 + 2 units
-    ("cpaas", "ucs2", [ZH * 70], [70]),
-    ("cpaas", "ucs2", [ZH * 67, ZH * 4], [67, 4]),
+    ("cpaas", "gsm7", A * 152 + E + A * 152, [A * 152, E + A * 151, A], [152, 153, 1]),
+    ("cpaas", "ucs2", "Bonjour " + SMILE, ["Bonjour " + SMILE], [10]),  # UCS-2: 8 + 2 units
+    ("cpaas", "ucs2", ZH * 70, [ZH * 70], [70]),
+    ("cpaas", "ucs2", ZH * 71, [ZH * 67, ZH * 4], [67, 4]),
     # the emoji (2 units) would straddle the 67-unit boundary: it moves whole
-    ("cpaas", "ucs2", [ZH * 66, SMILE + ZH * 3], [66, 5]),
+    ("cpaas", "ucs2", ZH * 66 + SMILE + ZH * 3, [ZH * 66, SMILE + ZH * 3], [66, 5]),
 ]
 
 
-@pytest.mark.parametrize(("offer", "encoding", "expected", "units"), TRICKY_TEXTS)
+@pytest.mark.parametrize(("offer", "encoding", "text", "expected", "units"), TRICKY_TEXTS)
 def test_tricky_texts_are_counted_billed_and_split_as_worked_out_by_hand(
-    session: Session, build: Builder, offer: str, encoding: str, expected: list[str],
-    units: list[int],
+    session: Session, build: Builder, offer: str, encoding: str, text: str,
+    expected: list[str], units: list[int],
 ) -> None:  # fmt: skip
-    # SPEC: SMS-02, SMS-03
+    # SPEC: SMS-02, SMS-03, SMS-06
     owner = make_customer(build, offer)
     sender = None
     if offer == "cpaas":
         request = service.request_sender(session, owner.id, "MaBoutique")
         service.review_sender(session, request, authorise=True, reason="ok", reviewer="staff")
         sender = "MaBoutique"
-    text = "".join(expected)
+    assert "".join(expected) in (text, text + STOP, text + NL + STOP)  # the rows are consistent
     message = send(session, owner, text, sender=sender)
     assert (message.encoding.value, message.parts) == (encoding, len(expected))
-    rules = service.context(session, owner.id).rules
-    assert [part.length for part in analyze(text, rules).parts] == units
+    ctx = service.context(session, owner.id)
+    assert [part.length for part in analyze(text, ctx.rules, ctx.mention).parts] == units
 
     assert submit(session, message) == expected  # what the SMPP dispatcher submits
     usage = session.scalars(
@@ -290,14 +296,15 @@ def test_content_matching_a_rule_is_held_for_review(
 
 
 def test_only_french_legal_entities_paying_in_euros(session: Session, build: Builder) -> None:
-    # SPEC: SMS-10
-    belgian = build.customer(country="BE", vat_number="BE0403170701", name="Belge")
-    contract = build.contract(belgian, "telecom", TUESDAY_10H.date(), [])
-    assert contract.status.value == "active"
+    # SPEC: SMS-10 checked again before every send: details changed after the signature
+    moved = make_customer(build, name="Partie en Belgique")
+    send(session, moved)
+    moved.customer.country = "BE"
     with pytest.raises(Conflict) as refused:
-        service.send(session, belgian.id, SendRequest(to="0612345678", text="x"), now=TUESDAY_10H)
+        send(session, moved)
     assert refused.value.code == "sms_not_eligible"
     assert "established_in_france" in refused.value.details["missing"]
+    assert "SMS-10" in refused.value.render("fr") and "SMS-10" in refused.value.render("en")
 
     sole_trader = make_customer(build, name="Jean Dupont EI")
     sole_trader.customer.legal_form = "EI"

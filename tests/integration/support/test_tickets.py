@@ -27,8 +27,8 @@ from operateur.support.models import Severity, Ticket, TicketKind, TicketOutcome
 from tests.integration.conftest import Builder
 
 
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
+def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 def customer_actor(customer_id: int) -> Actor:
@@ -289,6 +289,52 @@ def test_attachments_are_stored_under_the_data_dir(
             data_dir=tmp_path,
             max_bytes=1000,
         )
+
+
+def _attach(session: Session, ticket: Ticket, name: str, data_dir: Path) -> Path:
+    found = support.add_attachment(
+        session,
+        ticket,
+        filename=name,
+        content_type="text/plain",
+        data=b"trace",
+        data_dir=data_dir,
+        max_bytes=1000,
+    )
+    return data_dir / found.path
+
+
+# SPEC: SUP-01
+def test_an_attachment_file_lives_only_as_long_as_its_committed_row(
+    build: Builder, session: Session, tmp_path: Path
+) -> None:
+    customer = build.customer()
+    contract = build.contract(customer, "cpaas", date(2026, 1, 5), [])
+    ticket = incident(session, customer.id, contract.id, paris(2026, 11, 24, 10), "sms")
+    session.commit()
+    # a rolled-back transaction leaves no file behind
+    dropped = _attach(session, ticket, "dropped.txt", tmp_path)
+    assert dropped.is_file()
+    session.rollback()
+    assert not dropped.exists()
+    # a rolled-back savepoint drops its own file and keeps the enclosing transaction's
+    kept = _attach(session, ticket, "kept.txt", tmp_path)
+    with pytest.raises(RuntimeError), session.begin_nested():
+        inner = _attach(session, ticket, "inner.txt", tmp_path)
+        raise RuntimeError("refused")
+    assert not inner.exists() and kept.is_file()
+    # a committed savepoint's file goes with its enclosing transaction
+    with session.begin_nested():
+        nested = _attach(session, ticket, "nested.txt", tmp_path)
+    session.commit()
+    assert kept.is_file() and nested.is_file()
+    names = {a.filename for a in support.attachments(session, ticket)}
+    assert names == {"kept.txt", "nested.txt"}
+    # a session closed without committing removes its file too
+    orphan = _attach(session, ticket, "unsaved.txt", tmp_path)
+    session.close()
+    assert not orphan.exists()
+    assert kept.is_file() and nested.is_file()
 
 
 # SPEC: SUP-03

@@ -14,15 +14,28 @@ EN = {"OPERATEUR_LANG": "en"}
 
 
 def test_analyze_prints_the_counts_in_french() -> None:
-    # SPEC: SMS-03 151 + 10 > 160 -> 143 + 8
+    # SPEC: SMS-03 151 + 10 > 160 -> two parts; the mention "STOP 38100" is appended as sent
+    # (SMS-06), set apart by a line break since that costs no part: 151 + 1 + 10 = 162 = 153 + 9.
     result = runner.invoke(app, ["analyze", "a" * 151, "--offer", "telecom"], env=FR)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "Encodage : GSM 7 bits",
-        "Longueur : 151 + 10 réservés à la mention STOP = 161 (au plus 1224)",
-        "Parties : 2 (143 + 8)",
+        "Longueur : 151 + 11 réservés à la mention STOP = 162 (au plus 1224)",
+        "Parties : 2 (153 + 9)",
         "Valide : oui",
     ]
+
+
+def test_analyze_json_shows_the_stop_mention_with_the_operators_short_code() -> None:
+    # SPEC: SMS-03, SMS-06 150 + "STOP 36180" = 160: one SMS, the mention glued (a line break
+    # would make a second part); the short code is the operator's setting.
+    env = FR | {"OPERATEUR_SMS_SHORT_CODE": "36180"}
+    result = runner.invoke(app, ["analyze", "a" * 150, "--offer", "telecom", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["length"], data["stop_reserved"], data["part_count"]) == (150, 10, 1)
+    assert data["stop_mention"] == "STOP 36180"
+    assert data["parts"][0]["text"] == "a" * 150 + "STOP 36180"
 
 
 def test_analyze_names_the_refused_characters_and_exits_1() -> None:

@@ -23,6 +23,7 @@ from operateur.sms.encoding import (
     encode,
     septets,
     split,
+    stop_mention,
 )
 
 
@@ -300,3 +301,52 @@ def test_a_long_list_of_faults_is_shortened_in_the_reason(o004: SmsRules) -> Non
     assert len(analysis.faults) == 16
     assert analysis.reason is not None
     assert analysis.reason.fr.endswith("position(s) 1, 2, 3, 4, 5, 6, 8, 9, 10, 13, ….")
+
+
+# --------------------------------------------------------------------------------------------
+# SMS-06 the STOP mention as sent (worked out by hand, "STOP 38100" = 10 septets)
+# --------------------------------------------------------------------------------------------
+
+MENTION = "STOP 38100"
+
+
+def test_the_mention_ends_the_text_as_sent_after_a_line_break(o004: SmsRules) -> None:
+    # SPEC: SMS-06, SMS-03 "Promo" (5) + "\n" + mention = 16 septets: one part
+    analysis = analyze("Promo", o004, stop_mention(o004, "38100"))
+    assert analysis.sent_text == "Promo\nSTOP 38100"
+    assert analysis.part_texts() == ["Promo\nSTOP 38100"]
+    assert (analysis.length, analysis.stop_reserved, analysis.part_count) == (5, 11, 1)
+
+
+def test_the_line_break_is_left_out_when_it_would_cost_a_part(o004: SmsRules) -> None:
+    # SPEC: SMS-03 the 004 customer keeps 150 characters in one SMS: 150 + 10 = 160
+    analysis = analyze("a" * 150, o004, MENTION)
+    assert analysis.part_texts() == ["a" * 150 + MENTION]
+    assert (analysis.stop_reserved, analysis.total_length, analysis.part_count) == (10, 160, 1)
+    # 149 + 1 + 10 = 160: the line break fits
+    assert analyze("a" * 149, o004, MENTION).part_texts() == ["a" * 149 + "\n" + MENTION]
+
+
+def test_a_text_ending_with_a_space_or_line_break_takes_the_mention_as_is(
+    o004: SmsRules,
+) -> None:
+    # SPEC: SMS-06
+    assert analyze("Promo ", o004, MENTION).sent_text == "Promo STOP 38100"
+    assert analyze("Promo\n", o004, MENTION).sent_text == "Promo\nSTOP 38100"
+
+
+def test_the_mention_counts_against_the_maximum_length(o004: SmsRules) -> None:
+    # SPEC: SMS-03 1214 + 10 = 1224 = 8 x 153: valid, glued; 1215 + 10 = 1225: refused
+    longest = analyze("a" * 1214, o004, MENTION)
+    assert longest.valid and longest.part_count == 8
+    assert longest.part_texts()[-1] == "a" * 143 + MENTION
+    too_long = analyze("a" * 1215, o004, MENTION)
+    assert too_long.problem is SmsProblem.TOO_LONG
+
+
+def test_with_or_without_the_mention_text_the_part_count_is_the_same(o004: SmsRules) -> None:
+    # SPEC: SMS-03 the reservation counted in the first part or the mention at the end: the
+    # same number of parts, for lengths around every boundary
+    for size in (140, 149, 150, 151, 152, 296, 297, 305, 306, 307, 459, 460):
+        text = "a" * size
+        assert analyze(text, o004).part_count == analyze(text, o004, MENTION).part_count, size

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from pydantic import ValidationError
 
 from operateur.catalog.service import get_offer
 from operateur.catalog.terms import OutsideWindow, SmsRules
 from operateur.domain.calendar import PARIS
 from operateur.errors import InvalidInput
 from operateur.sms.content import builtin_rules, matching_rule, parse_rules
-from operateur.sms.optouts import is_stop
+from operateur.sms.encoding import stop_mention
+from operateur.sms.optouts import is_stop, operator_short_code
 from operateur.sms.recipients import check_recipient
 from operateur.sms.window import plan
 
@@ -97,12 +99,44 @@ def test_recipients(offer: str, number: str, outcome: str) -> None:
     assert (shown + (f" {recipient.warning}" if recipient.warning else "")) == outcome
 
 
-def test_the_shared_short_code_is_a_term() -> None:
-    # SPEC: SMS-06, VOX-14 — STOP to the shared 3BPQ-range short code (AF2M 36xxx/38xxx)
+def test_the_shared_short_code_is_a_term_and_its_number_the_operators_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SPEC: SMS-06, VOX-14 — the 004 offer shares the operator's short code; the number is the
+    # operator's setting (3BPQ range, AF2M 36xxx/38xxx), 38100 by default, never a term
     telecom = rules("telecom")
-    assert telecom.short_code == "38100" and telecom.stop_unsubscribes_all_senders
-    with pytest.raises(ValueError, match="name the short code"):
-        SmsRules.model_validate(telecom.model_dump() | {"short_code": None})
-    with pytest.raises(ValueError):
-        SmsRules.model_validate(telecom.model_dump() | {"short_code": "12345"})
-    assert rules("cpaas").short_code is None
+    assert telecom.shared_short_code and telecom.stop_unsubscribes_all_senders
+    assert "short_code" not in telecom.model_dump()
+    with pytest.raises(ValueError, match="use the short code"):
+        SmsRules.model_validate(telecom.model_dump() | {"shared_short_code": False})
+    assert not rules("cpaas").shared_short_code and rules("cpaas").stop_mention is None
+    assert operator_short_code() == "38100"
+    monkeypatch.setenv("OPERATEUR_SMS_SHORT_CODE", "36180")
+    assert operator_short_code() == "36180"
+    monkeypatch.setenv("OPERATEUR_SMS_SHORT_CODE", "12345")  # not a 3BPQ short code
+    with pytest.raises(ValidationError):
+        operator_short_code()
+
+
+def test_terms_frozen_with_the_number_still_load() -> None:
+    # SPEC: SMS-06, CTR-01 terms frozen when the number was a term keep their meaning
+    legacy = rules("telecom").model_dump(exclude={"shared_short_code"}) | {"short_code": "38100"}
+    assert SmsRules.model_validate(legacy).shared_short_code
+    cpaas = rules("cpaas").model_dump(exclude={"shared_short_code"}) | {"short_code": None}
+    assert not SmsRules.model_validate(cpaas).shared_short_code
+
+
+def test_the_stop_mention_must_fit_the_reserved_characters() -> None:
+    # SPEC: SMS-03, SMS-06 [004 SMS annex §1] 10 characters for the STOP mention
+    telecom = rules("telecom")
+    assert telecom.stop_mention == "STOP {short_code}"
+    assert stop_mention(telecom, "38100") == "STOP 38100"
+    assert stop_mention(rules("cpaas"), "38100") == ""
+    with pytest.raises(ValueError, match="10 reserved"):
+        SmsRules.model_validate(telecom.model_dump() | {"stop_mention": "STOP au {short_code}"})
+    with pytest.raises(ValueError, match="only name"):
+        SmsRules.model_validate(telecom.model_dump() | {"stop_mention": "STOP {number}"})
+    with pytest.raises(ValueError, match="letters, digits"):
+        SmsRules.model_validate(telecom.model_dump() | {"stop_mention": "STOP€{short_code}"})
+    with pytest.raises(ValueError, match="all its senders"):
+        SmsRules.model_validate(telecom.model_dump() | {"stop_unsubscribes_all_senders": False})
