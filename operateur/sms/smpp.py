@@ -956,10 +956,13 @@ class SmppConnector:
 
 
 def _starts_like(part: _Part, text: str) -> bool:
+    """Whether a receipt's ``text`` (the part's first characters, stripped by the SMSC or by
+    ``parse_receipt``) is the start of ``part``: compared without the spaces around them, so
+    that a part that begins with a space is still recognised."""
     texts = part.message.submission.texts
     if part.index >= len(texts):
         return False
-    return texts[part.index][: len(text)] == text or texts[part.index].startswith(text.strip())
+    return texts[part.index].lstrip().startswith(text.strip())
 
 
 def _merge(first: Settlement, second: Settlement) -> Settlement:

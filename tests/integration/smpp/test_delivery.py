@@ -114,15 +114,20 @@ def test_disconnect_in_the_middle_of_a_batch_sends_each_message_once(
     assert sorted(recipients) == sorted(m.recipient.lstrip("+") for m in world.messages(ids))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # 439 characters + the STOP mention (11) = 450: 3 parts, cut at 153 and 306
+        " ".join(f"mots{index:03d}" for index in range(55)),
+        # 419 + 11: the second part begins with a space, which the receipt's text lacks
+        " ".join(f"mot{index:03d}" for index in range(60)),
+    ],
+)
 def test_abrupt_drops_during_long_messages_keep_every_part_once(
-    world: World, smsc: SmscSimulator
+    world: World, smsc: SmscSimulator, text: str
 ) -> None:
     # SPEC: SMS-03 a long message's parts survive a cut between them: each part arrives once
     # (parts on the wire at the cut are settled by their receipts, matched on the text start)
-    # 439 characters + the STOP mention (11) = 450: 3 parts, cut at 153 and 306, where no part
-    # starts with a space (the in-doubt matching, smpp._starts_like, compares a receipt's
-    # stripped text with the part's own start: a part starting with a space is not matched)
-    text = " ".join(f"mots{index:03d}" for index in range(55))
     ids = world.queue(30, text=text, parts=3)
     smsc.drop_after(25)
     with dispatching(world, route_to(smsc, window=8)):
