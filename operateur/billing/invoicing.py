@@ -13,6 +13,9 @@ What an invoice of period P (``YYYY-MM``, issued on the last day of P) holds, fr
 - the surcharge for a payment method other than the default (BIL-05);
 - pending charges and credits from other engines (penalties, SLA credits: BIL-16).
 
+Credits never take an invoice below zero: what they leave over is kept as a pending credit of
+the contract and deducted from its next invoice, so no credit is lost (``_add_credits``).
+
 Amounts are HT; a price list quoted TTC (BIL-11) is converted with the French standard rate.
 ``run_period`` owns its transactions (one per chunk of contracts): a crash loses at most the
 chunk in progress, a rerun completes the period, and numbers never have gaps because each number
@@ -27,10 +30,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import ColumnElement, any_, bindparam, cast, func, insert, select, update
 from sqlalchemy import Text as SqlText
-from sqlalchemy import cast, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +54,7 @@ from operateur.billing.models import (
     InvoiceSequence,
     InvoiceStatus,
     LineSource,
+    Payment,
     PendingCharge,
     PeriodUsage,
     SubscriptionCoverage,
@@ -97,6 +103,36 @@ BILLABLE_STATUSES = (
 # --- VAT --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    """The customer columns an invoice needs, read as a row: a billing run loads thousands."""
+
+    id: int
+    operator_id: int
+    country: str
+    payment_method: PaymentMethod
+    lang: str
+
+    @classmethod
+    def of(cls, customer: Customer) -> Buyer:
+        return cls(
+            customer.id,
+            customer.operator_id,
+            customer.country,
+            customer.payment_method,
+            customer.lang,
+        )
+
+
+BUYER_COLUMNS = (
+    Customer.id.label("customer_id"),
+    Customer.operator_id,
+    Customer.country,
+    Customer.payment_method,
+    Customer.lang,
+)
+
+
 @dataclass(frozen=True)
 class VatTreatment:
     category: str  # EN 16931 VAT category: S standard, AE reverse charge, E exempt
@@ -105,7 +141,7 @@ class VatTreatment:
     exemption_reason: str | None = None
 
 
-def vat_treatment(customer: Customer) -> VatTreatment:
+def vat_treatment(customer: Customer | Buyer) -> VatTreatment:
     """French customers pay French VAT; EU businesses self-assess it (reverse charge, CGI
     art. 283-2 and directive 2006/112/CE art. 196); services to businesses outside the EU are
     not subject to French VAT (CGI art. 259-1)."""
@@ -183,13 +219,26 @@ class DraftLine:
     covers: tuple[date, date] | None = None  # [start, end) of a recurring fee
 
 
+@dataclass(frozen=True)
+class CarriedCredit:
+    """The part of a credit an invoice could not take (an invoice never turns negative): it is
+    kept as a pending credit, deducted from the next invoice of the contract (BIL-16)."""
+
+    key: str  # the idempotency key of the pending charge that carries it
+    source: LineSource
+    code: str
+    description: str
+    amount: Decimal  # HT, negative
+
+
 @dataclass
 class Draft:
     lines: list[DraftLine] = field(default_factory=list)
     coverage: dict[int, date] = field(default_factory=dict)  # subscription id -> billed until
     nrc_subscriptions: list[int] = field(default_factory=list)
     usage_totals: list[int] = field(default_factory=list)  # PeriodUsage ids billed here
-    charges: list[PendingCharge] = field(default_factory=list)
+    charges: list[PendingCharge] = field(default_factory=list)  # used by this invoice
+    carried: list[CarriedCredit] = field(default_factory=list)
 
     @property
     def total_net(self) -> Decimal:
@@ -202,15 +251,37 @@ def _fmt(day: date) -> str:
 
 def _recurring_spans(
     sub: Subscription, billed_until: date | None, terms: BillingTerms, period_start: date
-) -> list[tuple[date, date, Decimal]]:
+) -> tuple[tuple[date, date, Decimal], ...]:
     """The spans [start, end) of ``sub`` this period's invoice bills, each with the fraction of
     a full billing period it represents."""
     if sub.start_date is None:
-        return []
-    months = terms.subscription_period_months
+        return ()
+    return _spans(
+        sub.start_date,
+        sub.end_date,
+        billed_until,
+        terms.subscription_period_months,
+        terms.subscriptions_billed is BillingTiming.IN_ADVANCE,
+        terms.first_period_prorata,
+        period_start,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _spans(
+    start_date: date,
+    end_date: date | None,
+    billed_until: date | None,
+    months: int,
+    in_advance: bool,
+    first_period_prorata: bool,
+    period_start: date,
+) -> tuple[tuple[date, date, Decimal], ...]:
+    """``_recurring_spans`` on plain values, memoized: a run's subscriptions share a few start
+    dates, so the calendar arithmetic is done once per distinct case."""
     next_period = add_months(period_start, 1)
-    stop = sub.end_date + timedelta(days=1) if sub.end_date else None
-    cursor = billed_until or sub.start_date
+    stop = end_date + timedelta(days=1) if end_date else None
+    cursor = billed_until or start_date
     spans: list[tuple[date, date, Decimal]] = []
     while True:
         if months == 1:
@@ -218,11 +289,11 @@ def _recurring_spans(
             slot_end = add_months(slot_start, 1)
         else:  # periods anchored on the subscription's start (contract anniversaries)
             k = 0
-            while add_months(sub.start_date, months * (k + 1)) <= cursor:
+            while add_months(start_date, months * (k + 1)) <= cursor:
                 k += 1
-            slot_start = add_months(sub.start_date, months * k)
+            slot_start = add_months(start_date, months * k)
             slot_end = add_months(slot_start, months)
-        if terms.subscriptions_billed is BillingTiming.IN_ADVANCE:
+        if in_advance:
             # monthly: the invoice of P bills through the end of P+1; annual: the period whose
             # first month is P (or earlier) is billed whole
             limit = add_months(next_period, 1) if months == 1 else next_period
@@ -235,13 +306,19 @@ def _recurring_spans(
             break
         full = (slot_end - slot_start).days
         used = (end - cursor).days
-        prorata = used != full and (terms.first_period_prorata or stop is not None)
+        prorata = used != full and (first_period_prorata or stop is not None)
         fraction = Decimal(used) / Decimal(full) if prorata else Decimal(1)
         spans.append((cursor, end, fraction))
         cursor = end
         if stop is not None and cursor >= stop:
             break
-    return spans
+    return tuple(spans)
+
+
+@lru_cache(maxsize=4096)
+def _span_text(start: date, end: date) -> str:
+    """`` — 01/01/2026 – 31/01/2026`` for the span [start, end)."""
+    return f" — {_fmt(start)} – {_fmt(end - timedelta(days=1))}"
 
 
 def recurring_lines(
@@ -261,7 +338,7 @@ def recurring_lines(
             DraftLine(
                 source=LineSource.SUBSCRIPTION,
                 code=sub.item_code,
-                description=f"{sub.label} — {_fmt(start)} – {_fmt(end - timedelta(days=1))}",
+                description=sub.label + _span_text(start, end),
                 quantity=quantity,
                 unit="MON" if months == 1 else "ANN",
                 unit_price=unit_price,
@@ -390,7 +467,7 @@ class ContractInputs:
 
     contract_id: int
     reference: str  # the contract's
-    customer: Customer
+    customer: Buyer
     terms: ContractTerms
     prices: dict[str, PriceItem]  # by code
     subscriptions: list[Subscription] = field(default_factory=list)
@@ -402,6 +479,13 @@ class ContractInputs:
     # CTR-06/BIL-06 [start, end) of the whole suspensions, read only when the terms stop
     # billing during a suspension (end None: still suspended)
     suspended: list[tuple[date, date | None]] = field(default_factory=list)
+    # the suspension credits of this period were already carried forward by an earlier run
+    # that issued no invoice (they are among ``charges`` until an invoice takes them)
+    suspension_carried: bool = False
+
+
+def suspension_carry_key(contract_id: int, period: str) -> str:
+    return f"carry:suspension:{contract_id}:{period}"
 
 
 def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
@@ -409,9 +493,10 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
     billing = inputs.terms.billing
     draft = Draft()
     period_end = add_months(period_start, 1)
-    credits: list[DraftLine] = []
+    horizon = add_months(period_end, 1)
+    suspension: list[DraftLine] = []
     for sub in inputs.subscriptions:
-        if sub.start_date is None or sub.start_date >= add_months(period_end, 1):
+        if sub.start_date is None or sub.start_date >= horizon:
             continue
         row = inputs.coverage.get(sub.id)
         nrc_due = sub.start_date < period_end or billing.setup_fees_due_at_order
@@ -424,8 +509,10 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
         if lines and until is not None:
             draft.lines.extend(lines)
             draft.coverage[sub.id] = until
-        if inputs.suspended and until is not None:
-            credits.extend(suspension_credits(sub, until, billing, period_start, inputs.suspended))
+        if inputs.suspended and until is not None and not inputs.suspension_carried:
+            suspension.extend(
+                suspension_credits(sub, until, billing, period_start, inputs.suspended)
+            )
     draft.usage_totals = inputs.usage_totals
     # prepaid accounts already paid their usage from the wallet, call by call (BIL-10)
     prepaid = inputs.customer.payment_method == PaymentMethod.PREPAID
@@ -452,46 +539,83 @@ def draft_invoice(inputs: ContractInputs, period_start: date) -> Draft:
                 fee,
             )
         )
+    credits: list[tuple[DraftLine, PendingCharge | None]] = []
     for charge in inputs.charges:
-        draft.lines.append(
-            DraftLine(
-                charge.source,
-                charge.code,
-                charge.description,
-                Decimal(1),
-                "C62",
-                charge.amount,
-                charge.amount,
-            )
+        line = DraftLine(
+            charge.source,
+            charge.code,
+            charge.description,
+            Decimal(1),
+            "C62",
+            charge.amount,
+            charge.amount,
         )
-        draft.charges.append(charge)
-    _add_suspension_credits(draft, credits, inputs.reference)
+        if charge.amount < 0:
+            credits.append((line, charge))
+        else:
+            draft.lines.append(line)
+            draft.charges.append(charge)
+    credits.extend((line, None) for line in suspension)
+    _add_credits(draft, credits, inputs.contract_id, period_of(period_start))
     return draft
 
 
-def _add_suspension_credits(draft: Draft, credits: list[DraftLine], reference: str) -> None:
-    """Put the suspension credits on the invoice, never beyond its total: an invoice does not
-    turn into a refund (the part left over is logged for staff, see the README)."""
-    wanted = -sum((line.net_amount for line in credits), Decimal("0"))
-    if wanted == 0:
-        return
+def _add_credits(
+    draft: Draft,
+    credits: list[tuple[DraftLine, PendingCharge | None]],
+    contract_id: int,
+    period: str,
+) -> None:
+    """Deduct the credits — pending ones from other engines first (BIL-16), then this period's
+    suspension credits (CTR-06/BIL-06) — never beyond the invoice's total: an invoice does not
+    turn negative. What does not fit is carried to the next invoice of the contract, to the
+    cent: the rest of a pending credit partly used, and the suspension credits left over. A
+    pending credit nothing of which fits stays pending as it is."""
     room = max(draft.total_net, Decimal("0"))
-    if wanted <= room:
-        draft.lines.extend(credits)
-        return
-    if room > 0:
-        draft.lines.append(
-            DraftLine(
+    suspension_left = Decimal("0")
+    for line, charge in credits:
+        wanted = -line.net_amount
+        applied = min(wanted, room)
+        room -= applied
+        if applied == wanted:
+            draft.lines.append(line)
+        elif applied > 0:
+            draft.lines.append(
+                DraftLine(
+                    line.source,
+                    line.code,
+                    f"{line.description} (part imputée, reliquat reporté)"[:300],
+                    Decimal(-1),
+                    "C62",
+                    applied,
+                    -applied,
+                )
+            )
+        left = wanted - applied
+        if charge is None:
+            suspension_left += left
+        elif applied > 0:
+            draft.charges.append(charge)
+            if left:
+                draft.carried.append(
+                    CarriedCredit(
+                        f"carry:charge:{charge.id}",
+                        charge.source,
+                        charge.code,
+                        f"Reliquat reporté — {charge.description}"[:300],
+                        -left,
+                    )
+                )
+    if suspension_left:
+        draft.carried.append(
+            CarriedCredit(
+                suspension_carry_key(contract_id, period),
                 LineSource.CREDIT,
                 "suspension",
-                "Suspension — abonnements non facturés (limité au montant de la facture)",
-                Decimal(-1),
-                "C62",
-                room,
-                -room,
+                f"Suspension — reliquat du crédit de {period} reporté",
+                -suspension_left,
             )
         )
-    event(log, "invoice.suspension_credit_capped", contract=reference, left=wanted - room)
 
 
 def _slot(sub: Subscription, day: date, months: int) -> tuple[date, date]:
@@ -579,6 +703,8 @@ def _allowance_lines(inputs: ContractInputs, period_start: date) -> list[DraftLi
     basis = inputs.terms.billing.price_basis
     lines: list[DraftLine] = []
     voided = inputs.abuse is not None
+    if not voided and all(item.allowance is None for item in prices.values()):
+        return lines  # no plan includes anything and nothing was abused
     for pool in allowances.pools(inputs.subscriptions, prices, period_start):
         covered = [u for u in inputs.usage if u.kind == UsageKind.VOICE and pool.covers(u.prefix)]
         included = allowances.included_cost(
@@ -616,6 +742,32 @@ def _allowance_lines(inputs: ContractInputs, period_start: date) -> list[DraftLi
     return lines
 
 
+def _among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` with the values as one parameter — ``= ANY(array)`` on
+    PostgreSQL, ``IN (SELECT value FROM json_each(json array))`` on SQLite — rather than one
+    parameter per value: a chunk's statement keeps the same short text (compiled and parsed
+    once) and has no limit on the number of values."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        return column == any_(array)  # type: ignore[no-any-return]
+    listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=SqlText))
+    return column.in_(select(listed.table_valued("value").c.value))  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=256)
+def _parsed_terms(text: str) -> ContractTerms:
+    """Frozen contract terms from their JSON text, parsed once per distinct text: thousands
+    of contracts share a handful (read-only, as every ``ContractTerms`` here)."""
+    return ContractTerms.model_validate(json.loads(text))
+
+
+@lru_cache(maxsize=256)
+def _parsed_prices(text: str) -> dict[str, PriceItem]:
+    """A frozen price list from its JSON text, by code, parsed once per distinct text."""
+    items = (PriceItem.model_validate(item) for item in json.loads(text))
+    return {item.code: item for item in items}
+
+
 def load_inputs(
     session: Session, contract_ids: list[int], period_start: date
 ) -> list[ContractInputs]:
@@ -624,52 +776,49 @@ def load_inputs(
     done = set(
         session.scalars(
             select(Invoice.contract_id).where(
-                Invoice.contract_id.in_(contract_ids),
+                _among(session, Invoice.contract_id, contract_ids),
                 Invoice.period == period,
                 Invoice.kind == InvoiceKind.INVOICE,
                 Invoice.purpose == "period",
             )
         )
     )
-    # Frozen terms and price lists are read as JSON text and parsed once per distinct text:
-    # thousands of contracts share a handful of them.
-    parsed_terms: dict[str, ContractTerms] = {}
-    parsed_prices: dict[str, dict[str, PriceItem]] = {}
+    # frozen terms and price lists are read as JSON text, parsed once per distinct text
     inputs: dict[int, ContractInputs] = {}
     rows = session.execute(
         select(
             Contract.id,
             Contract.reference,
-            Customer,
             cast(Contract.terms, SqlText),
             cast(Contract.prices, SqlText),
+            *BUYER_COLUMNS,
         )
         .join(Customer, Customer.id == Contract.customer_id)
-        .where(Contract.id.in_(contract_ids))
+        .where(_among(session, Contract.id, contract_ids))
         .order_by(Contract.id)
     ).all()
-    for contract_id, reference, customer, terms_json, prices_json in rows:
+    for row in rows:
+        contract_id, reference, terms_json, prices_json = row[:4]
         if contract_id in done:
             continue
-        terms = parsed_terms.get(terms_json)
-        if terms is None:
-            terms = parsed_terms[terms_json] = ContractTerms.model_validate(json.loads(terms_json))
-        prices = parsed_prices.get(prices_json)
-        if prices is None:
-            items = (PriceItem.model_validate(item) for item in json.loads(prices_json))
-            prices = parsed_prices[prices_json] = {item.code: item for item in items}
+        customer = Buyer(
+            row.customer_id, row.operator_id, row.country, row.payment_method, row.lang
+        )
+        terms, prices = _parsed_terms(terms_json), _parsed_prices(prices_json)
         inputs[contract_id] = ContractInputs(contract_id, reference, customer, terms, prices)
     if not inputs:
         return []
     ids = list(inputs)
     for sub in session.scalars(
-        select(Subscription).where(Subscription.contract_id.in_(ids)).order_by(Subscription.id)
+        select(Subscription)
+        .where(_among(session, Subscription.contract_id, ids))
+        .order_by(Subscription.id)
     ):
         inputs[sub.contract_id].subscriptions.append(sub)
     for cover, owner in session.execute(
         select(SubscriptionCoverage, Subscription.contract_id)
         .join(Subscription, Subscription.id == SubscriptionCoverage.subscription_id)
-        .where(Subscription.contract_id.in_(ids))
+        .where(_among(session, Subscription.contract_id, ids))
     ).all():
         inputs[owner].coverage[cover.subscription_id] = cover
     totals = (
@@ -686,7 +835,7 @@ def load_inputs(
             PeriodUsage.surcharge,
         )
         .where(
-            PeriodUsage.contract_id.in_(ids),
+            _among(session, PeriodUsage.contract_id, ids),
             PeriodUsage.invoice_id.is_(None),
             PeriodUsage.period <= period,
         )
@@ -716,13 +865,14 @@ def load_inputs(
         )
     for charge in session.scalars(
         select(PendingCharge)
-        .where(PendingCharge.contract_id.in_(ids), PendingCharge.invoice_id.is_(None))
+        .where(_among(session, PendingCharge.contract_id, ids), PendingCharge.invoice_id.is_(None))
         .order_by(PendingCharge.id)
     ):
         inputs[charge.contract_id].charges.append(charge)
     for abuse in session.scalars(
         select(UnlimitedPlanAbuse).where(
-            UnlimitedPlanAbuse.contract_id.in_(ids), UnlimitedPlanAbuse.period == period
+            _among(session, UnlimitedPlanAbuse.contract_id, ids),
+            UnlimitedPlanAbuse.period == period,
         )
     ):
         inputs[abuse.contract_id].abuse = abuse
@@ -736,10 +886,20 @@ def load_inputs(
                 Suspension.lifted_on,
                 Suspension.started_at,
                 Suspension.lifted_at,
-            ).where(Suspension.contract_id.in_(stopping), Suspension.scope == SuspensionScope.FULL)
+            ).where(
+                _among(session, Suspension.contract_id, stopping),
+                Suspension.scope == SuspensionScope.FULL,
+            )
         )
         for contract_id, spans in _suspended_days(suspensions).items():
             inputs[contract_id].suspended = spans
+        carry_keys = {suspension_carry_key(i, period): i for i in stopping}
+        for key in session.scalars(
+            select(PendingCharge.idempotency_key).where(
+                _among(session, PendingCharge.idempotency_key, carry_keys)
+            )
+        ):
+            inputs[carry_keys[key]].suspension_carried = True
     return list(inputs.values())
 
 
@@ -771,7 +931,7 @@ def _invoice_row(
     *,
     number: str,
     contract_id: int,
-    customer: Customer,
+    customer: Customer | Buyer,
     draft: Draft,
     kind: InvoiceKind,
     purpose: str,
@@ -799,7 +959,7 @@ def _invoice_row(
         "due_date": due_date,
         "received_date": issue_date,
         "period_start": period_start,
-        "period_end": last_day_of_month(period_start) if period_start else None,
+        "period_end": _last_day(period_start) if period_start else None,
         "reverse_charge": vat.reverse_charge,
         "vat_exemption_reason": vat.exemption_reason,
         "total_net": total_net,
@@ -812,6 +972,11 @@ def _invoice_row(
         "lang": customer.lang,
         "created_at": utcnow(),
     }
+
+
+@lru_cache(maxsize=64)
+def _last_day(period_start: date) -> date:
+    return last_day_of_month(period_start)  # a run asks 10,000 times for the same month
 
 
 def _line_rows(draft: Draft, vat: VatTreatment) -> list[dict[str, Any]]:
@@ -836,7 +1001,7 @@ def issue(
     session: Session,
     *,
     contract: Contract,
-    customer: Customer,
+    customer: Customer | Buyer,
     draft: Draft,
     kind: InvoiceKind,
     purpose: str,
@@ -870,12 +1035,14 @@ def issue(
     session.add(invoice)
     session.flush()
     _record_billed(session, [(invoice.id, draft)])
+    usage_totals.close(session, dict.fromkeys(draft.usage_totals, invoice.id))
+    session.flush()
     return invoice
 
 
 def _record_billed(session: Session, issued: list[tuple[int, Draft]]) -> None:
     """Remember what each invoice billed: how far each subscription is billed, its one-off
-    fee, the pending charges used and the usage totals closed."""
+    fee and the pending charges used (the caller closes the usage totals)."""
     subs = {sub_id for _, d in issued for sub_id in set(d.coverage) | set(d.nrc_subscriptions)}
     existing: dict[int, tuple[date | None, int | None]] = {}
     if subs:
@@ -886,11 +1053,10 @@ def _record_billed(session: Session, issued: list[tuple[int, Draft]]) -> None:
                     SubscriptionCoverage.subscription_id,
                     SubscriptionCoverage.billed_until,
                     SubscriptionCoverage.nrc_invoice_id,
-                ).where(SubscriptionCoverage.subscription_id.in_(subs))
+                ).where(_among(session, SubscriptionCoverage.subscription_id, subs))
             )
         }
     coverage: list[dict[str, Any]] = []
-    closed: dict[int, int] = {}
     for invoice_id, draft in issued:
         for sub_id in set(draft.coverage) | set(draft.nrc_subscriptions):
             until, nrc = existing.get(sub_id, (None, None))
@@ -903,7 +1069,6 @@ def _record_billed(session: Session, issued: list[tuple[int, Draft]]) -> None:
             )
         for charge in draft.charges:
             charge.invoice_id = invoice_id
-        closed.update(dict.fromkeys(draft.usage_totals, invoice_id))
     if coverage:
         dialect = session.get_bind().dialect.name
         stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(SubscriptionCoverage)
@@ -917,8 +1082,29 @@ def _record_billed(session: Session, issued: list[tuple[int, Draft]]) -> None:
             ),
             coverage,
         )
-    usage_totals.close(session, closed)
     session.flush()
+
+
+def _close_period_usage(session: Session, total_ids: list[int], period: str) -> None:
+    """Close the usage totals billed by the period invoices just issued, in one statement per
+    10,000 totals: each total takes the period invoice of its contract (unique per contract and
+    period). Only the totals read and locked by ``load_inputs`` are named."""
+    invoice = (
+        select(Invoice.id)
+        .where(
+            Invoice.contract_id == PeriodUsage.contract_id,
+            Invoice.period == period,
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.purpose == "period",
+        )
+        .scalar_subquery()
+    )
+    for start in range(0, len(total_ids), 10_000):
+        session.connection().execute(
+            update(PeriodUsage)
+            .where(_among(session, PeriodUsage.id, total_ids[start : start + 10_000]))
+            .values(invoice_id=invoice)
+        )
 
 
 # What the audit event of an invoice issued in bulk records: the invoice row is immutable, so
@@ -939,8 +1125,11 @@ def invoice_contracts(
     audit events — because a billing run issues thousands at once."""
     period = period_of(period_start)
     drafted: list[tuple[ContractInputs, Draft]] = []
+    carried: list[tuple[ContractInputs, Draft]] = []
     for inputs in load_inputs(session, contract_ids, period_start):
         draft = draft_invoice(inputs, period_start)
+        if draft.carried:
+            carried.append((inputs, draft))
         if not draft.lines:
             continue
         if draft.total_net < 0:
@@ -955,6 +1144,7 @@ def invoice_contracts(
                 details={"period": period, "contract": inputs.reference},
             )
         drafted.append((inputs, draft))
+    _carry_credits(session, carried)
     if not drafted:
         return []
     issued_on = issue_date_of(period_start)
@@ -985,11 +1175,7 @@ def invoice_contracts(
                 )
             )
             lines.append(_line_rows(draft, vat))
-    ids = list(
-        session.connection().scalars(
-            insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), rows
-        )
-    )
+    ids = _insert_invoices(session, rows)
     session.connection().execute(
         insert(InvoiceLine),
         [
@@ -1005,7 +1191,8 @@ def invoice_contracts(
         keys=AUDITED_ON_ISSUE,
     )
     _record_billed(session, [(id_, draft) for id_, (_, draft) in zip(ids, ordered, strict=True)])
-    set_off(session, sorted({row["customer_id"] for row in rows}))
+    _close_period_usage(session, [t for _, draft in ordered for t in draft.usage_totals], period)
+    _set_off_credit(session, {row["customer_id"] for row in rows})
     issued = [
         IssuedInvoice(
             id_, row["number"], row["customer_id"], row["contract_id"], row["total_gross"]
@@ -1022,6 +1209,64 @@ def invoice_contracts(
             total=invoice.total_gross,
         )
     return issued
+
+
+def _set_off_credit(session: Session, customer_ids: set[int]) -> None:
+    """Use what the customers have paid and not yet allocated against the new invoices
+    (BIL-14), for the few customers who have such credit (one short query finds them)."""
+    holders = session.scalars(
+        select(Payment.customer_id)
+        .where(
+            _among(session, Payment.customer_id, customer_ids),
+            Payment.unallocated > 0,
+            Payment.reversed_at.is_(None),
+        )
+        .distinct()
+    ).all()
+    if holders:
+        set_off(session, sorted(holders))
+
+
+def _carry_credits(session: Session, drafted: list[tuple[ContractInputs, Draft]]) -> None:
+    """Keep the credits the drafts could not take as pending credits of their contracts, in
+    the transaction of their invoices (a rerun finds them invoiced and carries nothing)."""
+    for inputs, draft in drafted:
+        for credit in draft.carried:
+            session.add(
+                PendingCharge(
+                    customer_id=inputs.customer.id,
+                    contract_id=inputs.contract_id,
+                    source=credit.source,
+                    code=credit.code,
+                    description=credit.description,
+                    amount=credit.amount,
+                    idempotency_key=credit.key,
+                )
+            )
+            event(
+                log,
+                "invoice.credit_carried",
+                contract=inputs.reference,
+                amount=credit.amount,
+                key=credit.key,
+            )
+    session.flush()
+
+
+def _insert_invoices(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert invoice rows in one statement; their ids in the order of ``rows``. The ids are
+    read back by number (unique) rather than with an ordered RETURNING, which SQLite can
+    only do one row per statement."""
+    connection = session.connection()
+    connection.execute(insert(Invoice), rows)
+    numbers = [row["number"] for row in rows]
+    id_of: dict[str, int] = {
+        number: id_
+        for number, id_ in connection.execute(
+            select(Invoice.number, Invoice.id).where(_among(session, Invoice.number, numbers))
+        )
+    }
+    return [id_of[number] for number in numbers]
 
 
 @dataclass(frozen=True)
