@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.browser.world import World, build
+from tests.e2e.world import World, build
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

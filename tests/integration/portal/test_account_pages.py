@@ -32,7 +32,7 @@ from operateur.recordings import service as recordings
 from operateur.sms import service as sms
 from operateur.sms.models import SmsMessage, SmsStatus
 from operateur.voice.models import Consent
-from tests.browser.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, World
+from tests.e2e.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, World
 from tests.integration.portal.conftest import Browser
 
 NOON = datetime(2026, 11, 24, 12, 0, tzinfo=PARIS)  # a Tuesday, inside the SMS window

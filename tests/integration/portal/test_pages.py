@@ -16,7 +16,7 @@ from operateur.accounts.models import ApiKey, LoginSession
 from operateur.billing.models import Dispute, DisputeStatus, Invoice
 from operateur.contracts.models import Contract, ContractStatus, Equipment, EquipmentStatus
 from operateur.support.models import LossDeclaration
-from tests.browser.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, World
+from tests.e2e.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, World
 from tests.integration.portal.conftest import Browser
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from operateur.accounts.models import ApiKey
 from operateur.config import Settings
 from operateur.support.models import Ticket, TicketAttachment
-from tests.browser.world import CUSTOMER_PASSWORD, World
+from tests.e2e.world import CUSTOMER_PASSWORD, World
 from tests.integration.portal.conftest import Browser
 
 

@@ -27,7 +27,7 @@ from operateur.mail.models import (
 )
 from operateur.sms import outbox
 from operateur.sms.models import SmsCampaign, SmsMessage
-from tests.browser.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, World
+from tests.e2e.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, World
 from tests.integration.portal.conftest import Browser
 
 # a weekday noon in Paris: inside the SMS sending window of the terms (SMS-04)

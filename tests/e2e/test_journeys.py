@@ -27,8 +27,8 @@ from operateur.sms import outbox
 from operateur.sms import service as sms
 from operateur.sms.models import SenderStatus, SmsSender
 from operateur.support.models import Ticket, TicketKind
-from tests.browser.conftest import Portal
-from tests.browser.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD
+from tests.e2e.conftest import Portal
+from tests.e2e.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD
 
 Login = Callable[[Page, str, str], None]
 

@@ -18,8 +18,8 @@ from operateur.billing.models import Invoice
 from operateur.contracts.models import Contract, ContractStatus
 from operateur.domain.calendar import PARIS
 from operateur.portal.render import money
-from tests.browser.conftest import Portal
-from tests.browser.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD
+from tests.e2e.conftest import Portal
+from tests.e2e.world import CUSTOMER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD
 
 Login = Callable[[Page, str, str], None]
 

@@ -23,7 +23,7 @@ from operateur.app import create_app
 from operateur.config import Settings
 from operateur.db import make_engine, make_session_factory
 from operateur.migrations import upgrade_engine
-from tests.browser.world import World, build
+from tests.e2e.world import World, build
 
 CHROMIUM = "/usr/bin/chromium"
 # /work/shared/NOTES.md "Browser tests": without the background-networking flags Chromium keeps
