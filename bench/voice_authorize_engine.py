@@ -10,7 +10,7 @@ allowed path is the one that does all the work) and measures, in one run:
 1. the in-process engine (``VoiceControl.authorize``) with in-process counters;
 2. the same engine with Redis counters (a throwaway ``redis-server`` on loopback), unless
    ``--no-redis`` or the server is not installed;
-3. through HTTP: ``operateur.app:create_app`` served by uvicorn on loopback (one worker with
+3. through HTTP: ``operateur.app:create_served_app`` served by uvicorn on loopback (one worker with
    in-process counters), driven by an httpx client with keep-alive and C concurrent requests;
 4. through HTTP with W uvicorn workers sharing Redis counters (when Redis is available).
 
@@ -198,7 +198,7 @@ def start_server(
             sys.executable,
             "-m",
             "uvicorn",
-            "operateur.app:create_app",
+            "operateur.app:create_served_app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -17,6 +17,7 @@ from operateur.dialer.api import router as dialer_router
 from operateur.fraud.api import router as fraud_router
 from operateur.http import metrics, problems
 from operateur.http.health import router as health_router
+from operateur.http.routes import warm_up
 from operateur.mail.api import operator_router as mail_operator_router
 from operateur.mail.api import router as mail_router
 from operateur.mail.web import router as mail_links_router
@@ -80,4 +81,12 @@ def create_app(
     app.include_router(sms_router, prefix=API_PREFIX)
     app.include_router(sms_operator_router, prefix=API_PREFIX)
     install_portal(app)  # last: the web pages and their error pages (the API keeps its own)
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as a server runs it (``uvicorn operateur.app:create_served_app --factory``):
+    its routes built before the first request (``routes.warm_up``)."""
+    app = create_app()
+    warm_up(app)
     return app

@@ -120,11 +120,13 @@ def serve(
     import uvicorn
 
     from operateur.app import create_app
+    from operateur.http.routes import warm_up
     from operateur.logs import configure
 
     current = settings()
     configure(current.log_level)
     application = create_app(current)
+    warm_up(application)
     if current.scheduler_enabled:
         from operateur.scheduler import start_background
 

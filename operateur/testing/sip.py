@@ -7,7 +7,7 @@
   INVITEs and BYEs that reached it.
 - :func:`place_calls` runs a SIPp caller scenario (``uac_hangup.xml``, ``uac_wait_bye.xml``) to
   its end and returns what happened to each call, read from the scenario's log lines.
-- :class:`OperateurServer` serves ``operateur.app:create_app`` with uvicorn on a free port.
+- :class:`OperateurServer` serves ``operateur.app:create_served_app`` with uvicorn on a free port.
 
 SIPp's built-in ``uac``/``uas`` scenarios ignore Record-Route, so the scenarios are our own
 (``tests/integration/voice/scenarios/``). Needs Debian's ``kamailio``,
@@ -450,7 +450,7 @@ def _outcomes(events: Sequence[SipEvent]) -> list[CallOutcome]:
 
 
 class OperateurServer:
-    """``operateur.app:create_app`` served by uvicorn on a free loopback port."""
+    """``operateur.app:create_served_app`` served by uvicorn on a free loopback port."""
 
     def __init__(
         self,
@@ -487,7 +487,7 @@ class OperateurServer:
             sys.executable,
             "-m",
             "uvicorn",
-            "operateur.app:create_app",
+            "operateur.app:create_served_app",
             "--factory",
             "--host",
             "127.0.0.1",
