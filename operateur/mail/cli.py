@@ -103,8 +103,7 @@ def serve(
     from operateur.accounts.audit import install
     from operateur.db import make_engine, make_session_factory
     from operateur.logs import configure
-    from operateur.mail.filter import Filter
-    from operateur.mail.gateway import Gateway
+    from operateur.mail.gateway import Gateway, gateway_filter
 
     current = settings()
     updates: dict[str, Any] = {}
@@ -119,7 +118,7 @@ def serve(
     install()
     engine = make_engine(current.resolved_database_url())
     factory = make_session_factory(engine)
-    gateway = Gateway(factory, current, Filter())
+    gateway = Gateway(factory, current, gateway_filter(current))
 
     async def main() -> None:
         stop = asyncio.Event()

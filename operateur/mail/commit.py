@@ -1,7 +1,12 @@
 """Group commit of accepted mail: messages accepted at the same time on several connections are
 recorded in one database transaction, after one fsync of the spool directory, instead of one
 each. Every message still gets its 250 only once its file and its rows are durable (MAIL-09);
-a message whose own work fails is rolled back alone (a savepoint each) and answered 451."""
+a message whose own work fails is rolled back alone (a savepoint each) and answered 451.
+
+The delivery worker's claims and results go through the same writer: one gateway process then
+writes from one thread, so its transactions never wait on each other for the embedded
+database's lock (SQLite's busy handler sleeps milliseconds per retry), and they share the
+groups' commits."""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ MAX_GROUP = 64  # messages per transaction at most
 @dataclass
 class _Work(Generic[T]):
     fn: Callable[[Session], T]
+    spool: bool  # its spool files must be durable before its rows
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
@@ -53,13 +59,14 @@ class GroupCommit:
             self._thread.join(30)
             self._thread = None
 
-    def submit(self, fn: Callable[[Session], T]) -> T:
-        """Run ``fn`` in the next group's transaction; its result once committed."""
+    def submit(self, fn: Callable[[Session], T], *, spool: bool = True) -> T:
+        """Run ``fn`` in the next group's transaction; its result once committed. ``spool``:
+        the spool directory is fsync'd before (files written for this work name its rows)."""
         if self._thread is None:  # not started: a transaction of its own
             with transaction(self.factory) as session:
                 set_actor(session, system_actor(self.actor))
                 return fn(session)
-        work: _Work[T] = _Work(fn)
+        work: _Work[T] = _Work(fn, spool)
         self._pending.put(work)
         work.done.wait()
         if work.error is not None:
@@ -88,7 +95,8 @@ class GroupCommit:
 
     def _commit(self, group: list[_Work[Any]]) -> None:
         try:
-            self.spool.sync()  # the group's spool files, durable before their rows
+            if any(work.spool for work in group):
+                self.spool.sync()  # the group's spool files, durable before their rows
             with transaction(self.factory) as session:
                 set_actor(session, system_actor(self.actor))
                 for work in group:

@@ -31,12 +31,20 @@ def train_command(
         float | None,
         typer.Option(help="Operating point: share of ham let past it in cross-validation"),
     ] = None,
+    supplement: Annotated[
+        bool,
+        typer.Option(
+            "--supplement/--no-supplement",
+            help="Also learn the French business ham shipped in the package",
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Train the content classifier on raw messages (one file each) and write the model.
 
     Released mail is ham and reported mail spam: pass their directories with --ham / --spam
-    beside the corpus. The gateway uses <data_dir>/mail/spam_model.npz when it exists.
+    beside the corpus; the French business ham shipped in the package is added unless
+    --no-supplement. The gateway uses <data_dir>/mail/spam_model.npz when it exists.
     """
     from operateur.mail.filter.classifier import (
         TrainingOptions,
@@ -44,6 +52,7 @@ def train_command(
         read_messages,
         train,
     )
+    from operateur.mail.filter.corpus import supplement_ham
 
     for field, dirs in (("ham", ham), ("spam", spam)):
         for directory in dirs:
@@ -54,6 +63,8 @@ def train_command(
                     details={"path": str(directory)},
                 )
     ham_messages, spam_messages = read_messages(ham), read_messages(spam)
+    if supplement:
+        ham_messages.extend(p.read_bytes() for p in supplement_ham())
     options = TrainingOptions()
     if max_cv_false_positive_rate is not None:
         options = dataclasses.replace(
@@ -110,7 +121,7 @@ def scan_command(
     from operateur.catalog.service import get_offer
     from operateur.mail.filter import Envelope, Filter
     from operateur.mail.filter.classifier import model_in_use
-    from operateur.mail.filter.engines import Rspamd, Spamd
+    from operateur.mail.filter.engines import configured_engines
     from operateur.mail.filter.scanning import Scanner
     from operateur.mail.service import policy_for
 
@@ -125,12 +136,7 @@ def scan_command(
     policy = dataclasses.replace(
         policy_for(rules, frozenset(), frozenset(), current), network=network
     )
-    engines: list[Scanner] = []
-    if rspamd:
-        engines.append(Rspamd(rspamd))
-    if spamd:
-        host, _, port = spamd.rpartition(":")
-        engines.append(Spamd(host or "127.0.0.1", int(port)))
+    engines: list[Scanner] = list(configured_engines(rspamd or "", spamd or ""))
     scanner = Filter(model or model_in_use(current.data_dir), engines=engines)
     envelope = Envelope(
         mail_from=mail_from, rcpt_tos=tuple(rcpt or ()), client_ip=client_ip, helo=helo

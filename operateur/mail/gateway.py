@@ -26,6 +26,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,8 +52,10 @@ from operateur.logs import event
 from operateur.mail import abuse, quarantine, queue
 from operateur.mail import service as mail
 from operateur.mail.commit import GroupCommit
-from operateur.mail.filter import Action, Policy, Verdict
+from operateur.mail.filter import Action, Filter, Policy, Verdict
 from operateur.mail.filter import Envelope as FilterEnvelope
+from operateur.mail.filter.classifier import model_in_use
+from operateur.mail.filter.engines import configured_engines
 from operateur.mail.models import Direction, FilterLog
 from operateur.mail.queue import Spool
 from operateur.mail.relay import DeliveryWorker, MxResolver
@@ -67,6 +70,12 @@ from operateur.mail.tls import server_context
 log = logging.getLogger("operateur.mail.gateway")
 
 T = TypeVar("T")
+
+# Threads for the blocking work of the SMTP sessions and the delivery worker. Each message
+# being accepted holds one while it waits for its group commit: with asyncio's default (CPU
+# count + 4) the RCPT and delivery calls of other sessions queued behind those waits, and
+# sixteen concurrent senders were slower than four (bench/mail_throughput.py --connections 16).
+WORKER_THREADS = 32
 
 # The filter's symbols the SLA exclusions are read from (MAIL-04, MAIL-05): allow- or
 # deny-listed sender, host or domain corrupted (listed on the terms' number of blocklists).
@@ -99,6 +108,16 @@ class GatewayEnvelope(Envelope):
         super().__init__()
         self.customer_id: int | None = None
         self.contract_id: int | None = None
+
+
+def gateway_filter(settings: Settings) -> Filter:
+    """The filter a gateway runs: the operator's retrained model when ``operateur mail
+    train`` wrote one under the data directory, else the shipped model; plus rspamd and spamd
+    when the settings name them (``mail_rspamd_url``, ``mail_spamd_address``)."""
+    return Filter(
+        model_in_use(settings.data_dir),
+        engines=configured_engines(settings.mail_rspamd_url, settings.mail_spamd_address),
+    )
 
 
 # --- the SMTP engine with a per-IP connection limit -----------------------------------------
@@ -337,8 +356,10 @@ class Gateway:
         self.spool = spool or queue.open_spool(settings)
         self.clock = clock
         self.instance = settings.mail_instance
-        self.worker = DeliveryWorker(factory, settings, self.spool, resolver=resolver, clock=clock)
         self.committer = GroupCommit(factory, self.spool, f"mail-gateway:{self.instance}")
+        self.worker = DeliveryWorker(
+            factory, settings, self.spool, resolver=resolver, clock=clock, committer=self.committer
+        )
         self.servers: list[asyncio.AbstractServer] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.stop_event = asyncio.Event()
@@ -364,6 +385,9 @@ class Gateway:
     async def start(self, *, deliver: bool = True, housekeeping_every: float = 60.0) -> None:
         """Open the listeners and start delivering. Port 0 picks a free port (tests)."""
         self._loop = asyncio.get_running_loop()
+        self._loop.set_default_executor(
+            ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="mail-gateway")
+        )
         self.committer.start()
         tls = server_context(self.settings)
         common: dict[str, Any] = {

@@ -27,6 +27,7 @@ from operateur.config import Settings
 from operateur.db import transaction, utcnow
 from operateur.mail import queue
 from operateur.mail import service as mail
+from operateur.mail.commit import GroupCommit
 from operateur.mail.models import Direction
 from operateur.mail.queue import Delivery, Spool
 
@@ -180,8 +181,10 @@ class DeliveryWorker:
         resolver: MxResolver | None = None,
         concurrency: int = 20,
         clock: Callable[[], datetime] = utcnow,
+        committer: GroupCommit | None = None,
     ) -> None:
         self.factory = factory
+        self.committer = committer  # the gateway's single writer, when it has one
         self.settings = settings
         self.spool = spool
         self.instance = settings.mail_instance
@@ -195,24 +198,35 @@ class DeliveryWorker:
         """Blocking work (database, spool) in a thread, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
-    def _claim(self, limit: int) -> list[tuple[Delivery, list[tuple[str, int]]]]:
+    def _write(self, fn: Callable[[Session], T]) -> T:
+        """``fn`` in a committed transaction: the gateway's group commit when there is one."""
+        if self.committer is not None:
+            return self.committer.submit(fn, spool=False)
         with transaction(self.factory) as session:
-            claimed = queue.claim_due(
-                session,
-                instance=self.instance,
-                now=self.clock(),
-                limit=limit,
-                lease=timedelta(seconds=self.settings.mail_delivery_lease_seconds),
+            return fn(session)
+
+    def _claim(self, limit: int) -> list[tuple[Delivery, list[tuple[str, int]]]]:
+        return self._write(lambda session: self._claim_in(session, limit))
+
+    def _claim_in(
+        self, session: Session, limit: int
+    ) -> list[tuple[Delivery, list[tuple[str, int]]]]:
+        claimed = queue.claim_due(
+            session,
+            instance=self.instance,
+            now=self.clock(),
+            limit=limit,
+            lease=timedelta(seconds=self.settings.mail_delivery_lease_seconds),
+        )
+        return [
+            (
+                delivery,
+                mail.servers_for(session, delivery.customer_id, delivery.destination)
+                if delivery.direction is Direction.INBOUND
+                else [],
             )
-            return [
-                (
-                    delivery,
-                    mail.servers_for(session, delivery.customer_id, delivery.destination)
-                    if delivery.direction is Direction.INBOUND
-                    else [],
-                )
-                for delivery in claimed
-            ]
+            for delivery in claimed
+        ]
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, idle: float = 1.0) -> None:
         """Deliver until ``stop`` is set; ``wake`` is set when new mail was accepted (and when
@@ -299,33 +313,36 @@ class DeliveryWorker:
         return Attempt(delivery, outcome)
 
     def _record(self, attempts: list[Attempt]) -> None:
+        unused = self._write(lambda session: self._record_in(session, attempts))
+        for name in unused:
+            self.spool.delete(name)
+
+    def _record_in(self, session: Session, attempts: list[Attempt]) -> list[str]:
+        """Write the attempts' results; the spool files no delivery or quarantine needs now."""
         now = self.clock()
         settings = self.settings
         done: set[str] = set()
-        with transaction(self.factory) as session:
-            for attempt in attempts:
-                delivery, outcome = attempt.delivery, attempt.outcome
-                if outcome is None and attempt.permanent:
-                    queue.mark_failed(
-                        session, delivery.id, instance=self.instance, now=now, error=attempt.error
-                    )
-                    done.add(delivery.spool_name)
-                elif outcome is None:
-                    queue.mark_deferred(
-                        session,
-                        delivery.id,
-                        instance=self.instance,
-                        now=now,
-                        error=attempt.error,
-                        first_seconds=settings.mail_retry_first_seconds,
-                        max_seconds=settings.mail_retry_max_seconds,
-                    )
-                else:
-                    self._delivered(session, delivery, outcome, now)
-                    done.add(delivery.spool_name)
-            unused = [name for name in done if not queue.spool_in_use(session, name)]
-        for name in unused:
-            self.spool.delete(name)
+        for attempt in attempts:
+            delivery, outcome = attempt.delivery, attempt.outcome
+            if outcome is None and attempt.permanent:
+                queue.mark_failed(
+                    session, delivery.id, instance=self.instance, now=now, error=attempt.error
+                )
+                done.add(delivery.spool_name)
+            elif outcome is None:
+                queue.mark_deferred(
+                    session,
+                    delivery.id,
+                    instance=self.instance,
+                    now=now,
+                    error=attempt.error,
+                    first_seconds=settings.mail_retry_first_seconds,
+                    max_seconds=settings.mail_retry_max_seconds,
+                )
+            else:
+                self._delivered(session, delivery, outcome, now)
+                done.add(delivery.spool_name)
+        return [name for name in done if not queue.spool_in_use(session, name)]
 
     def _delivered(
         self, session: Session, delivery: Delivery, outcome: Outcome, now: datetime

@@ -183,7 +183,9 @@ class TrainingOptions:
     """How a model is fitted; the defaults are the ones chosen by cross-validation on the
     training part of the corpus."""
 
-    c: float = 3.0  # the SVM's inverse regularisation
+    # the SVM's inverse regularisation: 10 missed fewer spam than 3 at 2, 4 and 10 false
+    # positives in 5-fold cross-validation on the training part, with each of 3 shuffles
+    c: float = 10.0
     folds: int = 5
     # operating point: the share of ham the cross-validation lets past it. The SLA (MAIL-06)
     # weighs false positives 50 times more than false negatives: this point favours ham.

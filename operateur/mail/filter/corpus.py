@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 TRAINING_PERCENT = 70
@@ -29,6 +30,15 @@ def default_root() -> Path:
         return Path(configured)
     beside = Path(__file__).resolve().parents[4] / CORPUS
     return beside if beside.is_dir() else Path("/work") / CORPUS
+
+
+def supplement_ham() -> list[Path]:
+    """French business mail (quotes, invoices, meetings, support, HR…) written for the
+    classifier and shipped in the package: the SpamAssassin corpus holds no French ham, and
+    without these the model read ordinary French business mail as spam. Training ham only:
+    never part of an evaluation."""
+    directory = Path(str(files("operateur.mail.filter").joinpath("data", "ham-fr")))
+    return sorted(directory.glob("*.eml"))
 
 
 def is_training(path: Path) -> bool:

@@ -139,3 +139,17 @@ def parse_spamd_reply(reply: bytes) -> EngineReport:
             rules = tuple(r.strip() for r in body.decode("latin-1").split(",") if r.strip())
             return EngineReport(score=score, spam=verdict.strip().lower() == "true", rules=rules)
     raise SpamdError("spamd: no Spam header in the reply")
+
+
+def configured_engines(rspamd_url: str = "", spamd_address: str = "") -> list[Rspamd | Spamd]:
+    """The external engines named by an rspamd URL and a spamd ``HOST:PORT`` (empty: none);
+    a spamd address without a port uses spamd's 783."""
+    engines: list[Rspamd | Spamd] = []
+    if rspamd_url.strip():
+        engines.append(Rspamd(rspamd_url.strip()))
+    if spamd_address.strip():
+        host, colon, port = spamd_address.strip().rpartition(":")
+        if not colon:
+            host, port = port, "783"
+        engines.append(Spamd(host.strip("[]") or "127.0.0.1", int(port)))
+    return engines

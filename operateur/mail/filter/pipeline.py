@@ -15,6 +15,7 @@ from pathlib import Path
 
 from operateur.mail.filter import auth, blocklists, malware, phishing
 from operateur.mail.filter.classifier import Model, shipped_model_path
+from operateur.mail.filter.domains import organizational_domain
 from operateur.mail.filter.lists import ALLOWLISTED, DENYLISTED, matching_entry, senders
 from operateur.mail.filter.message import ParsedMessage
 from operateur.mail.filter.scanning import ScanContext, Scanner
@@ -68,6 +69,9 @@ class Filter:
 
     def __init__(self, model_path: Path | None = None, *, engines: Sequence[Scanner] = ()) -> None:
         self.model = Model.load(model_path or shipped_model_path())
+        # parse the Public Suffix List now: on first use, every gateway thread scanning at
+        # once would parse it (functools.cache does not lock) while holding up its message
+        organizational_domain("example.com")
         self.classifier = ContentClassifier(self.model)
         self.network_scanners: tuple[Scanner, ...] = (
             blocklists.scan_dnsbl,

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from operateur.cli import app
-from operateur.mail.filter.corpus import split
+from operateur.mail.filter.corpus import split, supplement_ham
 from operateur.testing.dns import DnsServer
 from tests.integration.mail_filter.conftest import message
 
@@ -77,9 +77,13 @@ def test_train_writes_a_model_that_scan_uses(tmp_path: Path) -> None:
     summary = _run("train", "--ham", str(ham), "--spam", str(spam), "--model", str(model),
                    "--json")  # fmt: skip
     assert model.is_file()
-    assert (summary["ham"], summary["spam"]) == (40, 40)
+    # the French business ham shipped in the package is learned too, unless --no-supplement
+    assert (summary["ham"], summary["spam"]) == (40 + len(supplement_ham()), 40)
     [result] = _run("scan", str(corpus.test_spam[0]), "--model", str(model), "--json")
     assert any(s["name"].startswith("CLASSIFIER_") for s in result["symbols"])
+    alone = _run("train", "--ham", str(ham), "--spam", str(spam), "--model", str(model),
+                 "--no-supplement", "--json")  # fmt: skip
+    assert (alone["ham"], alone["spam"]) == (40, 40)
 
 
 def test_train_refuses_a_missing_directory(tmp_path: Path) -> None:

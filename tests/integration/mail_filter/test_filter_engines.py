@@ -4,11 +4,14 @@ loopback (Debian packages, network modules off) (MAIL-01)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from operateur.config import Settings
 from operateur.mail.filter import Filter, Policy
 from operateur.mail.filter.engines import Rspamd, Spamd
+from operateur.mail.gateway import gateway_filter
 from operateur.testing.dns import DnsServer
 from operateur.testing.spam_engines import RspamdServer, SpamdServer
 from tests.integration.mail_filter.conftest import envelope, message
@@ -69,3 +72,23 @@ def test_unreachable_engines_do_not_stop_the_mail() -> None:
     symbols = {s.name: s for s in verdict.symbols}
     assert symbols["RSPAMD_UNAVAILABLE"].score == 0
     assert symbols["SPAMD_UNAVAILABLE"].score == 0
+
+
+def test_the_gateway_asks_the_engines_its_settings_name(
+    rspamd: RspamdServer, spamd: SpamdServer, tmp_path: Path
+) -> None:
+    # SPEC: MAIL-01 rspamd and spamd configured for the gateway (settings, no code)
+    settings = Settings(
+        data_dir=tmp_path,
+        mail_rspamd_url=rspamd.url,
+        mail_spamd_address=f"127.0.0.1:{spamd.port}",
+    )
+    policy = Policy(tag_at=5, quarantine_at=8, reject_at=15)
+    verdict = gateway_filter(settings).scan(message(text=f"{GTUBE}\n"), envelope(), policy)
+    symbols = {s.name: s for s in verdict.symbols}
+    assert symbols["RSPAMD"].score >= 15 and symbols["SPAMASSASSIN"].score >= 1000
+    assert verdict.action.value == "reject"
+    unconfigured = gateway_filter(Settings(data_dir=tmp_path)).scan(
+        message(text=f"{GTUBE}\n"), envelope(), policy
+    )
+    assert not {"RSPAMD", "SPAMASSASSIN"} & {s.name for s in unconfigured.symbols}

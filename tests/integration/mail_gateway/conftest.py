@@ -103,7 +103,7 @@ def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _operator_id(session: Session) -> int:
-    found = session.scalar(select(Operator.id))
+    found: int | None = session.scalar(select(Operator.id))
     if found is not None:
         return found
     operator = accounts.create_operator(

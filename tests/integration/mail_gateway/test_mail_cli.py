@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from operateur.cli import app
 from operateur.contracts.models import Contract
 from operateur.db import make_engine, make_session_factory
-from operateur.mail.models import ConsoleLog, ProbeResult
+from operateur.mail.models import ConsoleLog, FilterLog, ProbeResult, QuarantinedMessage
 from tests.integration.mail_gateway.conftest import free_port
 
 
@@ -57,9 +57,17 @@ def test_console_commands(env: Path) -> None:
     assert licences["mailbox"]["used"] == 1 and licences["domain"]["used"] == 1
     refused = CliRunner().invoke(app, ["mail", "domains", "add", customer, "pas un domaine"])
     assert refused.exit_code == 1 and "invalid_input [name]" in refused.output
+    with make_session_factory(engine)() as session:  # the demo's own activity (held mail)
+        logged = session.scalar(select(func.count()).where(FilterLog.customer_id == int(customer)))
+        held = list(
+            session.scalars(
+                select(QuarantinedMessage.id).where(QuarantinedMessage.customer_id == int(customer))
+            )
+        )
     figures = json.loads(run("mail", "sla", customer, "--json"))
-    assert figures["window"]["processed"] == 0 and figures["month"]["credit"] == "0.00"
-    assert json.loads(run("mail", "quarantine", "list", customer, "--json")) == []
+    assert figures["window"]["processed"] == logged and figures["month"]["credit"] == "0.00"
+    listed = json.loads(run("mail", "quarantine", "list", customer, "--json"))
+    assert sorted(item["id"] for item in listed) == sorted(held)
 
     closed = f"127.0.0.1:{free_port()}"
     down = json.loads(run("mail", "probe", "--once", "--gateway", closed, "--json"))

@@ -17,8 +17,9 @@ from operateur.mail.filter.classifier import (
     shipped_model_path,
     train,
 )
-from operateur.mail.filter.corpus import split
+from operateur.mail.filter.corpus import split, supplement_ham
 from operateur.mail.filter.message import ParsedMessage
+from tests.unit.mail_filter.conftest import MessageBuilder
 
 
 def _blocked(mail_filter: Filter, paths: list[Path], envelope: Envelope, policy: Policy) -> int:
@@ -90,3 +91,47 @@ def test_the_shipped_model_is_the_package_file() -> None:
             for array in ("idf_index", "idf_value", "coef_index", "coef_value")
         }
         assert set(data.files) == expected
+
+
+FRENCH_BUSINESS = (
+    (
+        "Relance : facture n° F-2024-0312 échue",
+        "Bonjour Madame Durand,\n\nSauf erreur de notre part, la facture n° F-2024-0312 du 15 "
+        "février 2024, d'un montant de 1 250,00 € TTC, arrivée à échéance le 15 mars, reste "
+        "impayée à ce jour.\n\nNous vous remercions de bien vouloir procéder à son règlement "
+        "par virement sur le compte indiqué sur la facture, ou de nous indiquer la date prévue "
+        "du paiement.\n\nSi ce règlement a été effectué entre-temps, merci de ne pas tenir "
+        "compte de ce message.\n\nCordialement,\n\nPaul Martin\nService comptabilité\n"
+        "Partenaire SARL\n12 rue de la République, 69002 Lyon\nTél. 04 72 00 00 00\n",
+    ),
+    (
+        "Proposition de réunion jeudi 14 h",
+        "Bonjour Sophie,\n\nPourrions-nous nous réunir jeudi prochain à 14 h dans nos locaux "
+        "pour faire le point sur le déploiement des nouvelles lignes téléphoniques ? Si ce "
+        "créneau ne vous convient pas, je peux aussi vous proposer vendredi matin.\n\nJe joins "
+        "l'ordre du jour : état d'avancement, planning de la migration, questions diverses."
+        "\n\nBien à vous,\n\nPaul Martin\nChef de projet\n",
+    ),
+    (
+        "Demande de rendez-vous pour le renouvellement du contrat",
+        "Bonjour Monsieur Petit,\n\nVotre contrat de maintenance arrive à échéance le 30 juin. "
+        "Je vous propose un rendez-vous la semaine du 10 juin pour en faire le bilan et "
+        "préparer son renouvellement : mardi 11 à 10 h ou jeudi 13 à 15 h, dans vos locaux ou "
+        "en visioconférence.\n\nMerci de me dire ce qui vous convient le mieux.\n\n"
+        "Cordialement,\n\nPaul Martin\nResponsable commercial\n",
+    ),
+)
+
+
+def test_french_business_mail_is_delivered(
+    mail_filter: Filter, policy: Policy, envelope: Envelope, message: MessageBuilder
+) -> None:
+    # SPEC: MAIL-01, MAIL-05 an invoice reminder, a meeting request and an appointment request
+    # in French, none of them among the training messages, reach the recipient untagged
+    shipped = " ".join(ParsedMessage(p.read_bytes()).visible_text for p in supplement_ham())
+    assert "Suite à notre échange téléphonique" in shipped
+    for subject, text in FRENCH_BUSINESS:
+        assert text.split("\n")[2][:40] not in shipped  # not learned as such
+        verdict = mail_filter.scan(message(subject=subject, text=text), envelope, policy)
+        assert verdict.action is Action.DELIVER, (subject, verdict.score, verdict.symbols)
+        assert [s.name for s in verdict.symbols] == ["CLASSIFIER_HAM"]
