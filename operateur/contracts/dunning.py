@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -20,6 +21,7 @@ from operateur.contracts import lifecycle, notices, termination
 from operateur.contracts.models import Contract, ContractStatus, Suspension
 from operateur.contracts.service import terms_of
 from operateur.db import Base
+from operateur.errors import NotFound
 from operateur.i18n import Text
 
 
@@ -210,6 +212,14 @@ def _prepaid(session: Session) -> list[str]:
     return taken
 
 
+def _prepaid_available(session: Session, customer_id: int) -> Decimal:
+    """The prepaid balance available; none when the customer never opened a prepaid account."""
+    try:
+        return wallets.get_wallet(session, customer_id).available
+    except NotFound:
+        return Decimal("0")
+
+
 def _restore_paid(session: Session, as_of: date) -> list[str]:
     """Service comes back once nothing is overdue and a prepaid balance is available again."""
     taken: list[str] = []
@@ -228,7 +238,7 @@ def _restore_paid(session: Session, as_of: date) -> list[str]:
         customer = session.get(Customer, contract.customer_id)
         assert customer is not None
         exhausted = customer.payment_method == PaymentMethod.PREPAID and (
-            wallets.get_wallet(session, customer.id).available <= 0
+            _prepaid_available(session, customer.id) <= 0
         )
         if still_overdue or exhausted:
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -115,3 +115,29 @@ def test_prepaid_exhausted_suspends_and_a_top_up_restores(build: Builder, sessio
         session, customer.id, received=Decimal("20"), bank_fees=Decimal("0"), reference="T1"
     )
     assert dunning.run(session, date(2026, 1, 3)) == [f"restored:{contract.reference}"]
+
+
+# SPEC: CTR-06, BIL-10
+def test_a_prepaid_customer_without_a_prepaid_account_stays_suspended_after_paying(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """The invoice is paid, but a prepaid customer who never topped up has no credit to use:
+    the dunning run goes on (for every other contract) and this one stays suspended."""
+    customer = build.customer(payment_method=PaymentMethod.PREPAID)
+    contract = build.contract(customer, "crm-voip", date(2026, 1, 1), [("crm.licence", 1)])
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    session.expire_all()
+    invoice = session.scalars(select(Invoice).where(Invoice.customer_id == customer.id)).one()
+    dunning.run(session, invoice.due_date + timedelta(days=1))
+    assert contract.status is ContractStatus.SUSPENDED
+    payments.record_payment(
+        session,
+        customer.id,
+        amount=invoice.total_gross,
+        method="transfer",
+        received_on=invoice.due_date + timedelta(days=2),
+        reference="VIR-PREPAYE",
+    )
+    assert dunning.run(session, invoice.due_date + timedelta(days=3)) == []
+    assert contract.status is ContractStatus.SUSPENDED
