@@ -4,10 +4,8 @@ one-click restriction (VOX-06, BIL-13), and the donor operators' answers to port
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Form, Request
@@ -15,7 +13,6 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 
 from operateur.accounts import service as accounts
 from operateur.accounts.models import Customer
@@ -42,6 +39,7 @@ from operateur.portal.security import allowed, page_lang
 from operateur.portal.web import act, now, portal_router, today
 from operateur.quality import service as quality
 from operateur.recordings import service as recordings
+from operateur.recordings.api import export_response
 from operateur.voice import telemarketing
 from operateur.voice.models import ConsentKind
 
@@ -388,22 +386,7 @@ def recordings_zip(
     """Every recording of the period in one zip with its manifest (VOX-12)."""
     settings: Settings = request.app.state.settings
     start, end = _day_bounds(since, until)
-    spool = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115
-    path = Path(spool.name)
-    try:
-        with spool:
-            recordings.export(
-                session, customer_id, spool, settings.data_dir, since=start, until=end
-            )
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename=f"enregistrements-{customer_id}.zip",
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
+    return export_response(session, customer_id, settings.data_dir, since=start, until=end)
 
 
 # --- telemarketing consents (VOX-10) ---------------------------------------------------------

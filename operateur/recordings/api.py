@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from operateur.accounts.permissions import Actor, Permission
@@ -84,18 +85,26 @@ def export_recordings(
     until: Until = None,
 ) -> FileResponse:
     """Every recording of the period in one zip, with a manifest (VOX-12)."""
+    return export_response(
+        session, customer_id, _settings(request).data_dir, since=_aware(since), until=_aware(until)
+    )
+
+
+def export_response(
+    session: Session,
+    customer_id: int,
+    data_dir: Path,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+) -> FileResponse:
+    """The customer's recordings of the period as a zip download (API and portal): written to
+    a spool file first, deleted once sent (or at once if the export fails)."""
     spool = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115
     path = Path(spool.name)
     try:
         with spool:
-            recordings.export(
-                session,
-                customer_id,
-                spool,
-                _settings(request).data_dir,
-                since=_aware(since),
-                until=_aware(until),
-            )
+            recordings.export(session, customer_id, spool, data_dir, since=since, until=until)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
