@@ -669,29 +669,34 @@ class VoiceControl:
 
     def _state(
         self,
-        request: AuthorizeRequest,
+        request: AuthorizeRequest | InboundRequest,
         view: LineView,
-        number: Dialled,
         *,
+        callee: str,
+        route: str,
         now: datetime,
         max_duration: int,
-        emergency: bool,
+        emergency: bool = False,
+        inbound: bool = False,
     ) -> dict[str, str]:
+        """What the counters keep about a live call (read back by ``LiveCall.from_state``)."""
         return {
             "call_id": request.call_id,
             "line": view.sip_username,
             "customer": str(view.customer_id),
             "contract": str(view.contract_id),
             "caller": request.caller,
-            "callee": number.record_number,
-            "route": number.route,
+            "callee": callee,
+            "route": route,
             "emergency": "1" if emergency else "0",
             "max": str(max_duration),
             "created": repr(now.timestamp()),
             "answered": "",
             "updated": "",
-            "prepaid": "1" if view.prepaid and not emergency else "0",
+            # prepaid calls reserve credit; emergency and received calls are free
+            "prepaid": "1" if view.prepaid and not emergency and not inbound else "0",
             "source_ip": request.source_ip,
+            "direction": "inbound" if inbound else "outbound",
         }
 
     def _deadline(self, now: datetime, max_duration: int) -> float:
@@ -716,7 +721,13 @@ class VoiceControl:
                 windows=(),
                 slots=(),
                 state=self._state(
-                    request, view, number, now=now, max_duration=max_duration, emergency=True
+                    request,
+                    view,
+                    callee=number.record_number,
+                    route=number.route,
+                    now=now,
+                    max_duration=max_duration,
+                    emergency=True,
                 ),
                 owner=str(view.customer_id),
                 deadline=self._deadline(now, max_duration),
@@ -738,7 +749,14 @@ class VoiceControl:
         cap = view.max_call_seconds or self.settings.voice_uncapped_call_seconds
         windows, slots = self._limits(view)
         deadline = self._deadline(now, cap)
-        state = self._state(request, view, number, now=now, max_duration=cap, emergency=False)
+        state = self._state(
+            request,
+            view,
+            callee=number.record_number,
+            route=number.route,
+            now=now,
+            max_duration=cap,
+        )
         try:
             failed = self.counters.admit(
                 request.call_id,
@@ -862,23 +880,9 @@ class VoiceControl:
             return Decision.refused(refusal, INBOUND), view.sip_username
         cap = view.max_call_seconds or self.settings.voice_uncapped_call_seconds
         _, slots = self._limits(view)  # CAPS and dialling rates count calls placed only
-        state = {
-            "call_id": request.call_id,
-            "line": view.sip_username,
-            "customer": str(view.customer_id),
-            "contract": str(view.contract_id),
-            "caller": request.caller,
-            "callee": e164,
-            "route": INBOUND,
-            "emergency": "0",
-            "max": str(cap),
-            "created": repr(now.timestamp()),
-            "answered": "",
-            "updated": "",
-            "prepaid": "0",  # receiving a call is free
-            "source_ip": request.source_ip,
-            "direction": "inbound",
-        }
+        state = self._state(
+            request, view, callee=e164, route=INBOUND, now=now, max_duration=cap, inbound=True
+        )
         try:
             failed = self.counters.admit(
                 request.call_id,
