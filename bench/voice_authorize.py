@@ -9,14 +9,19 @@ shipped Kamailio configuration (``deploy/kamailio/kamailio.cfg``, N SIP workers)
 callee, for S seconds each:
 
 1. ``relay``: Kamailio relaying alone (dialogs tracked, nothing asked: ``-A BENCH_RELAY_ONLY``);
-2. ``operateur``: Kamailio asking operateur (``authorize``, ``answer``, ``end`` over HTTP) —
-   every rule checked, every call rated and written as a usage record; operateur served by
-   uvicorn with W workers (in-process counters for one worker, Redis beyond) on SQLite;
-3. ``cnxcc``: Kamailio with its own in-process credit control, the cnxcc module on Redis
+2. ``operateur (HTTP)``: Kamailio asking operateur (``authorize``, ``answer``, ``end`` over
+   HTTP) — every rule checked, every call rated and written as a usage record; operateur served
+   by uvicorn with W workers (in-process counters for one worker, Redis beyond) on SQLite;
+3. ``operateur (evapi)``: the same questions and reports over Kamailio's event socket
+   (``OPERATEUR_SIP_EVAPI_LISTEN``; ``operateur.voice.proxy_link``): calls suspended while
+   operateur answers, reports acknowledged;
+4. ``cnxcc``: Kamailio with its own in-process credit control, the cnxcc module on Redis
    (``-A BENCH_CNXCC``).
 
 It prints the sustained calls per second of each (completed calls after a warm-up, divided by
-the time), the failed calls, and the ratios; the goal is operateur >= cnxcc. Then it runs
+the time), the failed calls, and the ratios; the goal is operateur >= cnxcc (the better of
+operateur's two transports: a deployment picks one). Every call operateur admitted is checked
+to have its usage record. Then it runs
 ``bench/voice_authorize_engine.py`` (authorizations per second and p50/p99 latency of
 ``authorize`` alone, in process and over HTTP) with ``--engine-calls``.
 """
@@ -37,7 +42,9 @@ from pathlib import Path
 from types import ModuleType
 
 import httpx
+from sqlalchemy import create_engine, func, select
 
+from operateur.billing.models import UsageRecord
 from operateur.testing.redis import RedisServer
 from operateur.testing.sip import (
     SCENARIOS,
@@ -165,27 +172,36 @@ def drive(
     return rate, end[1], end[2]
 
 
-def bench_mode(
-    name: str,
-    *,
-    api_url: str,
-    api_key: str,
+UNUSED_API = "http://127.0.0.1:9/api/v1"  # the runs that never ask operateur over HTTP
+
+
+def proxy_for(
     callee: SippCallee,
-    line: str,
-    caller: str,
-    defines: list[str],
     args: argparse.Namespace,
-) -> Run:
-    proxy = Kamailio(
+    *,
+    defines: list[str] = [],  # noqa: B006 - never mutated
+    api_url: str = UNUSED_API,
+    api_key: str = "unused",
+    evapi: bool = False,
+) -> Kamailio:
+    return Kamailio(
         api_url=api_url,
         api_key=api_key,
         gateway_port=callee.port,
         children=args.children,
         defines=defines,
         shm_mb=2048,  # NOTES: shared memory for thousands of dialogs a second
+        evapi=evapi,
     )
+
+
+def bench_mode(
+    name: str, proxy: Kamailio, *, line: str, caller: str, args: argparse.Namespace
+) -> Run:
+    """Drive calls through ``proxy`` (started here unless it runs already), then stop it."""
     try:
-        proxy.start()
+        if not proxy.running:
+            proxy.start()
         rate, completed, failed = drive(
             proxy, line, caller, seconds=args.seconds, concurrency=args.concurrency
         )
@@ -199,6 +215,16 @@ def bench_mode(
         flush=True,
     )
     return result
+
+
+def billed_calls(url: str) -> int:
+    """Usage records operateur wrote (every call it admitted, answered or not)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(select(func.count()).select_from(UsageRecord)) or 0)
+    finally:
+        engine.dispose()
 
 
 def server_times(server: OperateurServer) -> str:
@@ -252,16 +278,11 @@ def main() -> None:
             f"operateur: {args.workers} uvicorn worker(s), SQLite",
             flush=True,
         )
-        unused = "http://127.0.0.1:9/api/v1"  # the reference runs never ask operateur
+        at = {"line": line, "caller": caller, "args": args}
         runs["relay"] = bench_mode(
             "Kamailio relaying alone",
-            api_url=unused,
-            api_key="unused",
-            callee=callee,
-            line=line,
-            caller=caller,
-            defines=["BENCH_RELAY_ONLY"],
-            args=args,
+            proxy_for(callee, args, defines=["BENCH_RELAY_ONLY"]),
+            **at,
         )
         server_env = {
             "OPERATEUR_VOICE_CACHE_SECONDS": "3600",
@@ -270,27 +291,27 @@ def main() -> None:
         if args.workers > 1:
             server_env["OPERATEUR_REDIS_URL"] = redis_url  # counters shared by the workers
         with OperateurServer(url, workers=args.workers, env=server_env) as server:
-            runs["operateur"] = bench_mode(
-                "Kamailio asking operateur",
-                api_url=server.api_url,
-                api_key=key,
-                callee=callee,
-                line=line,
-                caller=caller,
-                defines=[],
-                args=args,
+            runs["http"] = bench_mode(
+                "Kamailio asking operateur (HTTP)",
+                proxy_for(callee, args, api_url=server.api_url, api_key=key),
+                **at,
             )
             print(f"{'  operateur, mean time per request':<42} {server_times(server)}")
+        proxy = proxy_for(callee, args, evapi=True).start()
+        evapi_env = {**server_env, "OPERATEUR_SIP_EVAPI": f"127.0.0.1:{proxy.evapi_port}"}
+        with OperateurServer(url, workers=args.workers, env=evapi_env):
+            proxy.wait_for_link(args.workers)
+            runs["evapi"] = bench_mode("Kamailio asking operateur (evapi)", proxy, **at)
         runs["cnxcc"] = bench_mode(
             "Kamailio with cnxcc (Redis)",
-            api_url=unused,
-            api_key="unused",
-            callee=callee,
-            line=line,
-            caller=caller,
-            defines=["BENCH_CNXCC", f'CNXCC_REDIS="addr=127.0.0.1;port={redis.port};db=1"'],
-            args=args,
+            proxy_for(
+                callee,
+                args,
+                defines=["BENCH_CNXCC", f'CNXCC_REDIS="addr=127.0.0.1;port={redis.port};db=1"'],
+            ),
+            **at,
         )
+        billed = billed_calls(url)
     finally:
         callee.close()
         redis.stop()
@@ -300,9 +321,15 @@ def main() -> None:
         below = runs[b].calls_per_second
         return f"{runs[a].calls_per_second / below:5.2f}" if below else "  n/a"
 
-    print(f"ratio operateur / relay alone: {ratio('operateur', 'relay')}")
-    print(f"ratio cnxcc / relay alone:     {ratio('cnxcc', 'relay')}")
-    print(f"ratio operateur / cnxcc:       {ratio('operateur', 'cnxcc')}  (goal >= 1.00)")
+    print(
+        f"usage records written by operateur: {billed:,} (calls completed through it: "
+        f"{runs['http'].completed + runs['evapi'].completed:,})"
+    )
+    print(f"ratio operateur HTTP / relay alone:  {ratio('http', 'relay')}")
+    print(f"ratio operateur evapi / relay alone: {ratio('evapi', 'relay')}")
+    print(f"ratio cnxcc / relay alone:           {ratio('cnxcc', 'relay')}")
+    print(f"ratio operateur HTTP / cnxcc:        {ratio('http', 'cnxcc')}")
+    print(f"ratio operateur evapi / cnxcc:       {ratio('evapi', 'cnxcc')}  (goal >= 1.00)")
 
     if not args.skip_engine:
         print("\nauthorize alone (bench/voice_authorize_engine.py):", flush=True)

@@ -31,6 +31,7 @@ from operateur.recordings.api import router as recordings_router
 from operateur.sms.api import operator_router as sms_operator_router
 from operateur.sms.api import router as sms_router
 from operateur.support.api import router as support_router
+from operateur.voice import proxy_link
 from operateur.voice.api import router as voice_router
 
 API_PREFIX = "/api/v1"
@@ -81,6 +82,8 @@ def create_app(
     app.include_router(sms_router, prefix=API_PREFIX)
     app.include_router(sms_operator_router, prefix=API_PREFIX)
     install_portal(app)  # last: the web pages and their error pages (the API keeps its own)
+    if settings.sip_evapi:
+        proxy_link.install(app)  # call control over the SIP proxies' event sockets
     return app
 
 

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     voice_reap_every_seconds: float = Field(
         default=30.0, gt=0, description="How often `operateur serve` reaps calls that never ended"
     )
+    sip_evapi: str = Field(
+        default="",
+        description="Event sockets (Kamailio evapi) of the SIP proxies to serve call control "
+        "to, host:port[,host:port]; unset: the proxies ask over HTTP",
+    )
     voice_blocklist_path: Path | None = Field(
         default=None,
         description="The operator's premium/IRSF prefix blocklist (CSV prefix,label,source); "

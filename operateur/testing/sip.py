@@ -116,7 +116,9 @@ class Kamailio:
 
     ``api_url`` and ``api_key`` point it at operateur; ``gateway_port`` is the loopback port
     every call is relayed to (a :class:`SippCallee`). ``defines`` are extra ``-A`` pre-processor
-    defines (``"BENCH_CNXCC"``, ``'CNXCC_REDIS="addr=…"'``, ``"HTTP_TIMEOUT=1"``)."""
+    defines (``"BENCH_CNXCC"``, ``'CNXCC_REDIS="addr=…"'``, ``"HTTP_TIMEOUT=1"``). With
+    ``evapi``, operateur is asked over the event socket on ``evapi_port`` (operateur connects
+    to it: ``OPERATEUR_SIP_EVAPI``) instead of HTTP."""
 
     def __init__(
         self,
@@ -128,6 +130,7 @@ class Kamailio:
         defines: Sequence[str] = (),
         shm_mb: int = 64,
         config: Path = KAMAILIO_CFG,
+        evapi: bool = False,
     ) -> None:
         self.binary = _binary("kamailio", "kamailio")
         self.api_url = api_url
@@ -139,6 +142,7 @@ class Kamailio:
         self.config = config
         self.port = free_port()
         self.carrier_port = free_port()  # calls from the carrier, sent on to the gateway
+        self.evapi_port = free_port() if evapi else None
         self.root = Path(tempfile.mkdtemp(prefix="operateur-kamailio-"))
         self.log_path = self.root / "kamailio.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -158,6 +162,8 @@ class Kamailio:
             "OPERATEUR_SIP_CARRIER_LISTEN": f"udp:127.0.0.1:{self.carrier_port}",
             "OPERATEUR_SIP_LINES_GATEWAY": f"sip:127.0.0.1:{self.gateway_port}",
         }
+        if self.evapi_port is not None:
+            env["OPERATEUR_SIP_EVAPI_LISTEN"] = f"127.0.0.1:{self.evapi_port}"
         command = [
             self.binary,
             "-DD",  # foreground, children forked
@@ -190,6 +196,18 @@ class Kamailio:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    def links(self) -> int:
+        """How many times operateur has connected to the event socket (from the log)."""
+        return self.log.count("operateur connected from")
+
+    def wait_for_link(self, count: int = 1, timeout: float = 60.0) -> None:
+        """Wait until operateur has connected to the event socket ``count`` times."""
+        deadline = time.monotonic() + timeout
+        while self.links() < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"operateur did not connect to the event socket:\n{self.log}")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         _stop(self._process)

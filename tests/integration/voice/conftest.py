@@ -81,8 +81,12 @@ class Account:
     number: str  # the caller ID assigned to the customer
 
 
+NUMBERS = itertools.count(1)
+
+
 class VoiceStack:
-    """A database shared with a running operateur, a Kamailio in front, a SIPp callee behind."""
+    """A database shared with a running operateur, a Kamailio in front, a SIPp callee behind;
+    the proxy asks operateur over ``transport``: ``http`` or ``evapi`` (its event socket)."""
 
     def __init__(
         self,
@@ -92,6 +96,7 @@ class VoiceStack:
         kamailio: Kamailio,
         callee: SippCallee,
         api_key: str,
+        transport: str,
     ) -> None:
         self.factory = factory
         self.builder = builder
@@ -99,7 +104,7 @@ class VoiceStack:
         self.kamailio = kamailio
         self.callee = callee
         self.api_key = api_key
-        self._numbers = itertools.count(1)
+        self.transport = transport
 
     def session(self) -> Session:
         session = self.factory()
@@ -107,7 +112,7 @@ class VoiceStack:
         return session
 
     def next_number(self, prefix: str) -> str:
-        return f"{prefix}{next(self._numbers):04d}"
+        return f"{prefix}{next(NUMBERS):04d}"  # the stacks of both transports share the database
 
     def account(
         self,
@@ -251,7 +256,11 @@ def builder_and_key(voice_factory: sessionmaker[Session]) -> tuple[Builder, str]
 # A loaded machine may keep operateur busy for seconds: the proxy waits for it (SIPp gives up
 # on an INVITE after about 15 s of retransmissions).
 # The international interconnection of these tests sends from 127.0.0.2 (VOX-09).
-PROXY_DEFINES = ["HTTP_TIMEOUT=10", 'INTERNATIONAL_CARRIER_NETS="127.0.0.2/32"']
+PROXY_DEFINES = [
+    "HTTP_TIMEOUT=10",
+    "EVAPI_TIMEOUT_MS=10000",
+    'INTERNATIONAL_CARRIER_NETS="127.0.0.2/32"',
+]
 
 SERVER_ENV = {
     # the test process writes lines and decks while the server runs: read them at every call
@@ -263,8 +272,17 @@ SERVER_ENV = {
 
 @pytest.fixture(scope="package")
 def server(database_url: str) -> Iterator[OperateurServer]:
+    """operateur answering the proxies over HTTP."""
     with OperateurServer(database_url, env=SERVER_ENV) as running:
         yield running
+
+
+def evapi_env(proxy: Kamailio) -> dict[str, str]:
+    """The settings of an operateur serving call control on ``proxy``'s event socket."""
+    return {**SERVER_ENV, "OPERATEUR_SIP_EVAPI": f"127.0.0.1:{proxy.evapi_port}"}
+
+
+UNUSED_API = "http://127.0.0.1:9/api/v1"  # a proxy asking over its event socket never uses it
 
 
 @pytest.fixture(scope="package")
@@ -273,15 +291,33 @@ def callee() -> Iterator[SippCallee]:
         yield running
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="package", params=["http", "evapi"])
 def stack(
+    request: pytest.FixtureRequest,
     voice_factory: sessionmaker[Session],
     builder_and_key: tuple[Builder, str],
-    server: OperateurServer,
+    database_url: str,
     callee: SippCallee,
 ) -> Iterator[VoiceStack]:
+    """Every test of the stack runs with each transport of the shipped configuration."""
     builder, key = builder_and_key
-    with Kamailio(
-        api_url=server.api_url, api_key=key, gateway_port=callee.port, defines=PROXY_DEFINES
-    ) as kamailio:
-        yield VoiceStack(voice_factory, builder, server, kamailio, callee, key)
+    transport = request.param
+    if transport == "http":
+        server = request.getfixturevalue("server")
+        with Kamailio(
+            api_url=server.api_url, api_key=key, gateway_port=callee.port, defines=PROXY_DEFINES
+        ) as kamailio:
+            yield VoiceStack(voice_factory, builder, server, kamailio, callee, key, transport)
+        return
+    with (
+        Kamailio(
+            api_url=UNUSED_API,
+            api_key=key,
+            gateway_port=callee.port,
+            defines=PROXY_DEFINES,
+            evapi=True,
+        ) as kamailio,
+        OperateurServer(database_url, env=evapi_env(kamailio)) as server,
+    ):
+        kamailio.wait_for_link()
+        yield VoiceStack(voice_factory, builder, server, kamailio, callee, key, transport)

@@ -1,9 +1,11 @@
 """What the proxy does when operateur cannot be asked: every call is refused (fail closed), except
 the emergency numbers, relayed anyway; and the reports of calls in progress (answer, end) are
-kept in order and delivered once operateur is back, so that no call is lost or misbilled."""
+kept and delivered once operateur is back, so that no call is lost or misbilled. Over HTTP and
+over the proxy's event socket (evapi)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,32 +18,38 @@ from operateur.billing.models import UsageStatus
 from operateur.contracts.models import LineKind
 from operateur.testing.redis import RedisServer
 from operateur.testing.sip import CallOutcome, Kamailio, OperateurServer, SippCallee, place_calls
+from tests.integration.conftest import Builder
 from tests.integration.voice.conftest import (
     LANDLINE,
     PROXY_DEFINES,
     SERVER_ENV,
+    UNUSED_API,
     VoiceStack,
+    evapi_env,
     wait_for,
 )
 
 
 @pytest.fixture(params=["down", "silent", "bad key"])
-def unreachable(request: pytest.FixtureRequest, stack: VoiceStack) -> Iterator[tuple[str, str]]:
+def unreachable(
+    request: pytest.FixtureRequest, server: OperateurServer, builder_and_key: tuple[Builder, str]
+) -> Iterator[tuple[str, str]]:
     """(API URL, key) of an operateur that cannot authorize: nothing listening, a server that
     never answers, or the real server refusing the proxy's key (HTTP 401)."""
+    _, key = builder_and_key
     if request.param == "bad key":
-        yield stack.server.api_url, "not-a-valid-key"
+        yield server.api_url, "not-a-valid-key"
         return
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     if request.param == "down":
         listener.close()  # the port is free: connections are refused
-        yield f"http://127.0.0.1:{port}/api/v1", stack.api_key
+        yield f"http://127.0.0.1:{port}/api/v1", key
         return
     listener.listen(64)  # connections complete, requests are never read
     try:
-        yield f"http://127.0.0.1:{port}/api/v1", stack.api_key
+        yield f"http://127.0.0.1:{port}/api/v1", key
     finally:
         listener.close()
 
@@ -65,6 +73,35 @@ def test_calls_are_refused_when_operateur_cannot_authorize_but_emergency_calls_g
     assert emergency.call_id in callee.invited()
 
 
+# SPEC: VOX-02
+@pytest.mark.parametrize("operateur", ["not connected", "silent"])
+def test_over_the_event_socket_calls_are_refused_when_operateur_cannot_answer(
+    operateur: str, callee: SippCallee
+) -> None:
+    """No operateur connected to the proxy's event socket (refused at once), or one connected
+    that never answers (refused after EVAPI_TIMEOUT_MS): emergency calls go through."""
+    with Kamailio(
+        api_url=UNUSED_API,
+        api_key="unused",
+        gateway_port=callee.port,
+        defines=["EVAPI_TIMEOUT_MS=1000"],
+        evapi=True,
+    ) as proxy:
+        assert proxy.evapi_port is not None
+        with contextlib.ExitStack() as silent:
+            if operateur == "silent":  # connected, reads nothing, answers nothing
+                silent.enter_context(socket.create_connection(("127.0.0.1", proxy.evapi_port)))
+                proxy.wait_for_link()
+            (ordinary,) = place_calls(proxy.port, line="l1", caller="+33140000001", callee=LANDLINE)
+            (emergency,) = place_calls(
+                proxy.port, line="l1", caller="+33140000001", callee="112", hold_ms=500
+            )
+    assert (ordinary.code, ordinary.reason) == (503, "Call control unavailable")
+    assert ordinary.call_id not in callee.invited()
+    assert emergency.code == 200
+    assert emergency.call_id in callee.invited()
+
+
 # SPEC: BIL-09
 def test_the_end_of_a_call_reaches_operateur_after_it_restarts(
     stack: VoiceStack, database_url: str
@@ -74,15 +111,22 @@ def test_the_end_of_a_call_reaches_operateur_after_it_restarts(
     account = stack.account("centrex", line_kind=LineKind.CENTREX, number_prefix="+3314003")
     redis = RedisServer()
     redis_url = redis.start()
-    server = OperateurServer(database_url, env={**SERVER_ENV, "OPERATEUR_REDIS_URL": redis_url})
+    evapi = stack.transport == "evapi"
+    proxy = Kamailio(
+        api_url=UNUSED_API,  # over HTTP: the server's, once it has a port
+        api_key=stack.api_key,
+        gateway_port=stack.callee.port,
+        defines=PROXY_DEFINES,
+        evapi=evapi,
+    )
+    env = evapi_env(proxy) if evapi else SERVER_ENV
+    server = OperateurServer(database_url, env={**env, "OPERATEUR_REDIS_URL": redis_url})
+    proxy.api_url = server.api_url
     try:
         server.start()
-        with Kamailio(
-            api_url=server.api_url,
-            api_key=stack.api_key,
-            gateway_port=stack.callee.port,
-            defines=PROXY_DEFINES,
-        ) as proxy:
+        with proxy:
+            if evapi:
+                proxy.wait_for_link()
             outcomes: list[CallOutcome] = []
             caller = threading.Thread(
                 target=lambda: outcomes.extend(
@@ -113,7 +157,10 @@ def test_the_end_of_a_call_reaches_operateur_after_it_restarts(
             assert [o.code for o in outcomes] == [200]
             assert outcomes[0].call_id == call_id
             assert stack.usage_count([call_id]) == 0  # not billed while operateur is down
-            assert "report /voice/end" in proxy.log and "queued" in proxy.log
+            if evapi:
+                assert "operateur disconnected" in proxy.log
+            else:
+                assert "report /voice/end" in proxy.log and "queued" in proxy.log
             server.start()  # back: the queued end is delivered
             (record,) = stack.usage_records([call_id])
             assert (record.status, record.disposition) == (UsageStatus.RATED, "ANSWERED")
