@@ -525,6 +525,9 @@ def reservation_ref(call_id: str) -> str:
     return f"call:{call_id}"
 
 
+CallEnd = tuple[str, str, int, datetime | None]  # call id, disposition, SIP code, moment
+
+
 @dataclass(frozen=True)
 class AuthorizeRequest:
     call_id: str
@@ -940,6 +943,23 @@ class VoiceControl:
         self._ends.submit(Ending(state, disposition, ended, sip_code, reaped=False))
         self.counters.finish(call_id)
         return True
+
+    def end_many(self, ends: Sequence[CallEnd]) -> int:
+        """Several ends at once (the proxy link takes the reports that arrived together), written
+        in one transaction; otherwise as ``end`` for each (a call not live is skipped, a call
+        repeated is ended once). Returns how many calls were ended."""
+        endings: dict[str, Ending] = {}
+        for call_id, disposition, sip_code, at in ends:
+            state = self.counters.get(call_id)
+            if state is not None and call_id not in endings:
+                endings[call_id] = Ending(
+                    state, disposition, self._reported(at), sip_code, reaped=False
+                )
+        if endings:
+            self._settle_many(list(endings.values()))
+        for call_id in endings:
+            self.counters.finish(call_id)
+        return len(endings)
 
     def _reported(self, at: datetime | None) -> datetime:
         """The moment of a reported event: ``at`` as the proxy saw it, but never after now (a

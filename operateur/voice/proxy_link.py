@@ -25,9 +25,10 @@ Messages are netstrings (``len:json,``) both ways:
   "disposition", "sip_code", "at"}`` → ``{"ack": seq}`` once taken (or refused for good: a
   malformed report is acknowledged and logged, never retried forever).
 
-Reports of one call are taken in the order they arrive (an end never overtakes its answer);
-reports of different calls and all questions run concurrently on pools of threads (the engine
-may read the database or Redis, and ends are written by group commit).
+What arrives together is handled together: the questions of one read are decided in one trip to
+a pool of threads (the engine may read the database or Redis), the reports are taken in arrival
+order by one thread, a batch at a time, its ends written in one transaction, then acknowledged
+(an end never overtakes its answer).
 """
 
 from __future__ import annotations
@@ -36,19 +37,23 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
-from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI
 from pydantic import ValidationError
 
 from operateur.i18n import pick_lang
 from operateur.voice.api import engine_of
-from operateur.voice.control import CONTROL_UNAVAILABLE, AuthorizeRequest, VoiceControl
+from operateur.voice.control import (
+    CONTROL_UNAVAILABLE,
+    AuthorizeRequest,
+    CallEnd,
+    VoiceControl,
+)
 from operateur.voice.decision import Decision
 from operateur.voice.inbound import InboundRequest
 from operateur.voice.schemas import AuthorizeIn, CallIn, EndIn, InboundIn
@@ -123,19 +128,18 @@ class ProxyLink:
         port: int,
         *,
         question_threads: int = 8,
-        report_threads: int = 64,
         retry_seconds: Sequence[float] = (0.1, 0.5, 1.0, 2.0, 5.0),
     ) -> None:
         self.control = control
         self.host = host
         self.port = port
-        # Two pools: an end waits for its group commit in its thread, and calls waiting for
-        # their authorization must never queue behind those; many report threads make the
-        # group commits larger.
+        # Questions may wait for the database (a prepaid reservation): several threads, so
+        # that calls never queue behind reports. Reports are taken in order by one thread.
         self._questions = ThreadPoolExecutor(question_threads, "operateur-link-question")
-        self._reports = ThreadPoolExecutor(report_threads, "operateur-link-report")
+        self._reports = ThreadPoolExecutor(1, "operateur-link-reports")
         self._retry = tuple(retry_seconds)
-        self._tails: dict[str, asyncio.Future[None]] = {}  # last report of each call in work
+        self._inbox: list[Report] = []  # reports arrived, not yet taken
+        self._draining = False
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
@@ -178,139 +182,155 @@ class ProxyLink:
                 # Kamailio writes each message on its own without TCP_NODELAY: acknowledge at
                 # once, or Nagle holds the next message until our delayed ACK (40 ms)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            questions: list[Question] = []
             for frame in frames.feed(data):
-                self._dispatch(frame, writer)
+                self._sort(frame, questions, writer)
+            if questions:  # what arrived together is decided in one trip to a thread
+                asyncio.ensure_future(self._answer(questions, writer))
+            if self._inbox and not self._draining:
+                self._draining = True
+                asyncio.ensure_future(self._drain(writer))
 
-    def _dispatch(self, frame: bytes, writer: asyncio.StreamWriter) -> None:
+    def _sort(self, frame: bytes, questions: list[Question], writer: asyncio.StreamWriter) -> None:
+        """Validate a message: a question to decide, a report to take, or an error logged (and
+        answered: a refusal for a question, an acknowledgement for a report never takeable)."""
         try:
             message = json.loads(frame)
             kind = message["type"] if isinstance(message, dict) else None
         except (ValueError, KeyError):
             log.error("unreadable message from the proxy: %r", frame[:200])
             return
-        if kind in ("authorize", "inbound"):
-            asyncio.ensure_future(self._question(kind, message, writer))
-        elif kind in ("answer", "end"):
-            self._report(kind, message, writer)
-        else:
-            log.error("unknown message type from the proxy: %r", frame[:200])
-
-    # -- questions: authorize, inbound --
-
-    async def _question(
-        self, kind: str, message: dict[str, Any], writer: asyncio.StreamWriter
-    ) -> None:
-        ids = {"tindex": message.get("tindex"), "tlabel": message.get("tlabel")}
-        lang = pick_lang(message.get("lang"))
-        loop = asyncio.get_running_loop()
         try:
             if kind == "authorize":
                 body = AuthorizeIn.model_validate(message)
-                decision = await loop.run_in_executor(
-                    self._questions,
-                    self.control.authorize,
-                    AuthorizeRequest(
-                        call_id=body.call_id,
-                        line=body.line,
-                        caller=body.caller,
-                        callee=body.callee,
-                        source_ip=body.source_ip,
-                        media=body.media,
-                    ),
+                questions.append(
+                    Question(
+                        message,
+                        AuthorizeRequest(
+                            call_id=body.call_id,
+                            line=body.line,
+                            caller=body.caller,
+                            callee=body.callee,
+                            source_ip=body.source_ip,
+                            media=body.media,
+                        ),
+                    )
                 )
+            elif kind == "inbound":
+                inbound = InboundIn.model_validate(message)
+                questions.append(
+                    Question(
+                        message,
+                        InboundRequest(
+                            call_id=inbound.call_id,
+                            caller=inbound.caller,
+                            callee=inbound.callee,
+                            from_abroad=inbound.from_abroad,
+                            source_ip=inbound.source_ip,
+                        ),
+                    )
+                )
+            elif kind == "answer":
+                call = CallIn.model_validate(message)
+                self._inbox.append(Report(message.get("seq"), call.call_id, None, _moment(call.at)))
+            elif kind == "end":
+                ended = EndIn.model_validate(message)
+                self._inbox.append(
+                    Report(
+                        message.get("seq"),
+                        ended.call_id,
+                        (ended.disposition, ended.sip_code),
+                        _moment(ended.at),
+                    )
+                )
+            else:
+                log.error("unknown message type from the proxy: %r", frame[:200])
+        except ValidationError as error:
+            log.error("invalid %s from the proxy: %s", kind, _first_error(error))
+            if kind in ("authorize", "inbound"):
+                writer.write(encode({**_ids(message), **_unavailable(message)}))
+            elif "seq" in message:
+                writer.write(encode({"ack": message["seq"]}))  # never takeable: not sent again
+
+    # -- questions: authorize, inbound --
+
+    async def _answer(self, questions: list[Question], writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        answers = await loop.run_in_executor(self._questions, self._decide_all, questions)
+        if not writer.is_closing():
+            writer.write(b"".join(encode(answer) for answer in answers))
+
+    def _decide_all(self, questions: list[Question]) -> list[dict[str, Any]]:
+        return [self._decide(question) for question in questions]
+
+    def _decide(self, question: Question) -> dict[str, Any]:
+        message, request = question
+        lang = pick_lang(message.get("lang"))
+        try:
+            if isinstance(request, AuthorizeRequest):
+                decision = self.control.authorize(request)
                 answer = _decision(decision, lang)
                 answer["route"] = decision.route
                 answer["emergency"] = decision.emergency
             else:
-                inbound = InboundIn.model_validate(message)
-                decision, line = await loop.run_in_executor(
-                    self._questions,
-                    self.control.authorize_inbound,
-                    InboundRequest(
-                        call_id=inbound.call_id,
-                        caller=inbound.caller,
-                        callee=inbound.callee,
-                        from_abroad=inbound.from_abroad,
-                        source_ip=inbound.source_ip,
-                    ),
-                )
+                decision, line = self.control.authorize_inbound(request)
                 answer = _decision(decision, lang)
                 answer["line"] = line
-        except ValidationError as error:
-            log.error("invalid %s from the proxy: %s", kind, _first_error(error))
-            answer = _unavailable(lang)
         except Exception:
-            log.exception("%s failed for call %s", kind, message.get("call_id"))
-            answer = _unavailable(lang)
-            # the engine may have admitted the call before failing: free its place
-            await self._free(message.get("call_id"))
-        writer.write(encode({**ids, **answer}))
-
-    async def _free(self, call_id: object) -> None:
-        if not isinstance(call_id, str) or not call_id:
-            return
-        try:
-            await asyncio.get_running_loop().run_in_executor(
-                self._reports, self.control.end, call_id, "FAILED", 503, None
-            )
-        except Exception:
-            log.exception("could not free call %s", call_id)
+            log.exception("%s failed for call %s", message["type"], request.call_id)
+            answer = _unavailable(message)
+            try:  # the engine may have admitted the call before failing: free its place
+                self.control.end(request.call_id, "FAILED", 503)
+            except Exception:
+                log.exception("could not free call %s", request.call_id)
+        return {**_ids(message), **answer}
 
     # -- reports: answer, end --
 
-    def _report(self, kind: str, message: dict[str, Any], writer: asyncio.StreamWriter) -> None:
-        """Take the report after the previous one of the same call, then acknowledge it."""
-        seq = message.get("seq")
-        try:
-            if kind == "answer":
-                call = CallIn.model_validate(message)
-                call_id = call.call_id
-                work: Callable[[], object] = partial(
-                    self.control.answer, call.call_id, _moment(call.at)
-                )
-            else:
-                ended = EndIn.model_validate(message)
-                call_id = ended.call_id
-                work = partial(
-                    self.control.end,
-                    ended.call_id,
-                    ended.disposition,
-                    ended.sip_code,
-                    _moment(ended.at),
-                )
-        except ValidationError as error:
-            log.error("invalid %s report %s rejected: %s", kind, seq, _first_error(error))
-            writer.write(encode({"ack": seq}))  # never takeable: not sent again
-            return
+    async def _drain(self, writer: asyncio.StreamWriter) -> None:
+        """Take the reports in arrival order, a batch at a time (one transaction each), and
+        acknowledge each batch once taken."""
         loop = asyncio.get_running_loop()
-        previous = self._tails.get(call_id)
-        done: asyncio.Future[None] = loop.create_future()
-        self._tails[call_id] = done
-        asyncio.ensure_future(self._take(call_id, seq, work, previous, done, writer))
-
-    async def _take(
-        self,
-        call_id: str,
-        seq: object,
-        work: Callable[[], object],
-        previous: asyncio.Future[None] | None,
-        done: asyncio.Future[None],
-        writer: asyncio.StreamWriter,
-    ) -> None:
         try:
-            if previous is not None:
-                await asyncio.shield(previous)
-            await asyncio.get_running_loop().run_in_executor(self._reports, work)
-        except Exception:
-            # not acknowledged: the proxy sends it again (operateur's ends are idempotent)
-            log.exception("report %s of call %s failed", seq, call_id)
-        else:
-            if not writer.is_closing():
-                writer.write(encode({"ack": seq}))
+            while self._inbox:
+                batch, self._inbox = self._inbox, []
+                try:
+                    await loop.run_in_executor(self._reports, self._take_all, batch)
+                except Exception:
+                    # not acknowledged: the proxy sends them again (taking a report twice
+                    # changes nothing)
+                    log.exception("%d report(s) from the proxy failed", len(batch))
+                    continue
+                if not writer.is_closing():
+                    writer.write(b"".join(encode({"ack": report.seq}) for report in batch))
         finally:
-            done.set_result(None)
-            if self._tails.get(call_id) is done:
-                del self._tails[call_id]
+            self._draining = False
+
+    def _take_all(self, batch: list[Report]) -> None:
+        ends: list[CallEnd] = []
+        for report in batch:
+            if report.end is None:
+                self.control.answer(report.call_id, report.at)
+            else:
+                ends.append((report.call_id, report.end[0], report.end[1], report.at))
+        self.control.end_many(ends)
+
+
+class Question(NamedTuple):
+    message: dict[str, Any]
+    request: AuthorizeRequest | InboundRequest
+
+
+class Report(NamedTuple):
+    seq: object
+    call_id: str
+    end: tuple[str, int] | None  # (disposition, SIP code) of an end; None for an answer
+    at: datetime | None
+
+
+def _ids(message: dict[str, Any]) -> dict[str, Any]:
+    """The suspended transaction an answer resumes."""
+    return {"tindex": message.get("tindex"), "tlabel": message.get("tlabel")}
 
 
 def _decision(decision: Decision, lang: str) -> dict[str, Any]:
@@ -322,9 +342,9 @@ def _decision(decision: Decision, lang: str) -> dict[str, Any]:
     }
 
 
-def _unavailable(lang: str) -> dict[str, Any]:
+def _unavailable(message: dict[str, Any]) -> dict[str, Any]:
     """A refusal with 503 (the proxy's answer when operateur fails, as over HTTP)."""
-    return _decision(Decision.refused(CONTROL_UNAVAILABLE), lang)
+    return _decision(Decision.refused(CONTROL_UNAVAILABLE), pick_lang(message.get("lang")))
 
 
 async def run_links(control: VoiceControl, proxies: Sequence[tuple[str, int]]) -> None:

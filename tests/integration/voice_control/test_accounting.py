@@ -110,6 +110,37 @@ def test_end_is_idempotent_and_writes_one_usage_record(voice: VoiceWorld) -> Non
     assert (record.billed_seconds, record.cost) == (120, Decimal("0.024"))
 
 
+# SPEC: BIL-09
+def test_ends_taken_together_bill_each_call_once(voice: VoiceWorld) -> None:
+    """The proxy link's batch: a repeated end and the end of an unknown call change nothing."""
+    control = voice.control()
+    account = voice.account("centrex", line_kind=LineKind.CENTREX)
+    answered, _ = voice.call(control, account)
+    unanswered, _ = voice.call(control, account)
+    control.answer(answered)
+    voice.clock.advance(61)
+    ended = control.end_many(
+        [
+            (answered, "ANSWERED", 200, None),
+            (unanswered, "NO ANSWER", 480, None),
+            (answered, "ANSWERED", 200, None),
+            ("never-seen", "ANSWERED", 200, None),
+        ]
+    )
+    assert ended == 2
+    assert control.end_many([(answered, "ANSWERED", 200, None)]) == 0  # sent again: no effect
+    # France landline 0.012 €/min, 60/60: 61 s billed 120 s = 0.024 €; unanswered: nothing
+    assert (_record(voice, answered).billed_seconds, _record(voice, answered).cost) == (
+        120,
+        Decimal("0.024"),
+    )
+    assert (_record(voice, unanswered).status, _record(voice, unanswered).cost) == (
+        UsageStatus.RATED,
+        Decimal("0"),
+    )
+    assert voice.call(control, account)[1].allow  # both slots of the line are free again
+
+
 def test_authorize_again_with_the_same_call_id_counts_once(voice: VoiceWorld) -> None:
     control = voice.control()
     account = voice.account("centrex", line_kind=LineKind.CENTREX)
