@@ -162,6 +162,7 @@ class Kamailio:
             "OPERATEUR_SIP_CARRIER_LISTEN": f"udp:127.0.0.1:{self.carrier_port}",
             "OPERATEUR_SIP_LINES_GATEWAY": f"sip:127.0.0.1:{self.gateway_port}",
         }
+        env["OPERATEUR_SIP_CTL"] = f"unix:{self.root / 'kamailio_ctl'}"  # for :meth:`rpc`
         if self.evapi_port is not None:
             env["OPERATEUR_SIP_EVAPI_LISTEN"] = f"127.0.0.1:{self.evapi_port}"
         command = [
@@ -171,7 +172,7 @@ class Kamailio:
             "-f",
             str(self.config),
             "-Y",
-            str(self.root),  # runtime directory (RPC socket)
+            str(self.root),  # runtime directory
             "-m",
             str(self.shm_mb),
             "-A",
@@ -196,6 +197,27 @@ class Kamailio:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    def rpc(self, *command: str) -> str:
+        """A command on the RPC socket (``kamcmd``), e.g. ``rpc("htable.get", "t", "key")``."""
+        socket_path = self.root / "kamailio_ctl"
+        result = subprocess.run(
+            [_binary("kamcmd", "kamailio"), "-s", f"unix:{socket_path}", *command],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return result.stdout
+
+    def reports_waiting(self) -> int:
+        """Reports the proxy keeps until operateur takes them (its report queue's length)."""
+
+        def value(key: str) -> int:
+            found = re.search(r"value:\s*(\d+)", self.rpc("htable.get", "reportq", key))
+            return int(found.group(1)) if found else 0
+
+        return value("tail") - value("head")
 
     def links(self) -> int:
         """How many times operateur has connected to the event socket (from the log)."""

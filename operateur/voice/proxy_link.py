@@ -22,7 +22,7 @@ Messages are netstrings (``len:json,``) both ways:
 - ``{"type": "inbound", "tindex", "tlabel", "call_id", "caller", "callee", "from_abroad",
   "source_ip", "lang"}`` → the same, with ``line``;
 - ``{"type": "answer", "seq", "call_id", "at"}`` and ``{"type": "end", "seq", "call_id",
-  "disposition", "sip_code", "at"}`` → ``{"ack": seq}`` once taken (or refused for good: a
+  "disposition", "sip_code", "at"}`` → ``{"acks": [seq, …]}`` once taken (or refused for good: a
   malformed report is acknowledged and logged, never retried forever).
 
 What arrives together is handled together: the questions of one read are decided in one trip to
@@ -250,7 +250,7 @@ class ProxyLink:
             if kind in ("authorize", "inbound"):
                 writer.write(encode({**_ids(message), **_unavailable(message)}))
             elif "seq" in message:
-                writer.write(encode({"ack": message["seq"]}))  # never takeable: not sent again
+                writer.write(encode({"acks": [message["seq"]]}))  # never takeable: not sent again
 
     # -- questions: authorize, inbound --
 
@@ -302,7 +302,7 @@ class ProxyLink:
                     log.exception("%d report(s) from the proxy failed", len(batch))
                     continue
                 if not writer.is_closing():
-                    writer.write(b"".join(encode({"ack": report.seq}) for report in batch))
+                    writer.write(encode({"acks": [report.seq for report in batch]}))
         finally:
             self._draining = False
 

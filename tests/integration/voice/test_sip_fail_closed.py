@@ -171,6 +171,12 @@ def test_the_end_of_a_call_reaches_operateur_after_it_restarts(
             assert record.cost == Decimal("0.012") * record.billed_seconds / 60
             live = httpx.get(f"{server.api_url}/voice/calls", headers=headers, timeout=10)
             assert call_id not in {c["call_id"] for c in live.json()}  # its slot is free
+            # the proxy forgets a report once operateur has taken it: nothing is left waiting
+            wait_for(
+                lambda: proxy.reports_waiting() == 0 or None,
+                timeout=30,
+                what="the proxy's report queue to empty",
+            )
     finally:
         server.close()
         redis.stop()
