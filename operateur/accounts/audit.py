@@ -139,8 +139,21 @@ def record_inserts(
     """The "create" events of rows written by a bulk insert, which the flush hook does not
     see (billing runs write thousands of invoices in one statement): same shape as above,
     with the values of ``keys`` only when given (the row itself keeps the rest)."""
+    events = insert_events(session, model, rows, keys)
+    if events:
+        session.connection().execute(insert(AuditEvent), events)
+
+
+def insert_events(
+    session: Session,
+    model: type[Audited],
+    rows: list[dict[str, Any]],
+    keys: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The ``AuditEvent`` rows ``record_inserts`` writes, for a caller that writes them in
+    bulk itself (the billing run copies them into PostgreSQL with its invoices)."""
     if not rows:
-        return
+        return []
     actor = actor_of(session)
     mapper = inspect(model)
     wanted = set(keys) if keys is not None else None
@@ -150,25 +163,22 @@ def record_inserts(
         if attr.columns[0].info.get("audit") is not False and (wanted is None or attr.key in wanted)
     ]
     at = utcnow()
-    session.connection().execute(
-        insert(AuditEvent),
-        [
-            {
-                "at": at,
-                "actor_type": actor.kind,
-                "actor_id": actor.id,
-                "actor_label": actor.label,
-                "reason": session.info.get("reason"),
-                "action": "create",
-                "entity": mapper.tables[0].name,
-                "entity_id": str(row["id"]),
-                "customer_id": row.get("customer_id"),
-                "before": None,
-                "after": {key: _shown(row.get(key), secret) for key, secret in columns},
-            }
-            for row in rows
-        ],
-    )
+    return [
+        {
+            "at": at,
+            "actor_type": actor.kind,
+            "actor_id": actor.id,
+            "actor_label": actor.label,
+            "reason": session.info.get("reason"),
+            "action": "create",
+            "entity": mapper.tables[0].name,
+            "entity_id": str(row["id"]),
+            "customer_id": row.get("customer_id"),
+            "before": None,
+            "after": {key: _shown(row.get(key), secret) for key, secret in columns},
+        }
+        for row in rows
+    ]
 
 
 def _refuse_audit_changes(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:

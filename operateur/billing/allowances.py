@@ -10,16 +10,18 @@ and the terms' fee per line is added (BIL-15 [004 §7.1.2]).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operateur.billing.models import UnlimitedPlanAbuse
 from operateur.catalog.terms import PriceItem
-from operateur.contracts.models import Contract, Subscription
+from operateur.contracts.models import Contract
 from operateur.domain.calendar import add_months
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
@@ -39,8 +41,22 @@ class Pool:
         return prefix is not None and prefix.startswith(self.prefixes)
 
 
+class Subscribed(Protocol):
+    """What ``pools`` reads of a subscription: an ORM ``Subscription``, or the columns a
+    billing run reads as rows (``invoicing.SubscriptionRow``)."""
+
+    @property
+    def item_code(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def start_date(self) -> date | None: ...
+    @property
+    def end_date(self) -> date | None: ...
+
+
 def pools(
-    subscriptions: list[Subscription], prices: dict[str, PriceItem], period_start: date
+    subscriptions: Sequence[Subscribed], prices: dict[str, PriceItem], period_start: date
 ) -> list[Pool]:
     """The allowances of the subscriptions running during the month, one pool per set of
     destinations."""

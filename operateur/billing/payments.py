@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from operateur.billing import bulk
 from operateur.billing.models import (
     Invoice,
     InvoiceKind,
@@ -226,12 +227,13 @@ def list_payments(session: Session, customer_id: int) -> list[Payment]:
 
 def set_off(session: Session, customer_ids: list[int]) -> int:
     """Use what customers have paid and not yet allocated (an overpayment, a refund kept as
-    credit) against their open invoices, oldest first (BIL-14); returns the allocations made."""
+    credit) against their open invoices, oldest first (BIL-14); returns the allocations made.
+    The customers are one array parameter: a billing run asks this for each of its chunks."""
     made = 0
     for payment in session.scalars(
         select(Payment)
         .where(
-            Payment.customer_id.in_(customer_ids),
+            bulk.among(session.get_bind().dialect.name, Payment.customer_id, customer_ids),
             Payment.unallocated > 0,
             Payment.reversed_at.is_(None),
         )
