@@ -2,8 +2,9 @@
 
 ``OutboxSource`` is the bridge between a connector (``operateur.sms.smpp``) and the outbox: it
 claims QUEUED messages (``outbox.claim_many``, committed before anything is written to the SMSC),
-splits each text under its contract's SMS rules with ``operateur.sms.encoding`` (one analysis
-gives the encoding and the parts, as ``encoding.split`` does) and encodes the parts; it records
+then, outside the claim's transaction, splits each text under its contract's SMS rules with
+``operateur.sms.encoding`` (one analysis gives the encoding and the parts, as ``encoding.split``
+does) and encodes the parts; it records
 what the connector learnt in one transaction per batch with the outbox's batch forms:
 ``outbox.mark_submitted_many`` / ``outbox.mark_failed_many`` for the responses,
 ``outbox.apply_receipts`` for delivery receipts, and ``outbox.receive`` for inbound messages
@@ -69,14 +70,13 @@ class _Preparer:
     """Claimed messages made ready for the wire: the STOP mention of their contract's terms
     appended with the operator's short code (SMS-06), split under the contract's SMS rules (one
     analysis gives the encoding and the parts, as ``encoding.split`` does — never smpplib's
-    splitter, which can cut an escape pair) and encoded. The rules, and the parts of a text
-    already seen under the same contract (a campaign's messages often share it), are kept for
-    the claim."""
+    splitter, which can cut an escape pair) and encoded. ``rules``: each contract's SMS rules,
+    read in the claim's transaction. The parts of a text already seen under the same contract (a
+    campaign's messages often share it) are kept for the claim."""
 
-    def __init__(self, session: Session, short_code: str) -> None:
-        self.session = session
+    def __init__(self, rules: dict[int, SmsRules | None], short_code: str) -> None:
+        self.rules = rules
         self.short_code = short_code
-        self.rules: dict[int, SmsRules | None] = {}
         self.parts: dict[tuple[int, str], tuple[tuple[bytes, ...], int, tuple[str, ...]]] = {}
 
     def __call__(self, message: outbox.Claimed) -> Submission:
@@ -99,10 +99,6 @@ class _Preparer:
         )
 
     def _split(self, message: outbox.Claimed) -> tuple[tuple[bytes, ...], int, tuple[str, ...]]:
-        if message.contract_id not in self.rules:
-            contract = self.session.get(Contract, message.contract_id)
-            assert contract is not None
-            self.rules[message.contract_id] = terms_of(contract).sms
         rules = self.rules[message.contract_id]
         if rules is None:
             raise InvalidInput("no SMS rules in the contract terms", code="no_sms_terms")
@@ -131,34 +127,52 @@ class OutboxSource:
         self.clock = clock
         #: the operator's shared short code: named in the STOP mention, where STOP answers come
         self.short_code = short_code or optouts.operator_short_code()
+        #: one write transaction of this source at a time (a claim and a settlement run in two
+        #: threads of the connector): the other waits here and starts the moment it ends, where
+        #: SQLite's busy handler would have it sleep and poll for the lock
+        self._writing = threading.Lock()
 
     def claim(self, limit: int) -> list[Submission]:
-        with _session(self.session_factory) as session, session.begin():
+        """Claim (committed), then prepare the messages outside the claim's transaction, so
+        that it holds the database's write lock for its statements only (the settlements of
+        the answers wait for it meanwhile). A message whose text no longer fits its terms is
+        refused in a transaction of its own."""
+        with self._writing, _session(self.session_factory) as session, session.begin():
             messages = outbox.claim_many(session, route=self.route, limit=limit, now=self.clock())
-            prepare = _Preparer(session, self.short_code)
-            ready: list[Submission] = []
-            unfit: list[tuple[int, str, bool]] = []
-            for message in messages:
-                try:
-                    ready.append(prepare(message))
-                except InvalidInput as exc:
-                    # The text cannot be sent under its terms (it passed them at enqueue, so
-                    # the terms or the text changed): refused, never sent.
-                    unfit.append((message.id, f"text:{exc.code}", False))
-            for refusal in outbox.mark_failed_many(session, unfit):
-                raise refusal.error
-            return ready
+            rules: dict[int, SmsRules | None] = {}
+            for contract_id in {message.contract_id for message in messages}:
+                contract = session.get(Contract, contract_id)
+                assert contract is not None
+                rules[contract_id] = terms_of(contract).sms
+        prepare = _Preparer(rules, self.short_code)
+        ready: list[Submission] = []
+        unfit: list[tuple[int, str, bool]] = []
+        for message in messages:
+            try:
+                ready.append(prepare(message))
+            except InvalidInput as exc:
+                # The text cannot be sent under its terms (it passed them at enqueue, so the
+                # terms or the text changed): refused, never sent.
+                unfit.append((message.id, f"text:{exc.code}", False))
+        if unfit:
+            try:
+                with self._writing, _session(self.session_factory) as session, session.begin():
+                    self._log_refused(outbox.mark_failed_many(session, unfit))
+            except _ITEM_ERRORS:
+                # left SUBMITTING: the stale sweep requeues them and the next claim refuses them
+                log.exception("sms route %s: unfit messages not refused", self.route)
+        return ready
 
     def settle(self, settlement: Settlement) -> list[Receipt]:
         """One transaction for the whole batch, each kind of outcome applied by the outbox's
         batch form; if the transaction fails, each item again in its own savepoint so that one
         bad item (logged and dropped) cannot block the others."""
         try:
-            with _session(self.session_factory) as session, session.begin():
+            with self._writing, _session(self.session_factory) as session, session.begin():
                 return self._apply(session, settlement, isolated=False)
         except _ITEM_ERRORS:
             log.warning("sms route %s: a settlement item failed, applying one by one", self.route)
-        with _session(self.session_factory) as session, session.begin():
+        with self._writing, _session(self.session_factory) as session, session.begin():
             return self._apply(session, settlement, isolated=True)
 
     def _apply(self, session: Session, settlement: Settlement, *, isolated: bool) -> list[Receipt]:

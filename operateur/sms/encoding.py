@@ -136,9 +136,17 @@ def allowed_characters(charset: SmsCharset) -> frozenset[str]:
 
 def septets(char: str, charset: SmsCharset) -> int | None:
     """Septets ``char`` takes under ``charset`` (2 for the extension table), None if refused."""
-    if char not in _CHARSETS[charset]:
-        return None
-    return 2 if char in GSM_EXTENSION_TABLE else 1
+    return _SEPTETS[charset].get(char)
+
+
+#: :func:`septets` of every allowed character, by charset (a dict lookup per character: the
+#: dispatcher analyses every message it sends).
+_SEPTETS: Mapping[SmsCharset, dict[str, int]] = MappingProxyType(
+    {
+        charset: {char: 2 if char in GSM_EXTENSION_TABLE else 1 for char in allowed}
+        for charset, allowed in _CHARSETS.items()
+    }
+)
 
 
 def utf16_units(char: str) -> int:
@@ -386,8 +394,8 @@ def analyze(text: str, rules: SmsRules, mention: str = "") -> SmsAnalysis:
 
 def _analyze(text: str, rules: SmsRules, appended: str) -> SmsAnalysis:
     sent = text + appended
-    gsm = [septets(char, rules.charset) for char in text]
-    outside = [index for index, cost in enumerate(gsm) if cost is None]
+    gsm = list(map(_SEPTETS[rules.charset].get, text))
+    outside = [index for index, cost in enumerate(gsm) if cost is None] if None in gsm else []
     if outside and rules.allow_unicode:
         encoding = SmsEncoding.UCS2
         costs = [utf16_units(char) for char in sent]
@@ -397,7 +405,8 @@ def _analyze(text: str, rules: SmsRules, appended: str) -> SmsAnalysis:
     else:
         encoding = SmsEncoding.GSM7
         costs = [1 if cost is None else cost for cost in gsm]
-        costs += [septets(char, SmsCharset.GSM7) or 1 for char in appended]
+        default = _SEPTETS[SmsCharset.GSM7]
+        costs += [default.get(char) or 1 for char in appended]
         faulty = outside
         single, concat = rules.part_length, rules.concat_part_length
         groups = ((index, index + 1) for index in range(len(sent)))

@@ -27,9 +27,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, bindparam, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from operateur.catalog.terms import OutsideWindow, Service, SmsRules
@@ -128,13 +128,14 @@ def get_message(session: Session, message_id: int, *, lock: bool = False) -> Sms
 
 
 @cache
-def _locking_select(columns: tuple[str, ...]) -> Select[Any]:
-    """SELECT id and ``columns`` of the messages whose ids are given (an expanding ``ids``
-    parameter) FOR UPDATE, in id order; built once per column list (a hot path)."""
+def _locking_select(columns: tuple[str, ...], count: int) -> Select[Any]:
+    """SELECT id and ``columns`` of ``count`` messages whose ids are given (parameters ``id0``
+    …) FOR UPDATE, in id order; built once per column list and count (a hot path: see
+    ``bulk.fetch_rows``)."""
     table = bulk.table_of(SmsMessage)
     return (
         select(table.c.id, *(table.c[name] for name in columns))
-        .where(table.c.id.in_(bindparam("ids", expanding=True)))
+        .where(table.c.id.in_([bindparam(f"id{index}") for index in range(count)]))
         .order_by(table.c.id)
         .with_for_update(of=table)
     )
@@ -143,11 +144,12 @@ def _locking_select(columns: tuple[str, ...]) -> Select[Any]:
 def _locked_rows(session: Session, columns: tuple[str, ...], ids: Iterable[int]) -> dict[int, Any]:
     """The given columns of these messages (rows by id), locked until the end of the
     transaction (in id order, so that two transactions never wait for each other)."""
-    query = _locking_select(columns)
     connection = session.connection()
     found: dict[int, Any] = {}
     for chunk in bulk.chunks(sorted(set(ids))):
-        found.update((row.id, row) for row in connection.execute(query, {"ids": list(chunk)}))
+        query = _locking_select(columns, len(chunk))
+        params = {f"id{index}": message_id for index, message_id in enumerate(chunk)}
+        found.update((row.id, row) for row in bulk.fetch_rows(connection, query, params))
     return found
 
 
@@ -186,8 +188,7 @@ class DeliveryReceipt:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
+class Claimed(NamedTuple):  # a named tuple: one per message on the hot path
     """A message claimed for the transport (now SUBMITTING): what it takes to submit it."""
 
     id: int
@@ -387,8 +388,9 @@ def mark_submitted_many(
     bulk.update_rows(
         session, SmsMessage, changes, {"status": S.SUBMITTED, "submitted_at": now, "error": None}
     )
-    session.connection().execute(
-        insert(bulk.table_of(SmsSubmission)),
+    bulk.insert_rows(
+        session.connection(),
+        SmsSubmission,
         [
             {"smsc_id": smsc_id, "message_id": message_id, "part": index}
             for message_id, smsc_ids in accepted.items()

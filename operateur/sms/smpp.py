@@ -17,8 +17,16 @@ the ``id:… stat:… done date:… err:…`` text and/or the ``receipted_messag
 source in the same batch as the responses; each ``deliver_sm`` is answered with
 ``deliver_sm_resp`` only after that batch is committed (``ESME_RX_T_APPN``, "try again later",
 when the commit failed), so the SMSC keeps a receipt until operateur has stored it. What was
-learnt is committed after each read of the socket, in one transaction for the batch (the
-outbox's batch forms: one statement per table, not per message).
+learnt is committed in one transaction per batch (the outbox's batch forms: one statement per
+table, not per message), once the batch holds half a window of parts, or nothing more is on
+the wire, or ``deliver_sm`` wait for their answer.
+
+The database work runs in the connector's two database threads (``_Database``): one commits
+the batches one after the other, the other claims and prepares the next messages, while the
+connector's own thread keeps writing and reading the wire; a finished job wakes its ``select``.
+The socket has ``TCP_NODELAY`` (the connector gathers its PDUs into one write itself) and
+acknowledges what it read at once (``TCP_QUICKACK`` on Linux), so that neither side's small
+writes wait for a delayed ACK while the window waits for a commit.
 
 Exactly once across disconnects and restarts
 --------------------------------------------
@@ -59,13 +67,15 @@ import contextlib
 import logging
 import re
 import select
+import socket
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import phonenumbers
 import smpplib.client
@@ -77,6 +87,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from operateur.sms.encoding import ESCAPE, GSM_DEFAULT_ALPHABET, GSM_EXTENSION_TABLE
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # SMPP 3.4 §5.2.19 data_coding
 DATA_CODING_DEFAULT = 0x00  # SMSC default alphabet: GSM 03.38 7-bit, one septet per octet
@@ -178,8 +190,7 @@ def parse_routes(raw: str) -> dict[str, SmppRoute]:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Submission:
+class Submission(NamedTuple):  # a named tuple: one per message on the hot path
     """A claimed message ready for the wire: its parts already split and encoded."""
 
     message_id: int
@@ -190,14 +201,12 @@ class Submission:
     texts: tuple[str, ...] = ()  # the parts' text, to recognise a receipt of an in-doubt part
 
 
-@dataclass(frozen=True)
-class Submitted:
+class Submitted(NamedTuple):  # a named tuple: one per message on the hot path
     message_id: int
     smsc_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Failed:
+class Failed(NamedTuple):  # a named tuple: one per message on the hot path
     message_id: int
     error: str
     retry: bool
@@ -417,6 +426,60 @@ class _InDoubt:
     deadline: float
 
 
+class _Database:
+    """The connector's database threads, while its own thread keeps the wire busy: one runs
+    the source's settlements one after the other, in the order given, the other its claims (so
+    that a settlement never waits behind the preparation of a claimed batch). Each finished job
+    wakes the connector's ``select`` through a socket pair (``fileno``)."""
+
+    def __init__(self, name: str) -> None:
+        self._settles = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"smpp-settle-{name}")
+        self._claims = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"smpp-claim-{name}")
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_read.setblocking(False)
+        self._wake_write.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._wake_read.fileno()
+
+    def settle(self, fn: Callable[[], T]) -> Future[T]:
+        return self._submit(self._settles, fn)
+
+    def claim(self, fn: Callable[[], T]) -> Future[T]:
+        return self._submit(self._claims, fn)
+
+    def _submit(self, executor: ThreadPoolExecutor, fn: Callable[[], T]) -> Future[T]:
+        future = executor.submit(fn)
+        future.add_done_callback(self._wake)
+        return future
+
+    def _wake(self, _future: Future[Any]) -> None:
+        with contextlib.suppress(OSError):  # full: the connector is already woken
+            self._wake_write.send(b"\0")
+
+    def drain_wakes(self) -> None:
+        with contextlib.suppress(OSError):
+            while self._wake_read.recv(4096):
+                pass
+
+    def close(self) -> None:
+        self._claims.shutdown(wait=True)
+        self._settles.shutdown(wait=True)
+        self._wake_read.close()
+        self._wake_write.close()
+
+
+@dataclass
+class _Job(Generic[T]):
+    """A job of the database thread and what the connector must remember of it."""
+
+    future: Future[T]
+    settlement: Settlement = field(default_factory=Settlement)
+    parts: int = 0  # the window's parts it settles (still counted until it is committed)
+    deliver_seqs: list[int] = field(default_factory=list)  # deliver_sm answered after it
+    client: Any = None  # the session those deliver_sm came on
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -445,6 +508,9 @@ class SmppConnector:
         self._orphans_due = 0.0
         self._pending = Settlement()
         self._pending_parts = 0  # parts of the messages settled in _pending (not committed)
+        self._database: _Database | None = None  # the database thread, during run()
+        self._settling: _Job[list[Receipt]] | None = None  # the settlement being committed
+        self._claiming: _Job[list[Submission]] | None = None  # the claim under way
         self._deliver_seqs: list[int] = []  # deliver_sm to answer after the next commit
         self._references = 0
         self._tokens = 1.0
@@ -459,6 +525,14 @@ class SmppConnector:
     # ---------------------------------------------------------------- main loop
 
     def run(self, stop: threading.Event, *, until_idle: bool = False) -> None:
+        self._database = _Database(self.route.name)
+        try:
+            self._run(stop, until_idle=until_idle)
+        finally:
+            database, self._database = self._database, None
+            database.close()
+
+    def _run(self, stop: threading.Event, *, until_idle: bool) -> None:
         backoff = self.route.reconnect_min_seconds
         while not stop.is_set():
             if until_idle and self._idle():
@@ -470,7 +544,7 @@ class SmppConnector:
             except (ConnectionLost, OSError, smpplib.exceptions.ConnectionError) as exc:
                 log.warning("SMPP route %s: connection lost (%s)", self.route.name, exc)
                 self._lost()
-                self._flush()
+                self._settle_now()
                 if stop.wait(backoff):
                     break
                 backoff = min(backoff * 2, self.route.reconnect_max_seconds)
@@ -483,7 +557,14 @@ class SmppConnector:
         self._release()
 
     def _idle(self) -> bool:
-        return self._source_empty and not self._held and not self._pending and not self._orphans
+        return (
+            self._source_empty
+            and not self._held
+            and not self._pending
+            and not self._orphans
+            and self._settling is None
+            and self._claiming is None
+        )
 
     def _connect(self) -> None:
         client = smpplib.client.Client(
@@ -495,6 +576,9 @@ class SmppConnector:
         )
         try:
             client.connect()
+            # the connector gathers its PDUs into one write itself (``_send_pdus``): Nagle's
+            # algorithm would only hold a write back until the previous one is acknowledged
+            client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.bind_transceiver(
                 system_id=self.route.system_id,
                 password=self.route.password,
@@ -518,6 +602,7 @@ class SmppConnector:
             now = time.monotonic()
             if stop.is_set() and not draining:
                 draining = True
+                self._collect_claim(wait=True)
                 self._give_back_unsent()
             if draining and not self._wire and not self._queue:
                 self._final_flush()
@@ -534,9 +619,14 @@ class SmppConnector:
                 self._write(now)  # claimed while the window was on the wire: fill it
 
             timeout = self._wait_time(now, last_rx)
-            readable, _, _ = select.select([sock], [], [], timeout)
+            assert self._database is not None
+            readable, _, _ = select.select([sock, self._database], [], [], timeout)
             now = time.monotonic()
-            if readable:
+            if self._database in readable:
+                self._database.drain_wakes()
+                if not draining and self._collect_claim():
+                    self._write(now)
+            if sock in readable:
                 last_rx = now
                 enquire_sent = None
                 for _ in range(1000):
@@ -544,6 +634,7 @@ class SmppConnector:
                     readable, _, _ = select.select([sock], [], [], 0)
                     if not readable:
                         break
+                _quick_ack(sock)
             self._flush()
 
             if self._wire:
@@ -565,25 +656,44 @@ class SmppConnector:
             waits.append(min(d.deadline for d in self._in_doubt) - now)
         if self._orphans or self._pending:
             waits.append(0.05)
-        if not self._source_empty and not self._queue:
-            waits.append(self._next_claim - now)
+        if not self._source_empty and not self._queue and self._claiming is None:
+            waits.append(self._next_claim - now)  # (a claim under way wakes the select)
         return max(0.0, min(waits))
 
     # ---------------------------------------------------------------- writing
 
-    def _top_up(self, now: float) -> bool:
-        """Claim more messages when fewer than a window of parts is waiting; True when some
-        were claimed."""
-        if len(self._queue) >= self.route.window or now < self._next_claim:
-            return False
-        if self._settle_failures:
-            return False  # the database is failing: do not take more
+    def _claim_limit(self) -> int:
         limit = self.route.claim_batch
         if self.route.throughput:
             limit = min(limit, max(self.route.window, int(self.route.throughput)))
-        claimed = self.source.claim(limit)
-        if len(claimed) < limit:
-            self._next_claim = now + self.route.poll_seconds
+        return limit
+
+    def _top_up(self, now: float) -> bool:
+        """Take in the messages of a finished claim, and start the next claim in the database
+        thread when fewer than a claim's worth of parts is waiting (so that the next batch is
+        ready before the queue runs dry); True when messages were taken in."""
+        taken = self._collect_claim()
+        if self._claiming is not None or now < self._next_claim:
+            return taken
+        if self._settle_failures:
+            return taken  # the database is failing: do not take more
+        limit = self._claim_limit()
+        if len(self._queue) >= max(self.route.window, limit // 2):
+            return taken
+        assert self._database is not None
+        self._claiming = _Job(self._database.claim(lambda: self.source.claim(limit)))
+        return taken
+
+    def _collect_claim(self, *, wait: bool = False) -> bool:
+        """The messages of the claim under way, once it is done (``wait``: waiting for it);
+        True when some were taken in."""
+        job = self._claiming
+        if job is None or not (wait or job.future.done()):
+            return False
+        self._claiming = None
+        claimed = job.future.result()  # a failing database ends run(), as a failing claim did
+        if len(claimed) < self._claim_limit():
+            self._next_claim = time.monotonic() + self.route.poll_seconds
         self._source_empty = not claimed
         for submission in claimed:
             if submission.message_id in self._held:
@@ -622,8 +732,10 @@ class SmppConnector:
 
     def _window_open(self) -> bool:
         """Room in the window: it counts the parts on the wire and those of the messages
-        answered but not committed yet, so that a crash leaves at most a window in doubt."""
-        return len(self._wire) + self._pending_parts < self.route.window
+        answered but not committed yet (pending, or being committed by the database thread), so
+        that a crash leaves at most a window in doubt."""
+        settling = self._settling.parts if self._settling is not None else 0
+        return len(self._wire) + self._pending_parts + settling < self.route.window
 
     def _write(self, now: float) -> None:
         if now < self._paused_until:
@@ -774,37 +886,88 @@ class SmppConnector:
 
     # ---------------------------------------------------------------- settling
 
-    def _flush(self) -> None:
-        """Commit what was learnt, then answer the deliver_sm it contained."""
-        now = time.monotonic()
-        self._retry_orphans(now)
-        if not self._pending and not self._deliver_seqs:
+    def _flush(self, *, now: bool = False) -> None:
+        """Hand what was learnt to the database thread to commit, one settlement at a time
+        (what is learnt meanwhile waits for the next) and when it is due (``_settle_due``);
+        when one is committed, answer the deliver_sm it contained."""
+        self._collect_settlement()
+        self._retry_orphans(time.monotonic())
+        if self._settling is not None or not self._settle_due(now=now):
             return
         settlement, self._pending = self._pending, Settlement()
         parts, self._pending_parts = self._pending_parts, 0
-        status = ESME_ROK
-        if settlement:
-            try:
-                unknown = self.source.settle(settlement)
-            except Exception:
-                log.exception("SMPP route %s: could not record the outcomes", self.route.name)
-                self._settle_failures += 1
-                self._pending = _merge(settlement, self._pending)
-                self._pending_parts += parts
-                status = ESME_RX_T_APPN
-            else:
-                self._settle_failures = 0
-                for receipt in settlement.receipts:
-                    if receipt not in unknown:
-                        self._orphan_since.pop(receipt.smsc_id, None)
-                for receipt in unknown:
-                    self._orphan_since.setdefault(receipt.smsc_id, now)
-                    self._orphans.append(receipt)
         seqs, self._deliver_seqs = self._deliver_seqs, []
-        if self._client is not None and self._client._socket is not None:
-            for seq in seqs:
-                with contextlib.suppress(smpplib.exceptions.ConnectionError, OSError):
-                    self._send("deliver_sm_resp", sequence=seq, status=status)
+        if not settlement:
+            self._answer_deliveries(seqs, self._client, ESME_ROK)
+            return
+        assert self._database is not None
+        self._settling = _Job(
+            self._database.settle(lambda: self.source.settle(settlement)),
+            settlement=settlement,
+            parts=parts,
+            deliver_seqs=seqs,
+            client=self._client,
+        )
+
+    def _settle_due(self, *, now: bool = False) -> bool:
+        """Whether to commit what is pending now (``now``: whenever anything is). A commit is
+        what the database pays for, so the answers of a batch of submits wait for each other
+        until they are half a window of parts, unless no more can come (no part on the wire),
+        or deliver_sm wait for their answer."""
+        if not self._pending and not self._deliver_seqs:
+            return False
+        return (
+            now
+            or self._pending_parts * 2 >= self.route.window
+            or not self._wire
+            or bool(self._deliver_seqs)
+        )
+
+    def _collect_settlement(self, *, wait: bool = False) -> None:
+        """The outcome of the settlement being committed, once it is done (``wait``: waiting for
+        it): on success its parts leave the window and its receipts of unknown ids are kept to
+        be tried again; on failure it goes back in front of what is pending. Then the
+        deliver_sm it contained are answered (``ESME_RX_T_APPN`` when it failed, so that the
+        SMSC sends them again)."""
+        job = self._settling
+        if job is None or not (wait or job.future.done()):
+            return
+        self._settling = None
+        now = time.monotonic()
+        status = ESME_ROK
+        try:
+            unknown = job.future.result()
+        except Exception:
+            log.exception("SMPP route %s: could not record the outcomes", self.route.name)
+            self._settle_failures += 1
+            self._pending = _merge(job.settlement, self._pending)
+            self._pending_parts += job.parts
+            status = ESME_RX_T_APPN
+        else:
+            self._settle_failures = 0
+            for receipt in job.settlement.receipts:
+                if receipt not in unknown:
+                    self._orphan_since.pop(receipt.smsc_id, None)
+            for receipt in unknown:
+                self._orphan_since.setdefault(receipt.smsc_id, now)
+                self._orphans.append(receipt)
+        self._answer_deliveries(job.deliver_seqs, job.client, status)
+
+    def _answer_deliveries(self, seqs: list[int], client: Any, status: int) -> None:
+        """deliver_sm_resp for these sequences, on the session they came from only (after a
+        reconnect the SMSC sends them again)."""
+        current = self._client
+        if current is None or client is not current or current._socket is None:
+            return
+        for seq in seqs:
+            with contextlib.suppress(smpplib.exceptions.ConnectionError, OSError):
+                self._send("deliver_sm_resp", sequence=seq, status=status)
+
+    def _settle_now(self) -> None:
+        """Commit everything pending and wait for it (the settlement under way first)."""
+        self._collect_settlement(wait=True)
+        self._flush(now=True)
+        self._collect_settlement(wait=True)
 
     def _retry_orphans(self, now: float) -> None:
         """Receipts whose message id no message had: it may have been settled since (a receipt
@@ -928,6 +1091,8 @@ class SmppConnector:
 
     def _release(self) -> None:
         """Leaving run(): give back what was never written, commit what is pending."""
+        with contextlib.suppress(Exception):
+            self._collect_claim(wait=True)
         self._give_back_unsent()
         with contextlib.suppress(Exception):
             self._final_flush()
@@ -940,9 +1105,9 @@ class SmppConnector:
 
     def _final_flush(self) -> None:
         """Commit, then try the receipts that overtook their response once more at once."""
-        self._flush()
+        self._settle_now()
         self._orphans_due = 0.0
-        self._flush()
+        self._settle_now()
 
     def _unbind(self) -> None:
         client = self._client
@@ -953,6 +1118,16 @@ class SmppConnector:
             client.unbind()
         with contextlib.suppress(Exception):
             client.disconnect()
+
+
+def _quick_ack(sock: socket.socket) -> None:
+    """Acknowledge what was read at once rather than with the next write or after the delayed
+    ACK timer (Linux): an SMSC that writes its responses one by one under Nagle's algorithm
+    holds the next until the last is acknowledged, and the connector may have nothing to write
+    while the window waits for a commit."""
+    if hasattr(socket, "TCP_QUICKACK"):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
 def _starts_like(part: _Part, text: str) -> bool:
