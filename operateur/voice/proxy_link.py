@@ -37,7 +37,7 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -145,7 +145,7 @@ class ProxyLink:
         # that much later; its moments come from the proxy, so its billing is unchanged).
         self._gather = gather_seconds
         self._draining = False
-        self.connected = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()  # kept until done (the loop keeps weak ones)
 
     async def run(self) -> None:
         """Connect, serve, reconnect after a failure; until cancelled."""
@@ -167,7 +167,6 @@ class ProxyLink:
             except (OSError, ValueError) as error:
                 log.warning("proxy %s:%s link broken (%s)", self.host, self.port, error)
             finally:
-                self.connected.clear()
                 writer.close()
             await asyncio.sleep(self._retry[0])
 
@@ -178,7 +177,6 @@ class ProxyLink:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock: socket.socket | None = writer.get_extra_info("socket")
         frames = Frames()
-        self.connected.set()
         while True:
             data = await reader.read(65536)
             if not data:
@@ -191,10 +189,15 @@ class ProxyLink:
             for frame in frames.feed(data):
                 self._sort(frame, questions, writer)
             if questions:  # what arrived together is decided in one trip to a thread
-                asyncio.ensure_future(self._answer(questions, writer))
+                self._start(self._answer(questions, writer))
             if self._inbox and not self._draining:
                 self._draining = True
-                asyncio.ensure_future(self._drain(writer))
+                self._start(self._drain(writer))
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _sort(self, frame: bytes, questions: list[Question], writer: asyncio.StreamWriter) -> None:
         """Validate a message: a question to decide, a report to take, or an error logged (and
