@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -130,6 +130,23 @@ def _json_default(value: Any) -> Any:
 
 def json_dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
+
+
+def client_default(column: Any, *, on_update: bool = False) -> Callable[[], Any] | None:
+    """What SQLAlchemy fills in for ``column`` when a row written in bulk leaves it out: its
+    Python-side ``default`` (INSERT) or ``onupdate`` (UPDATE), as a function of no argument;
+    None when it has none. For the bulk writers that bypass ``insert()`` (``billing.bulk``,
+    ``sms.bulk``); a default computed by the database in the statement is refused."""
+    default = column.onupdate if on_update else column.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    if default.is_callable:
+        function = default.arg
+        return lambda: function(None)  # SQLAlchemy's wrapper takes a context it ignores
+    raise NotImplementedError(f"the default of {column.key} is computed in SQL")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

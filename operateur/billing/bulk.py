@@ -36,6 +36,8 @@ from sqlalchemy import Text as SqlText
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
+from operateur.db import client_default
+
 
 def among(dialect: str, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN (values)`` with the values as one parameter — ``= ANY(array)`` on
@@ -69,14 +71,11 @@ def insert_rows(connection: Connection, model: type[Any], rows: Sequence[dict[st
     names: list[str] = []
     defaults: dict[str, Any] = {}
     for column in table.columns:
-        default = column.default
         if column.key in given:
             names.append(column.key)
-        elif default is not None and (default.is_scalar or default.is_callable):
+        elif (default := client_default(column)) is not None:
             names.append(column.key)
-            arg = default.arg  # type: ignore[attr-defined]
-            # SQLAlchemy wraps a callable default to take an execution context it ignores
-            defaults[column.key] = arg(None) if default.is_callable else arg
+            defaults[column.key] = default()
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
 
     def values() -> Iterator[list[Any]]:

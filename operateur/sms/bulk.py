@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.expression import Executable
 
+from operateur.db import client_default
+
 #: Ids per ``IN (…)`` list: well below SQLite's and PostgreSQL's limits on bound parameters.
 IN_CHUNK = 500
 
@@ -59,16 +61,7 @@ def _default_of(statement: Any, name: str) -> Callable[[], Any] | None:
     column = table.c.get(name) if table is not None else None
     if column is None:
         return None
-    default = column.default if getattr(statement, "is_insert", False) else column.onupdate
-    if default is None:
-        return None
-    if default.is_scalar:
-        value = default.arg
-        return lambda: value
-    if default.is_callable:
-        function = default.arg
-        return lambda: function(None)  # SQLAlchemy's wrapper of a function without arguments
-    raise NotImplementedError(f"execute_many: the default of {name} runs in SQL")
+    return client_default(column, on_update=not getattr(statement, "is_insert", False))
 
 
 _COMPILED: dict[tuple[int, str], tuple[Executable, _Compiled]] = {}
