@@ -37,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -179,7 +180,7 @@ def proxy_for(
     callee: SippCallee,
     args: argparse.Namespace,
     *,
-    defines: list[str] = [],  # noqa: B006 - never mutated
+    defines: Sequence[str] = (),
     api_url: str = UNUSED_API,
     api_key: str = "unused",
     evapi: bool = False,

@@ -187,7 +187,7 @@ async def authorize_inbound(
 
 @router.post("/voice/answer", response_model=OkOut)
 async def answer(body: CallIn, actor: Controller, control: ControlDep) -> OkOut:
-    await run_in_threadpool(control.answer, body.call_id, _moment(body.at))
+    await run_in_threadpool(control.answer, body.call_id, moment_of(body.at))
     return OkOut()
 
 
@@ -201,12 +201,13 @@ async def update(body: CallIn, actor: Controller, control: ControlDep) -> OkOut:
 async def end(body: EndIn, actor: Controller, control: ControlDep) -> OkOut:
     """Idempotent: the end of a call that is not live (already ended, unknown) changes nothing."""
     await run_in_threadpool(
-        control.end, body.call_id, body.disposition, body.sip_code, _moment(body.at)
+        control.end, body.call_id, body.disposition, body.sip_code, moment_of(body.at)
     )
     return OkOut()
 
 
-def _moment(unix_time: float | None) -> datetime | None:
+def moment_of(unix_time: float | None) -> datetime | None:
+    """A report's ``at`` (Unix seconds, as the proxy saw the event), or None."""
     return datetime.fromtimestamp(unix_time, UTC) if unix_time is not None else None
 
 

@@ -40,14 +40,14 @@ import socket
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from fastapi import FastAPI
 from pydantic import ValidationError
 
 from operateur.i18n import pick_lang
-from operateur.voice.api import engine_of
+from operateur.voice.api import engine_of, moment_of
 from operateur.voice.control import (
     CONTROL_UNAVAILABLE,
     AuthorizeRequest,
@@ -106,10 +106,6 @@ class Frames:
                 raise ValueError("netstring not ended by a comma")
             frames.append(bytes(self._buffer[colon + 1 : end]))
             del self._buffer[: end + 1]
-
-
-def _moment(unix_time: float | None) -> datetime | None:
-    return datetime.fromtimestamp(unix_time, UTC) if unix_time is not None else None
 
 
 def _first_error(error: ValidationError) -> str:
@@ -240,7 +236,9 @@ class ProxyLink:
                 )
             elif kind == "answer":
                 call = CallIn.model_validate(message)
-                self._inbox.append(Report(message.get("seq"), call.call_id, None, _moment(call.at)))
+                self._inbox.append(
+                    Report(message.get("seq"), call.call_id, None, moment_of(call.at))
+                )
             elif kind == "end":
                 ended = EndIn.model_validate(message)
                 self._inbox.append(
@@ -248,7 +246,7 @@ class ProxyLink:
                         message.get("seq"),
                         ended.call_id,
                         (ended.disposition, ended.sip_code),
-                        _moment(ended.at),
+                        moment_of(ended.at),
                     )
                 )
             else:
