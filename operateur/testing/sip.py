@@ -175,6 +175,8 @@ class Kamailio:
             str(self.root),  # runtime directory
             "-m",
             str(self.shm_mb),
+            "-x",
+            "tlsf",  # the TLSF memory manager (deploy/kamailio/README.md)
             "-A",
             f"CHILDREN={self.children}",
         ]

@@ -22,8 +22,9 @@ Messages are netstrings (``len:json,``) both ways:
 - ``{"type": "inbound", "tindex", "tlabel", "call_id", "caller", "callee", "from_abroad",
   "source_ip", "lang"}`` → the same, with ``line``;
 - ``{"type": "answer", "seq", "call_id", "at"}`` and ``{"type": "end", "seq", "call_id",
-  "disposition", "sip_code", "at"}`` → ``{"acks": [seq, …]}`` once taken (or refused for good: a
-  malformed report is acknowledged and logged, never retried forever).
+  "disposition", "sip_code", "at"}`` → ``{"acks": "5-9,11"}`` (the numbers taken, as ranges)
+  once taken (or refused for good: a malformed report is acknowledged and logged, never
+  retried forever).
 
 What arrives together is handled together: the questions of one read are decided in one trip to
 a pool of threads (the engine may read the database or Redis), the reports are taken in arrival
@@ -79,6 +80,21 @@ def parse_proxies(value: str) -> list[tuple[str, int]]:
 def encode(message: dict[str, Any]) -> bytes:
     data = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
     return b"%d:%s," % (len(data), data)
+
+
+def acknowledge(seqs: Sequence[object]) -> bytes:
+    """The message that acknowledges reports ``seqs``: ``{"acks": "5-9,11"}``, their numbers
+    as ranges (the proxy reads one short string instead of a JSON array item by item)."""
+    numbers = sorted({seq for seq in seqs if isinstance(seq, int) and seq > 0})
+    ranges: list[str] = []
+    start = 0
+    for index, seq in enumerate(numbers):
+        if index + 1 < len(numbers) and numbers[index + 1] == seq + 1:
+            continue
+        first = numbers[start]
+        ranges.append(f"{first}-{seq}" if seq > first else str(seq))
+        start = index + 1
+    return encode({"acks": ",".join(ranges)})
 
 
 class Frames:
@@ -256,7 +272,7 @@ class ProxyLink:
             if kind in ("authorize", "inbound"):
                 writer.write(encode({**_ids(message), **_unavailable(message)}))
             elif "seq" in message:
-                writer.write(encode({"acks": [message["seq"]]}))  # never takeable: not sent again
+                writer.write(acknowledge([message["seq"]]))  # never takeable: not sent again
 
     # -- questions: authorize, inbound --
 
@@ -309,7 +325,7 @@ class ProxyLink:
                     log.exception("%d report(s) from the proxy failed", len(batch))
                     continue
                 if not writer.is_closing():
-                    writer.write(encode({"acks": [report.seq for report in batch]}))
+                    writer.write(acknowledge([report.seq for report in batch]))
         finally:
             self._draining = False
 

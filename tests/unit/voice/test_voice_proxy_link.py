@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from operateur.voice.proxy_link import Frames, encode, parse_proxies
+from operateur.voice.proxy_link import Frames, acknowledge, encode, parse_proxies
 
 
 def test_messages_cut_anywhere_are_read_whole_and_in_order() -> None:
@@ -13,6 +13,19 @@ def test_messages_cut_anywhere_are_read_whole_and_in_order() -> None:
         frames = Frames()
         read = frames.feed(stream[:cut]) + frames.feed(stream[cut:])
         assert read == [b'{"type":"end","seq":1}', '{"type":"answer","seq":2,"é":"€"}'.encode()]
+
+
+@pytest.mark.parametrize(
+    ("seqs", "acks"),
+    [
+        ([7, 5, 6, 9, 11, 12, 13, 1], "1,5-7,9,11-13"),
+        ([4, 4, 3], "3-4"),  # a report sent again and taken twice
+        ([None, "x", 2], "2"),  # a malformed report without a usable number
+        ([], ""),
+    ],
+)
+def test_reports_are_acknowledged_as_ranges_of_their_numbers(seqs: list[object], acks: str) -> None:
+    assert acknowledge(seqs) == encode({"acks": acks})
 
 
 @pytest.mark.parametrize(
