@@ -35,15 +35,16 @@ order by one thread, a batch at a time, its ends written in one transaction, the
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 
+import orjson
 from fastapi import FastAPI
 from pydantic import ValidationError
 
@@ -78,7 +79,7 @@ def parse_proxies(value: str) -> list[tuple[str, int]]:
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    data = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    data = orjson.dumps(message)  # thousands a second: orjson, several times faster than json
     return b"%d:%s," % (len(data), data)
 
 
@@ -201,7 +202,10 @@ class ProxyLink:
             for frame in frames.feed(data):
                 self._sort(frame, questions, writer)
             if questions:  # what arrived together is decided in one trip to a thread
-                self._start(self._answer(questions, writer))
+                decided = asyncio.get_running_loop().run_in_executor(
+                    self._questions, self._decide_all, questions
+                )
+                decided.add_done_callback(partial(_send_answers, writer))
             if self._inbox and not self._draining:
                 self._draining = True
                 self._start(self._drain(writer))
@@ -215,9 +219,9 @@ class ProxyLink:
         """Validate a message: a question to decide, a report to take, or an error logged (and
         answered: a refusal for a question, an acknowledgement for a report never takeable)."""
         try:
-            message = json.loads(frame)
+            message = orjson.loads(frame)
             kind = message["type"] if isinstance(message, dict) else None
-        except (ValueError, KeyError):
+        except (orjson.JSONDecodeError, KeyError):
             log.error("unreadable message from the proxy: %r", frame[:200])
             return
         try:
@@ -276,14 +280,9 @@ class ProxyLink:
 
     # -- questions: authorize, inbound --
 
-    async def _answer(self, questions: list[Question], writer: asyncio.StreamWriter) -> None:
-        loop = asyncio.get_running_loop()
-        answers = await loop.run_in_executor(self._questions, self._decide_all, questions)
-        if not writer.is_closing():
-            writer.write(b"".join(encode(answer) for answer in answers))
-
-    def _decide_all(self, questions: list[Question]) -> list[dict[str, Any]]:
-        return [self._decide(question) for question in questions]
+    def _decide_all(self, questions: list[Question]) -> bytes:
+        """The answers to ``questions``, ready to send (run by a question thread)."""
+        return b"".join(encode(self._decide(question)) for question in questions)
 
     def _decide(self, question: Question) -> dict[str, Any]:
         message, request = question
@@ -349,6 +348,13 @@ class Report(NamedTuple):
     call_id: str
     end: tuple[str, int] | None  # (disposition, SIP code) of an end; None for an answer
     at: datetime | None
+
+
+def _send_answers(writer: asyncio.StreamWriter, decided: asyncio.Future[bytes]) -> None:
+    """Send the answers of a trip to the question threads (a callback, not a task: thousands a
+    second). A trip never fails (each question's failure is answered with a refusal)."""
+    if not decided.cancelled() and not writer.is_closing():
+        writer.write(decided.result())
 
 
 def _ids(message: dict[str, Any]) -> dict[str, Any]:
