@@ -19,9 +19,11 @@ callee, for S seconds each:
    (``-A BENCH_CNXCC``).
 
 It prints the sustained calls per second of each (completed calls after a warm-up, divided by
-the time), the failed calls, and the ratios; the goal is operateur >= cnxcc (the better of
-operateur's two transports: a deployment picks one). Every call operateur admitted is checked
-to have its usage record. Then it runs
+the time), the failed calls, the CPU time per call of each process taking part (Kamailio with
+its workers, operateur, Redis, SIPp's caller and callee: the machine's cores are shared by all
+of them, so the rates follow their sum), and the ratios; the goal is operateur >= cnxcc (the
+better of operateur's two transports: a deployment picks one). Every call operateur admitted is
+checked to have its usage record. Then it runs
 ``bench/voice_authorize_engine.py`` (authorizations per second and p50/p99 latency of
 ``authorize`` alone, in process and over HTTP) with ``--engine-calls``.
 """
@@ -32,12 +34,13 @@ import argparse
 import csv
 import importlib.util
 import os
+import resource
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -196,16 +199,63 @@ def proxy_for(
     )
 
 
+def processes() -> dict[int, tuple[int, float]]:
+    """Every process now: its parent and the CPU time (user + system, seconds) it has used."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat[stat.rfind(")") + 2 :].split()
+        found[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    return found
+
+
+def cpu_of(snapshot: dict[int, tuple[int, float]], root: int | None) -> float:
+    """CPU seconds used so far by process ``root`` and its descendants (Kamailio's workers)."""
+    if root is None:
+        return 0.0
+    family, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, (parent, _) in snapshot.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grew = True
+    return sum(snapshot[pid][1] for pid in family if pid in snapshot)
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (SIPp's caller, once it has ended)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_mode(
-    name: str, proxy: Kamailio, *, line: str, caller: str, args: argparse.Namespace
+    name: str,
+    proxy: Kamailio,
+    *,
+    line: str,
+    caller: str,
+    args: argparse.Namespace,
+    watch: Mapping[str, int | None],
 ) -> Run:
-    """Drive calls through ``proxy`` (started here unless it runs already), then stop it."""
+    """Drive calls through ``proxy`` (started here unless it runs already), then stop it.
+    Prints the rate, then the CPU time per call of Kamailio, of the ``watch`` processes and of
+    SIPp's caller: on this 2-core machine the rates are bound by their sum."""
     try:
         if not proxy.running:
             proxy.start()
+        roots = {"Kamailio": proxy.pid, **watch}
+        before, caller_before = processes(), children_cpu()
         rate, completed, failed = drive(
             proxy, line, caller, seconds=args.seconds, concurrency=args.concurrency
         )
+        after, caller_after = processes(), children_cpu()
         result = Run(name, rate, completed, failed, proxy.running)
     finally:
         proxy.close()
@@ -213,6 +263,14 @@ def bench_mode(
     print(
         f"{name:<42} {result.calls_per_second:>8,.0f} calls/s  "
         f"({result.completed:,} completed, {result.failed:,} failed){crashed}",
+        flush=True,
+    )
+    calls = max(1, completed + failed)
+    spent = {who: cpu_of(after, pid) - cpu_of(before, pid) for who, pid in roots.items()}
+    spent["SIPp caller"] = caller_after - caller_before
+    print(
+        f"{'  CPU per call':<42} "
+        + ", ".join(f"{who} {seconds / calls * 1e6:,.0f} µs" for who, seconds in spent.items()),
         flush=True,
     )
     return result
@@ -280,9 +338,12 @@ def main() -> None:
             flush=True,
         )
         at = {"line": line, "caller": caller, "args": args}
+        callee_only = {"SIPp callee": callee.pid}
+        shared_counters = {"Redis": redis.pid} if args.workers > 1 else {}
         runs["relay"] = bench_mode(
             "Kamailio relaying alone",
             proxy_for(callee, args, defines=["BENCH_RELAY_ONLY"]),
+            watch=callee_only,
             **at,
         )
         server_env = {
@@ -295,14 +356,20 @@ def main() -> None:
             runs["http"] = bench_mode(
                 "Kamailio asking operateur (HTTP)",
                 proxy_for(callee, args, api_url=server.api_url, api_key=key),
+                watch={"operateur": server.pid, **shared_counters, **callee_only},
                 **at,
             )
             print(f"{'  operateur, mean time per request':<42} {server_times(server)}")
         proxy = proxy_for(callee, args, evapi=True).start()
         evapi_env = {**server_env, "OPERATEUR_SIP_EVAPI": f"127.0.0.1:{proxy.evapi_port}"}
-        with OperateurServer(url, workers=args.workers, env=evapi_env):
+        with OperateurServer(url, workers=args.workers, env=evapi_env) as server:
             proxy.wait_for_link(args.workers)
-            runs["evapi"] = bench_mode("Kamailio asking operateur (evapi)", proxy, **at)
+            runs["evapi"] = bench_mode(
+                "Kamailio asking operateur (evapi)",
+                proxy,
+                watch={"operateur": server.pid, **shared_counters, **callee_only},
+                **at,
+            )
         runs["cnxcc"] = bench_mode(
             "Kamailio with cnxcc (Redis)",
             proxy_for(
@@ -310,6 +377,7 @@ def main() -> None:
                 args,
                 defines=["BENCH_CNXCC", f'CNXCC_REDIS="addr=127.0.0.1;port={redis.port};db=1"'],
             ),
+            watch={"Redis": redis.pid, **callee_only},
             **at,
         )
         billed = billed_calls(url)

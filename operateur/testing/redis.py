@@ -34,6 +34,11 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int | None:
+        """Its process id while it runs (the benchmark reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> str:
         """Start the server, wait until it answers, and return its URL."""
         self._process = subprocess.Popen(

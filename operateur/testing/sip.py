@@ -200,6 +200,11 @@ class Kamailio:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """Its process id while it runs (the benchmark reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def rpc(self, *command: str) -> str:
         """A command on the RPC socket (``kamcmd``), e.g. ``rpc("htable.get", "t", "key")``."""
         socket_path = self.root / "kamailio_ctl"
@@ -295,6 +300,11 @@ class SippCallee:
         self.root = Path(tempfile.mkdtemp(prefix="operateur-sipp-callee-"))
         self.log_path = self.root / "callee.log"
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """Its process id while it runs (the benchmark reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
 
     def start(self, timeout: float = 30.0) -> SippCallee:
         command = [
@@ -508,6 +518,11 @@ class OperateurServer:
         self.root = Path(tempfile.mkdtemp(prefix="operateur-server-"))
         self.log_path = self.root / "uvicorn.log"
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """Its process id while it runs (the benchmark reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def api_url(self) -> str:
