@@ -10,8 +10,36 @@ benchmark trains: ``--engines operateur --save-model operateur/mail/filter/data/
 Split (``operateur/mail/filter/corpus.py``): a message is in the training part when the
 first 8 hex digits of the MD5 in its file name, as an integer, are below 70 modulo 100
 (about 70 % train, 30 % test, identical on every machine, duplicates on one side). Nothing is
-tuned on the test part: operateur's operating point is chosen by 5-fold cross-validation on
-the training part (``classifier.train``).
+tuned on the test part: every choice of operateur's classifier (features, block weights, C,
+operating points) was made by 5-fold cross-validation on the training part only.
+
+How operateur's operating points are chosen (``classifier.train``): 5-fold cross-validation
+on the training part gives every training message a decision value from a model that did not
+see it. The false-positive budget is 0.2 % of the training ham (``TrainingOptions
+.max_cv_false_positive_rate``: 4 of 2,095). Mail through a mailing-list manager (List-Id,
+List-Post, X-BeenThere, Mailing-List, X-Mailing-List) and direct mail each get a threshold:
+the budget is split between the two the way that lets the fewest training spam below their
+threshold, each threshold halfway between the ham at its share and the next one down. The
+final model is then fitted on the whole training part and keeps those thresholds.
+
+Cross-validation figures on the training part: spam missed (of 987) at 4 false positives
+(of 2,095 ham), 5-fold, mean over 5 shuffles (3 where marked *); "one threshold" is the
+previous single operating point, "per kind" the list / direct thresholds:
+  header tokens + text n-grams, one threshold .................. 35.2
+  same, per kind ............................................... 13.8
+  + structure tokens at weight 0.25, per kind (shipped) ........ 11.2
+    (weight 0.15: 13.2, 0.35: 14.6; C = 3: 12.0, C = 30: 11.2, so C = 10 kept)
+Tried and not kept, per kind: every header line's words instead of the header tokens (13.6)
+or beside them (11.2, a fourth block for nothing); a separate model for direct mail (14.2);
+a list / direct copy of every feature (16.8); a third kind, direct mail with List-Unsubscribe
+or Precedence: bulk (8.6 — but that kind has 86 training ham and 8 spam, and a threshold set
+just above all of a kind's training ham still lets about 1/(n+1) of its new ham past, so each
+extra kind adds false-positive risk the budget does not count; the list kind, held at zero,
+already carries some of it). One threshold: n-grams of the
+whole text rather than 2,000 characters (45.3*), word tokens beside the n-grams (40.0*), byte
+n-grams of the raw body (46.7*), every header line's words (30.0), first-hop relay tokens
+(41.6), the structure block at weight 0.5 (45.0), multinomial naive Bayes alone (74*) or
+averaged with the SVM (32.0*).
 
 - operateur: ``classifier.train`` on the training part (plus the French business ham shipped
   in the package, ``corpus.supplement_ham``: the corpus has no French ham), then
@@ -74,6 +102,16 @@ class Result:
         return 100 * self.false_negatives / self.spam
 
     @property
+    def mail05_fp_percent(self) -> float:
+        """Ham blocked over all mail scored (the MAIL-05 definition)."""
+        return 100 * self.false_positives / (self.ham + self.spam)
+
+    @property
+    def mail05_fn_percent(self) -> float:
+        """Spam delivered over all mail scored (the MAIL-05 definition)."""
+        return 100 * self.false_negatives / (self.ham + self.spam)
+
+    @property
     def rate(self) -> float:
         return (self.ham + self.spam) / self.seconds
 
@@ -102,10 +140,16 @@ def run_operateur(data: Split, work: Path, save_to: Path | None) -> list[Result]
     started = time.perf_counter()
     ham = data.train_ham + supplement_ham()  # the shipped French business ham, training only
     model = train([p.read_bytes() for p in ham], [p.read_bytes() for p in data.train_spam])
+    kinds = ", ".join(
+        f"{kind} mail {s['cv_false_positives']} FP / {s['ham']} ham, "
+        f"{s['cv_false_negatives']} FN / {s['spam']} spam, threshold "
+        f"{model.points[kind].threshold:.3f}"
+        for kind, s in model.info["segments"].items()
+    )
     print(
         f"operateur: trained in {time.perf_counter() - started:.0f} s, cross-validation on the "
         f"training part: {model.info['cv_false_positives']} FP, "
-        f"{model.info['cv_false_negatives']} FN",
+        f"{model.info['cv_false_negatives']} FN ({kinds})",
         flush=True,
     )
     path = save_to or work / "model.npz"
@@ -183,18 +227,20 @@ def report(results: list[Result]) -> None:
     print(f"{'engine':<13} {'FP (ham flagged)':>22} {'FN (spam passed)':>22} "
           f"{'MAIL-05 FP':>11} {'MAIL-05 FN':>11} {'msg/s':>7}  flagged =")  # fmt: skip
     for r in results:
-        total = r.ham + r.spam
         print(
             f"{r.engine:<13} {r.false_positives:>5}/{r.ham:<5} {r.fp_percent:>7.2f} %"
             f"   {r.false_negatives:>5}/{r.spam:<5} {r.fn_percent:>7.2f} %"
-            f"  {100 * r.false_positives / total:>8.2f} %"
-            f"  {100 * r.false_negatives / total:>8.2f} %"
+            f"  {r.mail05_fp_percent:>8.2f} %"
+            f"  {r.mail05_fn_percent:>8.2f} %"
             f" {r.rate:>7.1f}  {r.note}"
         )
     ours = results[0]
-    print(f"\nSLA goal (MAIL-06): FP < {SLA_FP_PERCENT} %, FN < {SLA_FN_PERCENT} % — operateur "
-          f"{'meets' if ours.fp_percent < SLA_FP_PERCENT else 'misses'} the FP goal and "
-          f"{'meets' if ours.fn_percent < SLA_FN_PERCENT else 'misses'} the FN goal")  # fmt: skip
+    fp_met = ours.mail05_fp_percent < SLA_FP_PERCENT
+    fn_met = ours.mail05_fn_percent < SLA_FN_PERCENT
+    print(f"\nSLA goal (MAIL-06, rates over all mail as MAIL-05 defines them): FP < "
+          f"{SLA_FP_PERCENT} %, FN < {SLA_FN_PERCENT} % — operateur "
+          f"{'meets' if fp_met else 'misses'} the FP goal and "
+          f"{'meets' if fn_met else 'misses'} the FN goal")  # fmt: skip
     for peer in results:
         if peer.engine == "operateur":
             continue

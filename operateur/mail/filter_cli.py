@@ -80,7 +80,8 @@ def train_command(
         ) from exc
     target = model or operator_model_path(settings().data_dir)
     trained.save(target)
-    summary = {"model": str(target), "threshold": round(trained.threshold, 4), **trained.info}
+    thresholds = {kind: round(point.threshold, 4) for kind, point in trained.points.items()}
+    summary = {"model": str(target), "thresholds": thresholds, **trained.info}
     if as_json:
         print_json(summary)
         return

@@ -90,16 +90,26 @@ class ParsedMessage:
 
     raw: bytes
     msg: email.message.Message = field(init=False)
+    # decoded header values by lower-case name: several scanners read the same headers
+    _decoded: dict[str, list[str]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.msg = email.message_from_bytes(self.raw)
 
     def header(self, name: str) -> str:
         """The decoded value of the first header `name`, "" when absent."""
-        return _decode_header(self.msg.get(name))
+        values = self.headers(name)
+        return values[0] if values else ""
 
     def headers(self, name: str) -> list[str]:
-        return [_decode_header(v) for v in self.msg.get_all(name, [])]
+        """The decoded values of every header `name`, in order (a list the caller must not
+        change: it is shared)."""
+        key = name.lower()
+        found = self._decoded.get(key)
+        if found is None:
+            found = [_decode_header(v) for v in self.msg.get_all(name, [])]
+            self._decoded[key] = found
+        return found
 
     @cached_property
     def from_address(self) -> str:

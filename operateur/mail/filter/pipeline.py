@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from operateur.mail.filter import auth, blocklists, malware, phishing
-from operateur.mail.filter.classifier import Model, shipped_model_path
+from operateur.mail.filter.classifier import Model, OperatingPoint, shipped_model_path
 from operateur.mail.filter.domains import organizational_domain
 from operateur.mail.filter.lists import ALLOWLISTED, DENYLISTED, matching_entry, senders
 from operateur.mail.filter.message import ParsedMessage
@@ -22,11 +22,15 @@ from operateur.mail.filter.scanning import ScanContext, Scanner
 from operateur.mail.filter.types import Action, Envelope, Policy, Symbol, Verdict
 
 # The filter's score scale: the classifier's operating point (the decision value chosen by
-# cross-validation at training) is worth 8 points, where the mail-security offer's terms
-# quarantine; the median training spam is worth 12. A customer with other thresholds is
-# stricter or more lenient from there. Content alone never reaches a reject threshold.
+# cross-validation at training, one for list mail and one for direct mail) is worth 8 points,
+# where the mail-security offer's terms quarantine; the median training spam of that kind of
+# mail is worth 12 and its median ham 0 (cross-validated decisions), linear on either side.
+# Both kinds of mail thus reach the tag score (5) at the same distance from their ham. A
+# customer with other thresholds is stricter or more lenient from there. Content alone never
+# reaches a reject threshold.
 CLASSIFIER_OPERATING_SCORE = 8.0
 CLASSIFIER_MEDIAN_SPAM_SCORE = 12.0
+CLASSIFIER_MEDIAN_HAM_SCORE = 0.0
 CLASSIFIER_MIN, CLASSIFIER_MAX = -5.0, 12.0
 LIST_SCORE = 100.0
 REJECTING_SYMBOLS = (
@@ -48,20 +52,27 @@ def action_for(score: float, policy: Policy) -> Action:
 
 
 class ContentClassifier:
-    """The statistical classifier as a scanner, its log-odds mapped to the score scale."""
+    """The statistical classifier as a scanner, its decision value mapped to the score scale
+    from the operating point of the message's kind of mail (list or direct)."""
 
     def __init__(self, model: Model) -> None:
         self.model = model
 
-    def score(self, decision: float) -> float:
-        slope = (CLASSIFIER_MEDIAN_SPAM_SCORE - CLASSIFIER_OPERATING_SCORE) / self.model.spread
-        points = CLASSIFIER_OPERATING_SCORE + slope * (decision - self.model.threshold)
+    @staticmethod
+    def score(decision: float, point: OperatingPoint) -> float:
+        if decision >= point.threshold:
+            slope = (CLASSIFIER_MEDIAN_SPAM_SCORE - CLASSIFIER_OPERATING_SCORE) / point.spread
+        else:
+            slope = (CLASSIFIER_OPERATING_SCORE - CLASSIFIER_MEDIAN_HAM_SCORE) / point.ham_spread
+        points = CLASSIFIER_OPERATING_SCORE + slope * (decision - point.threshold)
         return round(min(max(points, CLASSIFIER_MIN), CLASSIFIER_MAX), 2)
 
     def __call__(self, ctx: ScanContext) -> list[Symbol]:
         decision = self.model.decision(ctx.message)
-        name = "CLASSIFIER_SPAM" if decision >= self.model.threshold else "CLASSIFIER_HAM"
-        return [Symbol(name, self.score(decision), f"decision {decision:.3f}")]
+        kind, point = self.model.operating_point(ctx.message)
+        name = "CLASSIFIER_SPAM" if decision >= point.threshold else "CLASSIFIER_HAM"
+        detail = f"decision {decision:.3f}, {kind} mail threshold {point.threshold:.3f}"
+        return [Symbol(name, self.score(decision, point), detail)]
 
 
 class Filter:

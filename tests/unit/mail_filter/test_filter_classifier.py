@@ -9,11 +9,16 @@ import numpy as np
 
 from operateur.mail.filter import Action, Envelope, Filter, Policy
 from operateur.mail.filter.classifier import (
-    BLOCK,
+    BLOCK_SIZES,
+    BLOCKS,
+    DIRECT,
+    LIST,
     Model,
+    OperatingPoint,
     TrainingOptions,
     fit,
     matrices,
+    segment_of,
     shipped_model_path,
     train,
 )
@@ -50,6 +55,10 @@ def test_training_learns_and_the_stored_model_decides_the_same(tmp_path: Path) -
         TrainingOptions(folds=3),
     )
     assert model.info["ham"] == 150 and model.info["spam"] == 150
+    # the false-positive budget (0.2 % of 150 ham: none) holds over both kinds of mail
+    segments = model.info["segments"]
+    assert sum(s["ham"] for s in segments.values()) == 150
+    assert model.info["cv_false_positives"] == 0
     path = tmp_path / "m.npz"
     model.save(path)
     loaded = Model.load(path)
@@ -60,6 +69,27 @@ def test_training_learns_and_the_stored_model_decides_the_same(tmp_path: Path) -
     assert right >= 68  # 85 % of 80 unseen messages on 300 training messages
 
 
+def test_list_mail_and_direct_mail_have_their_own_operating_point(
+    mail_filter: Filter, policy: Policy, envelope: Envelope, message: MessageBuilder
+) -> None:
+    # SPEC: MAIL-05, MAIL-06 the shipped model was given one threshold for mail through a
+    # mailing-list manager and one for direct mail, within one false-positive budget
+    model = mail_filter.model
+    assert set(model.points) == {LIST, DIRECT}
+    assert model.points[LIST].threshold != model.points[DIRECT].threshold
+    assert model.info["cv_false_positives"] <= 0.002 * model.info["ham"]
+    direct = message()
+    listed = b"List-Id: Compta <compta.lists.partenaire.fr>\r\n" + direct
+    assert segment_of(ParsedMessage(direct)) == DIRECT
+    assert segment_of(ParsedMessage(listed)) == LIST
+    for raw, kind in ((direct, DIRECT), (listed, LIST)):
+        (symbol,) = [
+            s for s in mail_filter.scan(raw, envelope, policy).symbols
+            if s.name.startswith("CLASSIFIER_")
+        ]  # fmt: skip
+        assert f"{kind} mail threshold {model.points[kind].threshold:.3f}" in symbol.detail
+
+
 def test_numpy_scoring_equals_scikit_learns() -> None:
     # SPEC: MAIL-01 the scorer without scikit-learn computes the fitted pipeline exactly
     corpus = split()
@@ -68,12 +98,12 @@ def test_numpy_scoring_equals_scikit_learns() -> None:
     blocks = matrices(messages)
     fitted = fit(blocks, np.array([0] * 30 + [1] * 30), 3.0)
     coef = np.asarray(fitted.svm.coef_[0])
+    bounds = np.cumsum((0, *BLOCK_SIZES))
     model = Model(
-        idf=(fitted.tfidf[0].idf_, fitted.tfidf[1].idf_),
-        coef=(coef[:BLOCK], coef[BLOCK:]),
+        idf=tuple(t.idf_ for t in fitted.tfidf),
+        coef=tuple(coef[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)),
         intercept=float(fitted.svm.intercept_[0]),
-        threshold=0.0,
-        spread=1.0,
+        points=dict.fromkeys((LIST, DIRECT), OperatingPoint(0.0, 1.0, 1.0)),
         info={},
     )
     got = np.array([model.decision(m) for m in messages])
@@ -87,7 +117,7 @@ def test_the_shipped_model_is_the_package_file() -> None:
     with np.load(path, allow_pickle=False) as data:
         expected = {"meta"} | {
             f"{block}_{array}"
-            for block in ("header", "text")
+            for block in BLOCKS
             for array in ("idf_index", "idf_value", "coef_index", "coef_value")
         }
         assert set(data.files) == expected
