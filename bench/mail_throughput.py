@@ -13,10 +13,12 @@ rspamd and SpamAssassin's spamd on the same messages.
   to the sink — or held, or refused, as its verdict says. The rate is messages / time from
   the first send to the last relay (start-up excluded).
 - rspamd (Debian package, throwaway instance, network modules off, Bayes on a throwaway Redis
-  but not trained, one worker) and spamd (``--local``, one child): ``/checkv2`` or one spamd
-  request per message, ``--connections`` at a time, timed on a second pass (the first warms
-  them up: rspamd compiles its rules in the background after it starts). Scanning only: no
-  SMTP, no storage, no relay. An engine that is not installed is named and skipped.
+  but not trained) with as many normal workers as there are gateway processes
+  (``--instances``), so that both sides get the same number of processes; spamd
+  (``--local``, one child whatever ``--instances``): ``/checkv2`` or one spamd request per
+  message, ``--connections`` at a time, timed on a second pass (the first warms them up:
+  rspamd compiles its rules in the background after it starts). Scanning only: no SMTP, no
+  storage, no relay. An engine that is not installed is named and skipped.
 
 Prints each rate and operateur's ratio to each peer (the goal: at least rspamd's rate).
 """
@@ -291,18 +293,28 @@ def filter_rate(messages: list[bytes]) -> float:
 # --- peers -----------------------------------------------------------------------------------
 
 
-def run_rspamd(messages: list[bytes], connections: int) -> float:
+def run_rspamd(messages: list[bytes], connections: int, workers: int) -> float:
     from operateur.mail.filter.engines import Rspamd
     from operateur.testing.dns import DnsServer
     from operateur.testing.redis import RedisServer
     from operateur.testing.spam_engines import RspamdServer
+
+    class Workers(RspamdServer):
+        """The test server with ``workers`` normal workers instead of one."""
+
+        def _configure(self) -> Path:
+            conf = super()._configure()
+            (conf / "local.d" / "worker-normal.inc").write_text(
+                f'bind_socket = "127.0.0.1:{self.port}";\ncount = {workers};\n'
+            )
+            return conf
 
     redis = RedisServer()
     redis.start()
     try:
         with (
             DnsServer() as resolver,
-            RspamdServer(nameserver=resolver.nameserver, redis_url=redis.url) as server,
+            Workers(nameserver=resolver.nameserver, redis_url=redis.url) as server,
         ):
             clients = [Rspamd(server.url) for _ in range(connections)]
 
@@ -316,7 +328,7 @@ def run_rspamd(messages: list[bytes], connections: int) -> float:
         redis.stop()
 
 
-def run_spamd(messages: list[bytes], connections: int) -> float:
+def run_spamd(messages: list[bytes], connections: int, workers: int) -> float:
     from operateur.mail.filter.engines import Spamd
     from operateur.testing.spam_engines import SpamdServer
 
@@ -332,7 +344,11 @@ def run_spamd(messages: list[bytes], connections: int) -> float:
         return len(messages) / parallel(messages, connections, scan)
 
 
-PEERS: dict[str, Callable[[list[bytes], int], float]] = {"rspamd": run_rspamd, "spamd": run_spamd}
+# name -> scan rate of (messages, connections, workers); spamd keeps its one child
+PEERS: dict[str, Callable[[list[bytes], int, int], float]] = {
+    "rspamd": run_rspamd,
+    "spamd": run_spamd,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,11 +388,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"operateur filter alone:       {filter_rate(messages):8.1f} msg/s (one at a time)")
     for name in [e.strip() for e in args.engines.split(",") if e.strip()]:
         try:
-            peer = PEERS[name](messages, args.connections)
+            peer = PEERS[name](messages, args.connections, args.instances)
         except (RuntimeError, KeyError) as error:
             print(f"{name}: not measured ({error})")
             continue
-        print(f"{name + ' scan':<29} {peer:8.1f} msg/s  -> operateur / {name} = {rate / peer:.2f}")
+        workers = args.instances if name == "rspamd" else 1
+        label = f"{name} scan, {workers} worker(s)"
+        print(f"{label:<29} {peer:8.1f} msg/s  -> operateur / {name} = {rate / peer:.2f}")
     return 0
 
 

@@ -15,6 +15,7 @@ import html
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -60,8 +61,7 @@ def _not_found(item_id: int) -> NotFound:
     )
 
 
-def hold(
-    session: Session,
+def held_row(
     *,
     customer_id: int,
     log_id: int,
@@ -73,21 +73,27 @@ def hold(
     symbols: list[str],
     virus: bool,
     now: datetime,
-) -> QuarantinedMessage:
-    """Hold a message for one recipient (MAIL-03)."""
-    item = QuarantinedMessage(
-        customer_id=customer_id,
-        log_id=log_id,
-        spool_name=spool_name,
-        mail_from=mail_from.lower()[:320],
-        recipient=recipient.lower(),
-        subject=subject[:300],
-        score=score,
-        symbols=symbols,
-        virus=virus,
-        status=QuarantineStatus.HELD,
-        created_at=now,
-    )
+) -> dict[str, Any]:
+    """The ``mail_quarantine`` row holding a message for one recipient (MAIL-03); the gateway
+    writes those of several messages in one statement."""
+    return {
+        "customer_id": customer_id,
+        "log_id": log_id,
+        "spool_name": spool_name,
+        "mail_from": mail_from.lower()[:320],
+        "recipient": recipient.lower(),
+        "subject": subject[:300],
+        "score": score,
+        "symbols": symbols,
+        "virus": virus,
+        "status": QuarantineStatus.HELD,
+        "created_at": now,
+    }
+
+
+def hold(session: Session, **row: Any) -> QuarantinedMessage:
+    """Hold a message for one recipient (MAIL-03; the arguments of ``held_row``)."""
+    item = QuarantinedMessage(**held_row(**row))
     session.add(item)
     session.flush()
     return item

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from operateur.config import Settings
@@ -39,6 +40,7 @@ from operateur.notifications.service import notify
 log = logging.getLogger("operateur.mail.queue")
 
 LIVE = (QueueStatus.QUEUED, QueueStatus.DELIVERING)
+QUEUE = cast(Table, QueuedMessage.__table__)  # for the statements on the path of every message
 
 
 class Spool:
@@ -46,6 +48,7 @@ class Spool:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._path = os.fspath(directory)  # plain strings on the path of every message
         directory.mkdir(parents=True, exist_ok=True)
 
     def write(self, data: bytes, *, sync_directory: bool = True) -> str:
@@ -54,7 +57,7 @@ class Spool:
         directory is fsync'd — here, or by the caller for several files at once
         (``sync_directory=False`` then ``sync()``)."""
         name = f"{uuid.uuid4().hex}.eml"
-        temporary = self.directory / f".{name}.tmp"
+        temporary = os.path.join(self._path, f".{name}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             view = memoryview(data)
@@ -64,7 +67,7 @@ class Spool:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.rename(temporary, self.directory / name)
+        os.rename(temporary, os.path.join(self._path, name))
         if sync_directory:
             self.sync()
         return name
@@ -78,7 +81,8 @@ class Spool:
             os.close(directory)
 
     def read(self, name: str) -> bytes:
-        return (self.directory / name).read_bytes()
+        with open(os.path.join(self._path, name), "rb") as file:
+            return file.read()
 
     def delete(self, name: str) -> None:
         (self.directory / name).unlink(missing_ok=True)
@@ -98,8 +102,7 @@ def open_spool(settings: Settings) -> Spool:
     return Spool(spool_dir(settings))
 
 
-def enqueue(
-    session: Session,
+def queue_row(
     *,
     customer_id: int,
     log_id: int | None,
@@ -112,28 +115,40 @@ def enqueue(
     size: int,
     now: datetime,
     purge_hours: int,
-) -> QueuedMessage:
-    """Record one delivery to make now; it is dropped after ``purge_hours`` (MAIL-09)."""
-    queued = QueuedMessage(
-        customer_id=customer_id,
-        log_id=log_id,
-        direction=direction,
-        spool_name=spool_name,
-        headers=headers,
-        mail_from=mail_from,
-        rcpt_tos=rcpt_tos,
-        destination=destination,
-        size=size,
-        status=QueueStatus.QUEUED,
-        attempts=0,
-        next_attempt_at=now,
-        received_at=now,
-        expires_at=now + timedelta(hours=purge_hours),
-        refused_rcpts=[],
-    )
+) -> dict[str, Any]:
+    """The ``mail_queue`` row of one delivery to make now, dropped after ``purge_hours``
+    (MAIL-09)."""
+    return {
+        "customer_id": customer_id,
+        "log_id": log_id,
+        "direction": direction,
+        "spool_name": spool_name,
+        "headers": headers,
+        "mail_from": mail_from,
+        "rcpt_tos": rcpt_tos,
+        "destination": destination,
+        "size": size,
+        "status": QueueStatus.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "received_at": now,
+        "expires_at": now + timedelta(hours=purge_hours),
+        "refused_rcpts": [],
+    }
+
+
+def enqueue(session: Session, **row: Any) -> QueuedMessage:
+    """Record one delivery to make now (the arguments of ``queue_row``)."""
+    queued = QueuedMessage(**queue_row(**row))
     session.add(queued)
     session.flush()
     return queued
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Record the deliveries of ``queue_row`` in one statement (the gateway's group commit)."""
+    if rows:
+        session.connection().execute(insert(QUEUE), rows)
 
 
 @dataclass(frozen=True)
@@ -155,25 +170,39 @@ def claim_due(
     session: Session, *, instance: str, now: datetime, limit: int, lease: timedelta
 ) -> list[Delivery]:
     """Take up to ``limit`` deliveries that are due — queued and due, or claimed by an
-    instance whose lease ended — for ``instance`` until ``now + lease``."""
+    instance whose lease ended — for ``instance`` until ``now + lease``. Two statements
+    whatever the count (the select locks the rows it returns, skipping those another instance
+    is claiming), no ORM objects: it runs for every batch of deliveries."""
+    table = QUEUE
     due = or_(
-        and_(QueuedMessage.status == QueueStatus.QUEUED, QueuedMessage.next_attempt_at <= now),
-        and_(QueuedMessage.status == QueueStatus.DELIVERING, QueuedMessage.lease_until <= now),
+        and_(table.c.status == QueueStatus.QUEUED, table.c.next_attempt_at <= now),
+        and_(table.c.status == QueueStatus.DELIVERING, table.c.lease_until <= now),
     )
-    rows = list(
-        session.scalars(
-            select(QueuedMessage)
-            .where(due, QueuedMessage.expires_at > now)
-            .order_by(QueuedMessage.next_attempt_at, QueuedMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+    connection = session.connection()
+    rows = connection.execute(
+        select(
+            table.c.id,
+            table.c.customer_id,
+            table.c.direction,
+            table.c.spool_name,
+            table.c.headers,
+            table.c.mail_from,
+            table.c.rcpt_tos,
+            table.c.destination,
+            table.c.attempts,
         )
+        .where(due, table.c.expires_at > now)
+        .order_by(table.c.next_attempt_at, table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return []
+    connection.execute(
+        update(table)
+        .where(table.c.id.in_([row.id for row in rows]))
+        .values(status=QueueStatus.DELIVERING, claimed_by=instance, lease_until=now + lease)
     )
-    for row in rows:
-        row.status = QueueStatus.DELIVERING
-        row.claimed_by = instance
-        row.lease_until = now + lease
-    session.flush()
     return [
         Delivery(
             id=row.id,
@@ -241,6 +270,41 @@ def mark_delivered(
     session.flush()
     event(log, "mail.delivered", queue=row.id, customer=row.customer_id, gateway=instance)
     return row
+
+
+def mark_delivered_many(
+    session: Session, deliveries: list[Delivery], *, instance: str, now: datetime
+) -> set[int]:
+    """``mark_delivered`` for deliveries every recipient of which was taken, in one statement;
+    the ids marked (a delivery no longer pending is left as it is)."""
+    if not deliveries:
+        return set()
+    table = QUEUE
+    marked = set(
+        session.connection().scalars(
+            update(table)
+            .where(table.c.id.in_([d.id for d in deliveries]), table.c.status.in_(LIVE))
+            .values(
+                status=QueueStatus.DELIVERED,
+                delivered_at=now,
+                delivered_by=instance,
+                attempts=table.c.attempts + 1,
+                lease_until=None,
+            )
+            .returning(table.c.id)
+        )
+    )
+    if log.isEnabledFor(logging.INFO):
+        for delivery in deliveries:
+            if delivery.id in marked:
+                event(
+                    log,
+                    "mail.delivered",
+                    queue=delivery.id,
+                    customer=delivery.customer_id,
+                    gateway=instance,
+                )
+    return marked
 
 
 def mark_deferred(
@@ -365,6 +429,25 @@ def spool_in_use(session: Session, name: str) -> bool:
         .limit(1)
     )
     return held is not None
+
+
+def spools_in_use(session: Session, names: set[str]) -> set[str]:
+    """``spool_in_use`` for several files at once: those of ``names`` still needed."""
+    if not names:
+        return set()
+    connection = session.connection()
+    pending = connection.scalars(
+        select(QueuedMessage.spool_name).where(
+            QueuedMessage.spool_name.in_(names), QueuedMessage.status.in_(LIVE)
+        )
+    )
+    held = connection.scalars(
+        select(QuarantinedMessage.spool_name).where(
+            QuarantinedMessage.spool_name.in_(names),
+            QuarantinedMessage.status == QuarantineStatus.HELD,
+        )
+    )
+    return set(pending) | set(held)
 
 
 def pending(session: Session, customer_id: int) -> list[QueuedMessage]:

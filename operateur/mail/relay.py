@@ -4,7 +4,8 @@ Inbound mail goes to the customer's own servers (lowest priority first); outboun
 MX hosts of the recipients' domain, resolved with dnspython (RFC 5321 §5.1: MX by preference,
 the domain's own address when it has no MX, nothing for a null MX). A 5xx reply fails the
 delivery for good; anything else (refusal 4xx, no answer, DNS trouble) defers it with a doubling
-delay until the terms' purge delay.
+delay until the terms' purge delay. An SMTP session is kept open a moment after a message
+for the next one to the same server (``Connections``), as Postfix's connection cache does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any, TypeVar
 
 import aiosmtplib
@@ -108,6 +110,140 @@ class Outcome:
     deferred: dict[str, str] = field(default_factory=dict)  # for now (4xx)
 
 
+# How long an SMTP session to a receiving server is kept open for the next message to the same
+# server: Postfix's defaults, smtp_connection_cache_time_limit (idle) and
+# smtp_connection_reuse_time_limit (since opened).
+IDLE_SECONDS = 2.0
+REUSE_SECONDS = 300.0
+
+
+@dataclass
+class _Open:
+    client: aiosmtplib.SMTP
+    opened: float
+    used: float
+
+
+class Connections:
+    """SMTP sessions to the receiving servers kept open between messages, so that a burst of
+    mail to one server pays the connection, the greeting and EHLO (and STARTTLS) once, not once
+    per message. Used from the event loop only."""
+
+    def __init__(self, idle: float = IDLE_SECONDS, reuse: float = REUSE_SECONDS) -> None:
+        self.idle = idle
+        self.reuse = reuse
+        self._open: dict[tuple[str, int], list[_Open]] = {}
+
+    def take(self, host: str, port: int) -> _Open | None:
+        """A kept session to ``host:port`` idle for less than ``idle`` seconds, if any."""
+        now = monotonic()
+        kept = self._open.get((host, port), [])
+        while kept:
+            found = kept.pop()
+            if self._usable(found, now):
+                return found
+            found.client.close()
+        return None
+
+    def give_back(self, host: str, port: int, found: _Open) -> None:
+        found.used = monotonic()
+        if self._usable(found, found.used):
+            self._open.setdefault((host, port), []).append(found)
+        else:
+            _forget(found.client)
+
+    def _usable(self, found: _Open, now: float) -> bool:
+        return (
+            found.client.is_connected
+            and now - found.used < self.idle
+            and now - found.opened < self.reuse
+        )
+
+    async def prune(self, *, everything: bool = False) -> None:
+        """End (QUIT) the sessions idle for too long — or all of them, when stopping."""
+        now = monotonic()
+        ending: list[aiosmtplib.SMTP] = []
+        for key, kept in list(self._open.items()):
+            keep = [] if everything else [o for o in kept if self._usable(o, now)]
+            ending.extend(o.client for o in kept if o not in keep)
+            if keep:
+                self._open[key] = keep
+            else:
+                del self._open[key]
+        await asyncio.gather(*(_quit(client) for client in ending))
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    """End a session politely; a session already broken is just closed."""
+    try:
+        if client.is_connected:
+            await client.quit(timeout=5)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        pass
+    finally:
+        client.close()
+
+
+def _forget(client: aiosmtplib.SMTP) -> None:
+    """End a session without waiting (from code that cannot await)."""
+    if client.is_connected:
+        asyncio.get_running_loop().create_task(_quit(client))
+    else:
+        client.close()
+
+
+async def _sendmail(
+    host: str,
+    port: int,
+    mail_from: str,
+    recipients: Sequence[str],
+    data: bytes,
+    *,
+    local_hostname: str,
+    timeout: float,
+    connections: Connections | None,
+) -> dict[str, aiosmtplib.SMTPResponse]:
+    """One SMTP transaction with ``host:port``: on a kept session when there is one, else on a
+    new one; the recipients refused. A kept session the server closed meanwhile is replaced by
+    a new one (nothing was sent on it)."""
+    kept = connections.take(host, port) if connections is not None else None
+    if kept is not None:
+        try:
+            refused, _ = await kept.client.sendmail(mail_from, list(recipients), data)
+        except aiosmtplib.SMTPServerDisconnected:
+            kept.client.close()  # closed by the server while idle: a new session below
+        except BaseException:
+            await _quit(kept.client)
+            raise
+        else:
+            assert connections is not None
+            connections.give_back(host, port, kept)
+            return refused
+    client = aiosmtplib.SMTP(
+        hostname=host,
+        port=port,
+        timeout=timeout,
+        start_tls=None,
+        validate_certs=False,
+        local_hostname=local_hostname,
+    )
+    try:
+        await client.connect()
+        opened = monotonic()
+        refused, _ = await client.sendmail(mail_from, list(recipients), data)
+    except (ConnectionError, TimeoutError):
+        client.close()
+        raise
+    except BaseException:
+        await _quit(client)
+        raise
+    if connections is not None:
+        connections.give_back(host, port, _Open(client, opened, opened))
+    else:
+        await _quit(client)
+    return refused
+
+
 async def send(
     targets: Sequence[tuple[str, int]],
     mail_from: str,
@@ -116,22 +252,24 @@ async def send(
     *,
     local_hostname: str,
     timeout: float,
+    connections: Connections | None = None,
 ) -> Outcome:
     """Hand the message to the first target that takes it. Opportunistic STARTTLS without
-    certificate checks, as between mail servers (RFC 3207, RFC 7435)."""
+    certificate checks, as between mail servers (RFC 3207, RFC 7435). With ``connections``,
+    the SMTP session is taken from and given back to that cache."""
     errors: list[str] = []
     for host, port in targets:
-        client = aiosmtplib.SMTP(
-            hostname=host,
-            port=port,
-            timeout=timeout,
-            start_tls=None,
-            validate_certs=False,
-            local_hostname=local_hostname,
-        )
         try:
-            async with client:
-                refused, _ = await client.sendmail(mail_from, list(recipients), data)
+            refused = await _sendmail(
+                host,
+                port,
+                mail_from,
+                recipients,
+                data,
+                local_hostname=local_hostname,
+                timeout=timeout,
+                connections=connections,
+            )
         except aiosmtplib.SMTPRecipientsRefused as error:
             replies = {r.recipient: f"{r.code} {r.message}" for r in error.recipients}
             if all(r.code >= 500 for r in error.recipients):
@@ -155,6 +293,16 @@ async def send(
             target[rcpt] = f"{reply.code} {reply.message}"
         return outcome
     raise DeliveryError("; ".join(errors) or "no server to deliver to", permanent=False)
+
+
+@dataclass
+class Claimed:
+    """A delivery claimed for this instance, with where to send it (inbound: the customer's
+    servers) and its spool file (None: missing)."""
+
+    delivery: Delivery
+    hosts: list[tuple[str, int]]
+    raw: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +341,10 @@ class DeliveryWorker:
         )
         self.concurrency = concurrency
         self.clock = clock
+        self.connections = Connections()
+        # the customers' servers by (customer, domain), kept for mail_cache_seconds like the
+        # gateway's other customer data: a server added or removed applies within that delay
+        self._servers: dict[tuple[int, str], tuple[float, list[tuple[str, int]]]] = {}
 
     async def _sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Blocking work (database, spool) in a thread, off the event loop."""
@@ -205,12 +357,17 @@ class DeliveryWorker:
         with transaction(self.factory) as session:
             return fn(session)
 
-    def _claim(self, limit: int) -> list[tuple[Delivery, list[tuple[str, int]]]]:
-        return self._write(lambda session: self._claim_in(session, limit))
+    def _claim(self, limit: int) -> list[Claimed]:
+        """Claim due deliveries, and read their spool files (in the same thread)."""
+        claimed = self._write(lambda session: self._claim_in(session, limit))
+        for item in claimed:
+            try:
+                item.raw = self.spool.read(item.delivery.spool_name)
+            except FileNotFoundError:
+                item.raw = None
+        return claimed
 
-    def _claim_in(
-        self, session: Session, limit: int
-    ) -> list[tuple[Delivery, list[tuple[str, int]]]]:
+    def _claim_in(self, session: Session, limit: int) -> list[Claimed]:
         claimed = queue.claim_due(
             session,
             instance=self.instance,
@@ -218,15 +375,24 @@ class DeliveryWorker:
             limit=limit,
             lease=timedelta(seconds=self.settings.mail_delivery_lease_seconds),
         )
-        return [
-            (
-                delivery,
-                mail.servers_for(session, delivery.customer_id, delivery.destination)
-                if delivery.direction is Direction.INBOUND
-                else [],
-            )
-            for delivery in claimed
-        ]
+        found = []
+        for delivery in claimed:
+            hosts: list[tuple[str, int]] = []
+            if delivery.direction is Direction.INBOUND:
+                hosts = self._servers_for(session, delivery.customer_id, delivery.destination)
+            found.append(Claimed(delivery, hosts))
+        return found
+
+    def _servers_for(
+        self, session: Session, customer_id: int, domain: str
+    ) -> list[tuple[str, int]]:
+        """``mail.servers_for``, read again after ``mail_cache_seconds``."""
+        key, now = (customer_id, domain), monotonic()
+        kept = self._servers.get(key)
+        if kept is None or now - kept[0] >= self.settings.mail_cache_seconds:
+            kept = (now, mail.servers_for(session, customer_id, domain))
+            self._servers[key] = kept
+        return kept[1]
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, idle: float = 1.0) -> None:
         """Deliver until ``stop`` is set; ``wake`` is set when new mail was accepted (and when
@@ -237,24 +403,30 @@ class DeliveryWorker:
         try:
             while not stop.is_set():
                 room = self.concurrency - len(flying)
-                claimed: list[tuple[Delivery, list[tuple[str, int]]]] = []
+                claimed: list[Claimed] = []
                 if room > 0:
+                    wake.clear()  # mail accepted from now on is claimed by the next round
                     try:
                         claimed = await self._sync(self._claim, room)
                     except Exception:  # a database hiccup: logged, retried on the next round
                         log.exception("claiming deliveries failed")
-                for delivery, hosts in claimed:
-                    task = asyncio.create_task(self._attempt(delivery, hosts, finished))
+                for item in claimed:
+                    task = asyncio.create_task(self._attempt(item, finished))
                     flying.add(task)
                     task.add_done_callback(flying.discard)
                 if claimed and len(claimed) == room:
                     continue  # maybe more is due: claim again as soon as there is room
-                wake.clear()
+                # full: wait for a delivery to finish; else for new mail (``wake``) — retries
+                # and the leases of crashed instances fall due on their own: looked for every
+                # ``idle`` seconds
                 waiter = asyncio.ensure_future(wake.wait())
-                await asyncio.wait({waiter, *flying}, timeout=idle, return_when="FIRST_COMPLETED")
+                waits = set(flying) if room <= 0 else {waiter}
+                await asyncio.wait(waits, timeout=idle, return_when="FIRST_COMPLETED")
                 waiter.cancel()
+                await self.connections.prune()
         finally:
             await asyncio.gather(*flying, return_exceptions=True)
+            await self.connections.prune(everything=True)
             await finished.put(None)
             await recorder
 
@@ -284,22 +456,16 @@ class DeliveryWorker:
         port = self.settings.mail_outbound_port
         return [(address, port) for address in await self.resolver.targets(delivery.destination)]
 
-    async def _attempt(
-        self,
-        delivery: Delivery,
-        hosts: list[tuple[str, int]],
-        finished: asyncio.Queue[Attempt | None],
-    ) -> None:
-        await finished.put(await self._deliver(delivery, hosts))
+    async def _attempt(self, item: Claimed, finished: asyncio.Queue[Attempt | None]) -> None:
+        await finished.put(await self._deliver(item))
 
-    async def _deliver(self, delivery: Delivery, hosts: list[tuple[str, int]]) -> Attempt:
-        try:
-            raw = await self._sync(self.spool.read, delivery.spool_name)
-        except FileNotFoundError:
+    async def _deliver(self, item: Claimed) -> Attempt:
+        delivery = item.delivery
+        if item.raw is None:
             return Attempt(delivery, None, "spool file missing", permanent=True)
-        data = b"".join(h.encode("utf-8") + b"\r\n" for h in delivery.headers) + raw
+        data = b"".join(h.encode("utf-8") + b"\r\n" for h in delivery.headers) + item.raw
         try:
-            targets = await self._targets(delivery, hosts)
+            targets = await self._targets(delivery, item.hosts)
             outcome = await send(
                 targets,
                 delivery.mail_from,
@@ -307,6 +473,7 @@ class DeliveryWorker:
                 data,
                 local_hostname=self.settings.mail_hostname,
                 timeout=self.settings.mail_relay_timeout_seconds,
+                connections=self.connections,
             )
         except DeliveryError as error:
             return Attempt(delivery, None, str(error), error.permanent)
@@ -322,8 +489,18 @@ class DeliveryWorker:
         now = self.clock()
         settings = self.settings
         done: set[str] = set()
+        taken = [  # every recipient taken: marked delivered in one statement
+            a.delivery
+            for a in attempts
+            if a.outcome is not None and not a.outcome.refused and not a.outcome.deferred
+        ]
+        queue.mark_delivered_many(session, taken, instance=self.instance, now=now)
+        done.update(delivery.spool_name for delivery in taken)
+        taken_ids = {delivery.id for delivery in taken}
         for attempt in attempts:
             delivery, outcome = attempt.delivery, attempt.outcome
+            if delivery.id in taken_ids:
+                continue
             if outcome is None and attempt.permanent:
                 queue.mark_failed(
                     session, delivery.id, instance=self.instance, now=now, error=attempt.error
@@ -342,7 +519,7 @@ class DeliveryWorker:
             else:
                 self._delivered(session, delivery, outcome, now)
                 done.add(delivery.spool_name)
-        return [name for name in done if not queue.spool_in_use(session, name)]
+        return sorted(done - queue.spools_in_use(session, done))
 
     def _delivered(
         self, session: Session, delivery: Delivery, outcome: Outcome, now: datetime
