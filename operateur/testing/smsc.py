@@ -19,17 +19,14 @@ hand. What this module adds is the behaviour of an operator's SMSC that the test
   clients connect to (``port``).
 
 Use it as a context manager; it runs its own asyncio loop in a daemon thread, on a free loopback
-port. ``python -m operateur.testing.smsc`` runs it in the foreground (for the benchmark, in its
-own process so that it does not share the interpreter with the client being measured).
+port (the SMS benchmark runs one in a process of its own, so that it does not share the
+interpreter with the client being measured).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
-import json
-import signal
 import socket
 import threading
 import time
@@ -573,32 +570,3 @@ class SmscSimulator:
 
 
 __all__ = ["ESM_CLASS_UDHI", "ReceivedMessage", "ReceivedSubmit", "SmscSimulator", "free_port"]
-
-
-def main() -> None:
-    """Run a simulator in the foreground until SIGTERM/SIGINT; print its counts as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--no-receipts", action="store_true")
-    args = parser.parse_args()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with SmscSimulator(receipts=not args.no_receipts, relay=False, port=args.port) as smsc:
-        print(json.dumps({"listening": smsc.port}), flush=True)
-        stop.wait()
-        submits = smsc.submits
-    print(
-        json.dumps(
-            {
-                "submits": len(submits),
-                "distinct_messages": len({(s.destination_addr, s.short_message) for s in submits}),
-                "receipts_acked": len(smsc.acked_receipts),
-            }
-        ),
-        flush=True,
-    )
-
-
-if __name__ == "__main__":
-    main()
