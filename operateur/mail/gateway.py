@@ -688,38 +688,39 @@ class Gateway:
     def _admission(self, name: str) -> Admission:
         """Whose domain ``name`` is and whether its mail is taken now, kept for
         ``mail_cache_seconds`` (a suspension decided by this instance applies at once)."""
-        cached = self._fresh(self._admissions, name)
-        if cached is not None:
-            return cached
-        with self._loading(("admission", name)):
-            cached = self._fresh(self._admissions, name)  # read meanwhile by another thread
-            if cached is not None:
-                return cached
-            now = monotonic()
+
+        def load() -> Admission:
             with self.factory() as session:
                 domain = mail.find_domain(session, name)
                 if domain is None:
-                    found = Admission(None, None, None)
-                else:
-                    refusal, contract_id = self._usage_refusal(
-                        session, domain.customer_id, Service.MAIL_IN
-                    )
-                    found = Admission(domain.customer_id, refusal, contract_id)
-                    if contract_id is not None:
-                        self._view(domain.customer_id, contract_id, session)
-            with self._lock:
-                self._admissions[name] = (now, found)
-        return found
+                    return Admission(None, None, None)
+                refusal, contract_id = self._usage_refusal(
+                    session, domain.customer_id, Service.MAIL_IN
+                )
+                if contract_id is not None:
+                    self._view(domain.customer_id, contract_id, session)
+                return Admission(domain.customer_id, refusal, contract_id)
 
-    @contextmanager
-    def _loading(self, key: Any) -> Iterator[None]:
-        """One thread at a time reads ``key`` from the database: when what is kept expires,
-        the sessions that need it at that moment wait for one read instead of each making
-        its own."""
+        return self._kept(self._admissions, name, load)
+
+    def _kept(self, kept: dict[Any, tuple[float, T]], key: Any, load: Callable[[], T]) -> T:
+        """What ``kept`` holds for ``key`` (``_fresh``), else read with ``load`` and kept. One
+        thread at a time reads a key: when what is kept expires, the sessions that need it at
+        that moment wait for one read instead of each making its own."""
+        cached = self._fresh(kept, key)
+        if cached is not None:
+            return cached
         with self._lock:
-            lock = self._loaders.setdefault(key, threading.Lock())
-        with lock:
-            yield
+            loader = self._loaders.setdefault((id(kept), key), threading.Lock())
+        with loader:
+            cached = self._fresh(kept, key)  # read meanwhile by another thread
+            if cached is not None:
+                return cached
+            now = monotonic()
+            value = load()
+            with self._lock:
+                kept[key] = (now, value)
+        return value
 
     def forget(self, customer_id: int) -> None:
         """Drop what is kept in memory about a customer (after a suspension decided here)."""
@@ -780,22 +781,14 @@ class Gateway:
         """The customer as the filter sees it (terms, lists, mailboxes), kept for
         ``mail_cache_seconds``: a list or mailbox change applies within that delay."""
         assert customer_id is not None and contract_id is not None
-        key = (customer_id, contract_id)
-        cached = self._fresh(self._views, key)
-        if cached is not None:
-            return cached
-        with self._loading(("view", key)):
-            cached = self._fresh(self._views, key)  # read meanwhile by another thread
-            if cached is not None:
-                return cached
-            now = monotonic()
+
+        def load() -> mail.CustomerView:
             with nullcontext(session) if session is not None else self.factory() as db:
                 contract = db.get(Contract, contract_id)
                 assert contract is not None
-                view = mail.customer_view(db, customer_id, contract, self.settings)
-            with self._lock:
-                self._views[key] = (now, view)
-        return view
+                return mail.customer_view(db, customer_id, contract, self.settings)
+
+        return self._kept(self._views, (customer_id, contract_id), load)
 
     def inbound_data(self, request: Accepted) -> str:
         """The reply to an inbound message (from a thread)."""
