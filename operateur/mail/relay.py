@@ -204,21 +204,26 @@ async def _sendmail(
     connections: Connections | None,
 ) -> dict[str, aiosmtplib.SMTPResponse]:
     """One SMTP transaction with ``host:port``: on a kept session when there is one, else on a
-    new one; the recipients refused. A kept session the server closed meanwhile is replaced by
-    a new one (nothing was sent on it)."""
+    new one; the recipients refused. A kept session is first checked with a NOOP: one the
+    server closed meanwhile is replaced by a new one before anything of the message is sent (a
+    session lost during the transaction is not: the message could have been taken, and it
+    goes the way of any failed attempt)."""
     kept = connections.take(host, port) if connections is not None else None
     if kept is not None:
         try:
-            refused, _ = await kept.client.sendmail(mail_from, list(recipients), data)
-        except aiosmtplib.SMTPServerDisconnected:
+            await kept.client.noop()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
             kept.client.close()  # closed by the server while idle: a new session below
+            kept = None
+    if kept is not None:
+        try:
+            refused, _ = await kept.client.sendmail(mail_from, list(recipients), data)
         except BaseException:
             await _quit(kept.client)
             raise
-        else:
-            assert connections is not None
-            connections.give_back(host, port, kept)
-            return refused
+        assert connections is not None
+        connections.give_back(host, port, kept)
+        return refused
     client = aiosmtplib.SMTP(
         hostname=host,
         port=port,
