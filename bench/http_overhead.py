@@ -49,7 +49,6 @@ from pydantic import BaseModel
 from voice_authorize_engine import (
     CALLEES,
     CALLER,
-    _free_port,
     build_world,
     start_server,
     stop_server,
@@ -58,6 +57,7 @@ from voice_authorize_engine import (
 from operateur.app import create_app
 from operateur.config import Settings
 from operateur.db import make_engine, make_session_factory
+from operateur.testing.ports import free_port
 from operateur.voice.control import AuthorizeRequest, VoiceControl
 from operateur.voice.counters import InProcessCounters
 
@@ -369,7 +369,7 @@ def bench_uvicorn(
     bare: bool,
     client: str,
 ) -> list[Figures]:
-    port = _free_port()
+    port = free_port()
     process = start_bare_server(port) if bare else start_server(url, port, 1, None)
     try:
         drive = _drive(label, port, process.pid, key, line, calls, concurrency, client)

@@ -41,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+from operateur.testing.ports import free_port
+
 JASMIN_VERSION = "0.11.1"
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "operateur-bench"
@@ -52,12 +54,6 @@ CONNECTOR = "smsc"
 
 class Unavailable(RuntimeError):
     """Jasmin cannot be measured on this machine; the message says why."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float) -> None:

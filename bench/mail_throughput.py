@@ -60,6 +60,7 @@ from operateur.mail.filter import Envelope, Filter
 from operateur.mail.filter.corpus import default_root
 from operateur.mail.models import QueuedMessage, QueueStatus
 from operateur.migrations import upgrade_engine
+from operateur.testing.ports import free_port
 from operateur.testing.postgres import PostgresServer
 
 DOMAIN = "bench.example"
@@ -89,12 +90,6 @@ def _sink(port: int, counter: Any, ready: Any) -> None:
     controller.start()
     ready.set()
     threading.Event().wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- messages --------------------------------------------------------------------------------

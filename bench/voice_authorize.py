@@ -49,13 +49,13 @@ import httpx
 from sqlalchemy import create_engine, func, select
 
 from operateur.billing.models import UsageRecord
+from operateur.testing.ports import free_port
 from operateur.testing.redis import RedisServer
 from operateur.testing.sip import (
     SCENARIOS,
     Kamailio,
     OperateurServer,
     SippCallee,
-    free_port,
 )
 
 HERE = Path(__file__).resolve().parent

@@ -26,7 +26,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,7 @@ from operateur.domain.calendar import PARIS
 from operateur.migrations import upgrade_engine
 from operateur.numbers import service as numbers
 from operateur.numbers.models import NumberStatus, NumberTier
+from operateur.testing.ports import free_port
 from operateur.testing.redis import RedisServer
 from operateur.voice.control import AuthorizeRequest, VoiceControl
 from operateur.voice.counters import Counters, InProcessCounters, RedisCounters
@@ -73,12 +73,6 @@ UNLIMITED = {
         "concurrent_calls_per_account": 1_000_000,
     }
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def build_world(url: str) -> tuple[str, str]:
@@ -298,7 +292,7 @@ def bench_http(
     workers: int,
     redis_url: str | None,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     process = start_server(url, port, workers, redis_url)
     try:
         asyncio.run(_drive(name, port, key, line, calls, concurrency))

@@ -9,16 +9,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from operateur.testing.ports import free_port
 
 
 def server_bin_dir() -> Path:
@@ -35,7 +30,7 @@ class PostgresServer:
         self.bin = server_bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="operateur-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_root = os.geteuid() == 0
 
     def _run(self, *args: str) -> None:

@@ -32,26 +32,14 @@ from pathlib import Path
 
 import httpx
 
+from operateur.testing.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 KAMAILIO_CFG = REPO / "deploy" / "kamailio" / "kamailio.cfg"
 SCENARIOS = REPO / "tests" / "integration" / "voice" / "scenarios"
 
 _LOG_LINE = re.compile(r"^(?P<event>[A-Z]+) call=(?P<call>\S+) t=(?P<t>\d+)(?: (?P<rest>.*))?$")
 _STATUS = re.compile(r"status=SIP/2\.0 (?P<code>\d{3}) ?(?P<reason>.*)$")
-
-
-def free_port() -> int:
-    """A loopback port free for both UDP and TCP right now."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
 
 
 def _binary(name: str, package: str) -> str:

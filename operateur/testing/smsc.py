@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 import threading
 import time
 from collections import deque
@@ -46,6 +45,7 @@ from operateur.sms.smpp import (
     decode_short_message,
     split_udh,
 )
+from operateur.testing.ports import free_port
 
 T = TypeVar("T")
 
@@ -66,12 +66,6 @@ MESSAGE_STATES = {
     "UNKNOWN": 7,
     "REJECTD": 8,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -569,4 +563,4 @@ class SmscSimulator:
         self._loop.call_later(0.1, self._flush_pending)
 
 
-__all__ = ["ESM_CLASS_UDHI", "ReceivedMessage", "ReceivedSubmit", "SmscSimulator", "free_port"]
+__all__ = ["ESM_CLASS_UDHI", "ReceivedMessage", "ReceivedSubmit", "SmscSimulator"]

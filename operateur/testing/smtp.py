@@ -12,7 +12,6 @@ reply to its DATA command.
 
 from __future__ import annotations
 
-import socket
 import threading
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -22,11 +21,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from operateur.testing.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,7 @@ class SmtpSink:
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.envelopes: list[Envelope] = []
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
@@ -84,7 +79,11 @@ class SmtpSink:
             self.messages.clear()
 
     def start(self) -> SmtpSink:
-        self._controller.start()
+        try:
+            self._controller.start()
+        except OSError:  # could not listen: aiosmtpd leaves its loop open, so that a later
+            self._controller.loop.close()  # test would fail on the unclosed loop's warning
+            raise
         return self
 
     def stop(self) -> None:

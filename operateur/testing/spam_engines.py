@@ -20,17 +20,13 @@ from types import TracebackType
 
 import httpx
 
+from operateur.testing.ports import free_port
+
 RSPAMD_OFFLINE_MODULES = (
     "rbl", "surbl", "spf", "dkim", "dmarc", "arc", "asn", "emails", "fuzzy_check",
     "phishing", "mx_check", "once_received", "url_redirector", "rspamd_update", "dcc",
 )  # fmt: skip
 START_TIMEOUT_SECONDS = 300.0  # rspamd compiles its TLD and regexp sets at start
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_user(path: Path, user: str) -> None:
@@ -70,7 +66,7 @@ class RspamdServer(_Process):
         if self.binary is None:
             raise RuntimeError("rspamd is not installed (apt-get install rspamd)")
         self.root = Path(tempfile.mkdtemp(prefix="operateur-rspamd-"))
-        self.port, self.controller_port = _free_port(), _free_port()
+        self.port, self.controller_port = free_port(), free_port()
         self.nameserver = nameserver
         self.redis_url = redis_url
 
@@ -181,7 +177,7 @@ class SpamdServer(_Process):
         if not Path(self.binary).exists():
             raise RuntimeError("spamd is not installed (apt-get install spamd)")
         self.root = Path(tempfile.mkdtemp(prefix="operateur-spamd-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.site = self.root / "site"
         self._configure()
 

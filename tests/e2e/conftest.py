@@ -5,7 +5,6 @@ database holding the demo-like world of ``world.py`` (built once, copied for eac
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from operateur.app import create_app
 from operateur.config import Settings
 from operateur.db import make_engine, make_session_factory
 from operateur.migrations import upgrade_engine
+from operateur.testing.ports import free_port
 from tests.e2e.world import World, build
 
 CHROMIUM = "/usr/bin/chromium"
@@ -63,12 +63,6 @@ def world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Worl
     return folder / "operateur.db", world
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def portal(world_template: tuple[Path, World], tmp_path: Path) -> Iterator[Portal]:
     """The platform on loopback over a fresh copy of the world's database."""
@@ -83,7 +77,7 @@ def portal(world_template: tuple[Path, World], tmp_path: Path) -> Iterator[Porta
     engine = make_engine(url)
     factory = make_session_factory(engine)
     app = create_app(Settings(data_dir=data_dir, database_url=url), session_factory=factory)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

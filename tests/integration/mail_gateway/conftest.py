@@ -6,7 +6,6 @@ the gateway itself running on free loopback ports."""
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 import time as clock
 from collections.abc import Callable, Iterator
@@ -36,12 +35,6 @@ from operateur.mail.filter import Filter
 from operateur.mail.harness import GatewayThread
 from operateur.testing.smtp import SmtpSink
 from tests.integration.conftest import new_siren
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

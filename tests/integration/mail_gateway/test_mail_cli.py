@@ -14,7 +14,7 @@ from operateur.cli import app
 from operateur.contracts.models import Contract
 from operateur.db import make_engine, make_session_factory
 from operateur.mail.models import ConsoleLog, FilterLog, ProbeResult, QuarantinedMessage
-from tests.integration.mail_gateway.conftest import free_port
+from operateur.testing.ports import free_port
 
 
 @pytest.fixture

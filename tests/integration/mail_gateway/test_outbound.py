@@ -23,10 +23,10 @@ from operateur.mail.harness import GatewayThread
 from operateur.mail.models import Mailbox, QueuedMessage, QueueStatus
 from operateur.notifications.models import OutboxMessage
 from operateur.testing.dns import DnsServer
+from operateur.testing.ports import free_port
 from operateur.testing.smtp import SmtpSink
 from tests.integration.mail_gateway.conftest import (
     Customer,
-    free_port,
     make_customer,
     message,
     wait_for,

@@ -22,10 +22,10 @@ from operateur.mail.harness import GatewayThread
 from operateur.mail.models import QueuedMessage, QueueStatus
 from operateur.mail.queue import spool_dir
 from operateur.notifications.models import OutboxMessage
+from operateur.testing.ports import free_port
 from operateur.testing.smtp import SmtpSink
 from tests.integration.mail_gateway.conftest import (
     RefusingServer,
-    free_port,
     make_customer,
     message,
     tls_client,

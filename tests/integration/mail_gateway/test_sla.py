@@ -24,8 +24,8 @@ from operateur.mail.models import (
     ProbeResult,
 )
 from operateur.mail.quarantine import record
+from operateur.testing.ports import free_port
 from tests.integration.conftest import Builder
-from tests.integration.mail_gateway.conftest import free_port
 
 DAY = datetime.combine(date(2026, 10, 10), time(12), tzinfo=PARIS)
 FEE = Decimal("22.00")  # 10 x 1.20 + 10 x 0.60 + 2 x 2.00 a month

@@ -5,6 +5,7 @@ same server, without losing or repeating one."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -23,8 +24,8 @@ from operateur.mail.gateway import ConnectionLimiter, GatewaySMTP
 from operateur.mail.harness import GatewayThread
 from operateur.mail.models import Direction, FilterLog, QueuedMessage, QueueStatus
 from operateur.mail.queue import open_spool
+from operateur.testing.ports import free_port
 from tests.integration.mail_gateway.conftest import (
-    free_port,
     make_customer,
     message,
     tls_client,
@@ -173,11 +174,15 @@ ADDRESSES = [
 # SPEC: MAIL-01
 @pytest.mark.parametrize("argument", ADDRESSES)
 def test_addresses_are_read_as_aiosmtpd_reads_them(argument: str) -> None:
-    reference = SMTP(Recorder())
-    gateway = GatewaySMTP(Recorder(), limiter=ConnectionLimiter(1))
-    for engine in (reference, gateway):
-        engine.local_part_limit = 64
-    assert gateway._getaddr(argument) == reference._getaddr(argument)
+    loop = asyncio.new_event_loop()  # given to both: without one, aiosmtpd opens its own
+    try:
+        reference = SMTP(Recorder(), loop=loop)
+        gateway = GatewaySMTP(Recorder(), limiter=ConnectionLimiter(1), loop=loop)
+        for engine in (reference, gateway):
+            engine.local_part_limit = 64
+        assert gateway._getaddr(argument) == reference._getaddr(argument)
+    finally:
+        loop.close()
 
 
 class SessionSink(Controller):

@@ -16,6 +16,7 @@ import pytest
 
 from operateur.billing.models import UsageStatus
 from operateur.contracts.models import LineKind
+from operateur.testing.ports import free_port
 from operateur.testing.redis import RedisServer
 from operateur.testing.sip import CallOutcome, Kamailio, OperateurServer, SippCallee, place_calls
 from tests.integration.conftest import Builder
@@ -40,13 +41,12 @@ def unreachable(
     if request.param == "bad key":
         yield server.api_url, "not-a-valid-key"
         return
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    if request.param == "down":
-        listener.close()  # the port is free: connections are refused
+    port = free_port()
+    if request.param == "down":  # nothing listens: connections are refused
         yield f"http://127.0.0.1:{port}/api/v1", key
         return
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", port))
     listener.listen(64)  # connections complete, requests are never read
     try:
         yield f"http://127.0.0.1:{port}/api/v1", key
