@@ -86,8 +86,12 @@ def test_a_gateway_killed_after_its_250_delivers_after_a_restart(
 
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-        wait_for(lambda: _listening(inbound_port) or process.poll() is not None, timeout=60)
-        assert process.poll() is None, "the gateway did not start"
+        try:
+            wait_for(lambda: _listening(inbound_port) or process.poll() is not None, timeout=60)
+            assert process.poll() is None, "the gateway did not start"
+        except BaseException:
+            _stop(process, signal.SIGKILL)
+            raise
         return process
 
     first = start()
@@ -95,8 +99,7 @@ def test_a_gateway_killed_after_its_250_delivers_after_a_restart(
         with tls_client(("127.0.0.1", inbound_port)) as client:  # the customer's server is down
             assert client.sendmail("paul@partenaire.example", ["alice@acme.fr"], message()) == {}
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(30)
+        _stop(first, signal.SIGKILL)
     [row] = queued(db)
     assert row.status in (QueueStatus.QUEUED, QueueStatus.DELIVERING)
     assert spool_files(settings) == [row.spool_name]  # durable before the 250
@@ -105,10 +108,21 @@ def test_a_gateway_killed_after_its_250_delivers_after_a_restart(
         try:
             [received] = wait_for(lambda: server.to("alice@acme.fr"), timeout=60)
         finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(30)
+            _stop(second, signal.SIGTERM)
     assert received["Subject"] == "Réunion de jeudi"
     assert queued(db)[0].status is QueueStatus.DELIVERED
+
+
+def _stop(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
+    """Stop a gateway process with ``how``, killed if it is still there after 30 s: a failing
+    test must not leave a gateway running behind it."""
+    process.send_signal(how)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
 
 
 def _listening(port: int) -> bool:
