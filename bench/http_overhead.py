@@ -44,6 +44,7 @@ from typing import Any
 
 import httptools
 import httpx
+from cpu import process_cpu
 from fastapi import FastAPI
 from pydantic import BaseModel
 from voice_authorize_engine import (
@@ -60,8 +61,6 @@ from operateur.db import make_engine, make_session_factory
 from operateur.testing.ports import free_port
 from operateur.voice.control import AuthorizeRequest, VoiceControl
 from operateur.voice.counters import InProcessCounters
-
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Figures:
@@ -218,11 +217,6 @@ def bare_app() -> FastAPI:
     return app
 
 
-def _process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
-
-
 class LeanConnection:
     """One keep-alive HTTP/1.1 connection sending prepared requests and parsing the replies
     with httptools (the parser uvicorn uses): a client that costs little CPU per request, so
@@ -297,10 +291,10 @@ async def _drive(
 
         for n in range(4):  # warm-up on every connection
             await asyncio.gather(*(send(slot, -1 - n * concurrency - slot) for slot in slots))
-        cpu, client_cpu, started = _process_cpu(pid), time.process_time(), time.perf_counter()
+        cpu, client_cpu, started = process_cpu(pid), time.process_time(), time.perf_counter()
         await asyncio.gather(*(worker(slot) for slot in slots))
         elapsed = time.perf_counter() - started
-        figures = Figures(name, latencies, elapsed, _process_cpu(pid) - cpu)
+        figures = Figures(name, latencies, elapsed, process_cpu(pid) - cpu)
         figures.client_cpu_ms = (time.process_time() - client_cpu) / figures.count * 1000
         return figures
 

@@ -36,7 +36,9 @@ median of the rounds' ratios — each a comparison of runs a few seconds apart.
   ``--jasmin-connectors K`` it has K connectors to the simulator and a route spreading the
   messages over them (then jasmind's single Python process is the limit).
 
-Prints the rates, the ratio operateur / bare (goal: >= 80 %) and operateur / Jasmin, then checks
+Prints the rates, the CPU time per message of the client (this process: the bare loop, or
+operateur's connector and database threads) and of the simulator for the bare and operateur
+sides, the ratio operateur / bare (goal: >= 80 %) and operateur / Jasmin, then checks
 that every message is SUBMITTED with its SMSC id and billed (one usage record each, counted once
 in the usage totals) and that the simulator took exactly N submits per side and round, each
 recipient once per side; exits 1 otherwise.
@@ -54,6 +56,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from datetime import time as dtime
 from decimal import Decimal
@@ -87,6 +90,7 @@ from operateur.testing.smsc import SmscSimulator
 
 sys.path.insert(0, str(Path(__file__).parent))
 import jasmin_gateway  # noqa: E402  (bench/jasmin_gateway.py, next to this file)
+from cpu import process_cpu  # noqa: E402  (bench/cpu.py)
 
 TUESDAY_10H = datetime(2026, 3, 10, 10, 0, tzinfo=PARIS)  # inside the 004 sending window
 SENDER = "38100"
@@ -131,6 +135,12 @@ class Simulator:
         if not self._conn.poll(60):
             raise RuntimeError("the SMSC simulator did not start")
         self.port: int = self._conn.recv()
+
+    @property
+    def pid(self) -> int:
+        pid = self._process.pid
+        assert pid is not None
+        return pid
 
     def wait_for(self, total: int, timeout: float) -> int:
         """Block until the simulator has taken ``total`` submits in all, or ``timeout``
@@ -194,6 +204,17 @@ def smpplib_loop(
 def bare_loop(port: int, count: int, window: int, first: int = 0) -> float:
     """smpplib straight to the simulator, nothing stored: messages per second."""
     return count / smpplib_loop(port, count, window, first, 1, "bare", "bench")
+
+
+def with_cpu(
+    simulator: Simulator, count: int, side: Callable[[], float]
+) -> tuple[float, tuple[float, float]]:
+    """``side()``'s rate, and the CPU time per message (µs) of this process (the client being
+    measured, all its threads) and of the simulator while it ran."""
+    client, smsc = time.process_time(), process_cpu(simulator.pid)
+    rate = side()
+    client, smsc = time.process_time() - client, process_cpu(simulator.pid) - smsc
+    return rate, (client / count * 1e6, smsc / count * 1e6)
 
 
 def jasmin_side(
@@ -376,8 +397,20 @@ def run(url: str | None, args: argparse.Namespace) -> int:
             ratios, jasmin_ratios = [], []
             expected = 0  # submits the simulator must have taken so far
             for index in range(rounds):
-                bare = bare_loop(simulator.port, count, args.window, first=index * count)
-                ours = pipeline(factory, simulator.port, count, args.window, route_name(index))
+                bare, bare_cpu = with_cpu(
+                    simulator,
+                    count,
+                    functools.partial(
+                        bare_loop, simulator.port, count, args.window, first=index * count
+                    ),
+                )
+                ours, ours_cpu = with_cpu(
+                    simulator,
+                    count,
+                    functools.partial(
+                        pipeline, factory, simulator.port, count, args.window, route_name(index)
+                    ),
+                )
                 expected += 2 * count
                 ratios.append(ours / bare)
                 line = (
@@ -393,6 +426,12 @@ def run(url: str | None, args: argparse.Namespace) -> int:
                     jasmin_ratios.append(ours / theirs)
                     line += f"; Jasmin {theirs:8,.0f} msg/s, operateur / Jasmin {ours / theirs:.2f}"
                 print(line, flush=True)
+                print(
+                    f"  CPU per message: bare loop {bare_cpu[0]:,.0f} µs + simulator"
+                    f" {bare_cpu[1]:,.0f} µs; operateur {ours_cpu[0]:,.0f} µs + simulator"
+                    f" {ours_cpu[1]:,.0f} µs",
+                    flush=True,
+                )
         finally:
             stack.close()  # Jasmin first: its connector is bound to the simulator
             counts = simulator.stop()
