@@ -20,7 +20,9 @@ rspamd and SpamAssassin's spamd on the same messages.
   rspamd compiles its rules in the background after it starts). Scanning only: no SMTP, no
   storage, no relay. An engine that is not installed is named and skipped.
 
-Prints each rate and operateur's ratio to each peer (the goal: at least rspamd's rate).
+Prints each rate, the CPU time per message of the gateway processes and of each engine's
+processes during the timed part, and operateur's ratio to each peer (the goal: at least
+rspamd's rate).
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ from operateur.mail.models import QueuedMessage, QueueStatus
 from operateur.migrations import upgrade_engine
 from operateur.testing.ports import free_port
 from operateur.testing.postgres import PostgresServer
+
+sys.path.insert(0, str(Path(__file__).parent))
+from cpu import cpu_of, process_cpu, processes  # noqa: E402  (bench/cpu.py)
 
 DOMAIN = "bench.example"
 
@@ -231,6 +236,7 @@ def run_operateur(
         client.quit()
 
     try:
+        cpu = sum(process_cpu(process.pid) for process in processes)
         started = time.perf_counter()
         answered = parallel(messages, connections, send)
         pending = select(func.count()).where(
@@ -243,6 +249,7 @@ def run_operateur(
                     break
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        cpu = sum(process_cpu(process.pid) for process in processes) - cpu
         with factory() as session:
             relayed = session.scalar(select(func.count()).select_from(QueuedMessage)) or 0
     finally:
@@ -261,6 +268,7 @@ def run_operateur(
     engine.dispose()
     return {
         "seconds": elapsed,
+        "cpu_ms": cpu / len(messages) * 1e3,
         "answered_seconds": answered,
         "relayed": counter.value,
         "delivered_rows": delivered,
@@ -288,7 +296,21 @@ def filter_rate(messages: list[bytes]) -> float:
 # --- peers -----------------------------------------------------------------------------------
 
 
-def run_rspamd(messages: list[bytes], connections: int, workers: int) -> float:
+def timed_scan(
+    messages: list[bytes],
+    connections: int,
+    scan: Callable[[int, list[bytes]], None],
+    root: int | None,
+) -> tuple[float, float]:
+    """A warm-up pass, then the timed one: messages per second, and CPU ms per message of the
+    engine's process ``root`` and its workers."""
+    parallel(messages, connections, scan)  # warm-up (rules compiled, caches filled)
+    before = cpu_of(processes(), root)
+    rate = len(messages) / parallel(messages, connections, scan)
+    return rate, (cpu_of(processes(), root) - before) / len(messages) * 1e3
+
+
+def run_rspamd(messages: list[bytes], connections: int, workers: int) -> tuple[float, float]:
     from operateur.mail.filter.engines import Rspamd
     from operateur.testing.dns import DnsServer
     from operateur.testing.redis import RedisServer
@@ -317,13 +339,12 @@ def run_rspamd(messages: list[bytes], connections: int, workers: int) -> float:
                 for raw in share:
                     clients[worker].check(raw, client_ip="127.0.0.1", helo="bench")
 
-            parallel(messages, connections, scan)  # warm-up (rules compiled, caches filled)
-            return len(messages) / parallel(messages, connections, scan)
+            return timed_scan(messages, connections, scan, server.pid)
     finally:
         redis.stop()
 
 
-def run_spamd(messages: list[bytes], connections: int, workers: int) -> float:
+def run_spamd(messages: list[bytes], connections: int, workers: int) -> tuple[float, float]:
     from operateur.mail.filter.engines import Spamd
     from operateur.testing.spam_engines import SpamdServer
 
@@ -335,12 +356,12 @@ def run_spamd(messages: list[bytes], connections: int, workers: int) -> float:
             for raw in share:
                 client.check(raw)
 
-        parallel(messages, connections, scan)  # warm-up
-        return len(messages) / parallel(messages, connections, scan)
+        return timed_scan(messages, connections, scan, server.pid)
 
 
-# name -> scan rate of (messages, connections, workers); spamd keeps its one child
-PEERS: dict[str, Callable[[list[bytes], int, int], float]] = {
+# name -> (scan rate, CPU ms per message) of (messages, connections, workers); spamd keeps its
+# one child
+PEERS: dict[str, Callable[[list[bytes], int, int], tuple[float, float]]] = {
     "rspamd": run_rspamd,
     "spamd": run_spamd,
 }
@@ -378,18 +399,21 @@ def main(argv: list[str] | None = None) -> int:
         f"{', STARTTLS' if args.tls else ''}:\n"
         f"{'':29} {rate:8.1f} msg/s  ({result['relayed']} relayed, {result['held']} held, "
         f"{result['refused']} refused in {result['seconds']:.1f} s; all answered after "
-        f"{result['answered_seconds']:.1f} s)"
+        f"{result['answered_seconds']:.1f} s); CPU {result['cpu_ms']:.2f} ms/msg"
     )
     print(f"operateur filter alone:       {filter_rate(messages):8.1f} msg/s (one at a time)")
     for name in [e.strip() for e in args.engines.split(",") if e.strip()]:
         try:
-            peer = PEERS[name](messages, args.connections, args.instances)
+            peer, peer_cpu = PEERS[name](messages, args.connections, args.instances)
         except (RuntimeError, KeyError) as error:
             print(f"{name}: not measured ({error})")
             continue
         workers = args.instances if name == "rspamd" else 1
         label = f"{name} scan, {workers} worker(s)"
-        print(f"{label:<29} {peer:8.1f} msg/s  -> operateur / {name} = {rate / peer:.2f}")
+        print(
+            f"{label:<29} {peer:8.1f} msg/s  -> operateur / {name} = {rate / peer:.2f};"
+            f" CPU {peer_cpu:.2f} ms/msg"
+        )
     return 0
 
 

@@ -46,6 +46,7 @@ from pathlib import Path
 from types import ModuleType
 
 import httpx
+from cpu import cpu_of, processes
 from sqlalchemy import create_engine, func, select
 
 from operateur.billing.models import UsageRecord
@@ -197,36 +198,6 @@ def proxy_for(
         shm_mb=2048,  # NOTES: shared memory for thousands of dialogs a second
         evapi=evapi,
     )
-
-
-def processes() -> dict[int, tuple[int, float]]:
-    """Every process now: its parent and the CPU time (user + system, seconds) it has used."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    found: dict[int, tuple[int, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path("/proc", entry, "stat").read_text()
-        except OSError:
-            continue  # ended meanwhile
-        fields = stat[stat.rfind(")") + 2 :].split()
-        found[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
-    return found
-
-
-def cpu_of(snapshot: dict[int, tuple[int, float]], root: int | None) -> float:
-    """CPU seconds used so far by process ``root`` and its descendants (Kamailio's workers)."""
-    if root is None:
-        return 0.0
-    family, grew = {root}, True
-    while grew:
-        grew = False
-        for pid, (parent, _) in snapshot.items():
-            if parent in family and pid not in family:
-                family.add(pid)
-                grew = True
-    return sum(snapshot[pid][1] for pid in family if pid in snapshot)
 
 
 def children_cpu() -> float:

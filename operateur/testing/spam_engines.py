@@ -42,6 +42,11 @@ class _Process:
     root: Path
     _process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int | None:
+        """Its main process id while it runs (the benchmark reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def _stop_process(self) -> None:
         if self._process is not None:
             self._process.terminate()
