@@ -51,34 +51,6 @@ class Count:
     alerted: bool
 
 
-@cache
-def _upsert(dialect: str) -> Insert:
-    """INSERT … ON CONFLICT DO UPDATE count + 1 RETURNING the row: one statement, atomic
-    across instances, built once per dialect (it is on the path of every message)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(DailyCount)
-    return statement.on_conflict_do_update(
-        index_elements=["address", "day", "direction"],
-        set_={"count": DailyCount.count + 1},
-    ).returning(DailyCount.id, DailyCount.count, DailyCount.alerted)
-
-
-def increment(
-    session: Session, customer_id: int, address: str, direction: Direction, day: date
-) -> Count:
-    """Add one message to the day's count of ``address``."""
-    values = {
-        "customer_id": customer_id,
-        "address": address,
-        "day": day,
-        "direction": direction,
-        "count": 1,
-        "alerted": False,
-    }
-    row_id, count, alerted = session.execute(_upsert(session.get_bind().dialect.name), values).one()
-    return Count(row_id, day, count, alerted)
-
-
 def _suspend(session: Session, view: CustomerView, cause: SuspensionCause, reason: str) -> bool:
     """Suspend the customer's mail service (the whole contract when its terms allow no partial
     suspension); False when it is suspended for that cause already."""
@@ -93,8 +65,10 @@ def _suspend(session: Session, view: CustomerView, cause: SuspensionCause, reaso
 
 
 @cache
-def _upsert_many(dialect: str) -> Insert:
-    """``_upsert`` adding each row's count, for several addresses in one statement."""
+def _upsert(dialect: str) -> Insert:
+    """INSERT … ON CONFLICT DO UPDATE count + the row's count RETURNING the rows: one
+    statement for several addresses, atomic across instances, built once per dialect (it is
+    on the path of every message)."""
     table = cast(Table, DailyCount.__table__)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table)
@@ -109,8 +83,7 @@ def count_message(
 ) -> Count:
     """Count one message of ``address`` today; beyond the terms' daily count, alert the
     customer once for the day and, if the terms say so, suspend the mail service (MAIL-08)."""
-    row = increment(session, view.customer_id, address, direction, now.date())
-    return _check_limit(session, view, address, direction, row)
+    return count_messages(session, view, [address], direction, now)[address]
 
 
 def count_messages(
@@ -137,7 +110,7 @@ def count_messages(
         for address, count in tally.items()
     ]
     connection = session.connection()
-    rows = connection.execute(_upsert_many(connection.dialect.name), values).all()
+    rows = connection.execute(_upsert(connection.dialect.name), values).all()
     return {
         address: _check_limit(session, view, address, direction, Count(row_id, day, count, alerted))
         for row_id, address, count, alerted in rows

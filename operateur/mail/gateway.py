@@ -26,7 +26,6 @@ import email.policy
 import email.utils
 import logging
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +34,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import Message
 from email.parser import BytesHeaderParser
-from time import monotonic
 from typing import Any, Protocol, TypeVar, cast, overload
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, syntax
@@ -60,6 +58,7 @@ from operateur.mail.filter import Action, Filter, Policy, Verdict
 from operateur.mail.filter import Envelope as FilterEnvelope
 from operateur.mail.filter.classifier import model_in_use
 from operateur.mail.filter.engines import configured_engines
+from operateur.mail.kept import Kept
 from operateur.mail.models import Direction, FilterLog, QuarantinedMessage
 from operateur.mail.queue import Spool
 from operateur.mail.relay import DeliveryWorker, MxResolver
@@ -494,10 +493,8 @@ class Gateway:
         self.stop_event = asyncio.Event()
         self.wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._views: dict[tuple[int, int], tuple[float, mail.CustomerView]] = {}
-        self._admissions: dict[str, tuple[float, Admission]] = {}
-        self._lock = threading.Lock()
-        self._loaders: dict[Any, threading.Lock] = {}
+        self._views: Kept[tuple[int, int], mail.CustomerView] = Kept(settings.mail_cache_seconds)
+        self._admissions: Kept[str, Admission] = Kept(settings.mail_cache_seconds)
         self.inbound_address: tuple[str, int] | None = None
         self.submission_address: tuple[str, int] | None = None
 
@@ -604,7 +601,7 @@ class Gateway:
         with self._transaction() as session:
             rows = queue.expire_due(session, self.clock())
             names = {row.spool_name for row in rows}
-            unused = [name for name in names if not queue.spool_in_use(session, name)]
+            unused = names - queue.spools_in_use(session, names)
         for name in unused:
             self.spool.delete(name)
         return len(rows)
@@ -677,14 +674,6 @@ class Gateway:
             return "451 4.7.1 Mail service suspended for this customer, try again later", None
         return "550 5.7.1 No mail service for this domain", None
 
-    def _fresh(self, kept: dict[Any, tuple[float, T]], key: Any) -> T | None:
-        """What ``kept`` holds for ``key`` if it is younger than ``mail_cache_seconds``."""
-        with self._lock:
-            cached = kept.get(key)
-        if cached is not None and monotonic() - cached[0] < self.settings.mail_cache_seconds:
-            return cached[1]
-        return None
-
     def _admission(self, name: str) -> Admission:
         """Whose domain ``name`` is and whether its mail is taken now, kept for
         ``mail_cache_seconds`` (a suspension decided by this instance applies at once)."""
@@ -701,35 +690,12 @@ class Gateway:
                     self._view(domain.customer_id, contract_id, session)
                 return Admission(domain.customer_id, refusal, contract_id)
 
-        return self._kept(self._admissions, name, load)
-
-    def _kept(self, kept: dict[Any, tuple[float, T]], key: Any, load: Callable[[], T]) -> T:
-        """What ``kept`` holds for ``key`` (``_fresh``), else read with ``load`` and kept. One
-        thread at a time reads a key: when what is kept expires, the sessions that need it at
-        that moment wait for one read instead of each making its own."""
-        cached = self._fresh(kept, key)
-        if cached is not None:
-            return cached
-        with self._lock:
-            loader = self._loaders.setdefault((id(kept), key), threading.Lock())
-        with loader:
-            cached = self._fresh(kept, key)  # read meanwhile by another thread
-            if cached is not None:
-                return cached
-            now = monotonic()
-            value = load()
-            with self._lock:
-                kept[key] = (now, value)
-        return value
+        return self._admissions.get(name, load)
 
     def forget(self, customer_id: int) -> None:
         """Drop what is kept in memory about a customer (after a suspension decided here)."""
-        with self._lock:
-            for name, (_, admission) in list(self._admissions.items()):
-                if admission.customer_id == customer_id:
-                    del self._admissions[name]
-            for key in [k for k in self._views if k[0] == customer_id]:
-                del self._views[key]
+        self._admissions.drop(lambda _, admission: admission.customer_id == customer_id)
+        self._views.drop(lambda key, _: key[0] == customer_id)
 
     @overload
     def inbound_rcpt(self, envelope: GatewayEnvelope, address: str) -> str: ...
@@ -750,7 +716,7 @@ class Gateway:
         except InvalidInput:
             return "553 5.1.3 Bad recipient address syntax"
         name = domain_of(rcpt)
-        admission = self._fresh(self._admissions, name)
+        admission = self._admissions.fresh(name)
         if admission is None:
             if cached_only:
                 return None
@@ -762,8 +728,9 @@ class Gateway:
         if admission.refusal is not None:
             return admission.refusal
         if envelope.customer_id is None:
+            assert admission.contract_id is not None  # taken: under a contract
             key = (admission.customer_id, admission.contract_id)
-            view = self._fresh(self._views, key)
+            view = self._views.fresh(key)
             if view is None:
                 if cached_only:
                     return None
@@ -788,22 +755,11 @@ class Gateway:
                 assert contract is not None
                 return mail.customer_view(db, customer_id, contract, self.settings)
 
-        return self._kept(self._views, (customer_id, contract_id), load)
-
-    def inbound_data(self, request: Accepted) -> str:
-        """The reply to an inbound message (from a thread)."""
-        plan = self.inbound_filter(request)
-        if isinstance(plan, str):
-            return plan
-        try:
-            written = self.committer.submit_batch(self._write_inbound, plan)
-        except Exception:
-            return self._not_stored(plan)
-        return self._inbound_reply(plan, written)
+        return self._views.get((customer_id, contract_id), load)
 
     async def inbound_data_async(self, request: Accepted) -> str:
-        """``inbound_data`` from the event loop: the filter and the spool file in a thread,
-        then the group commit awaited without holding a thread."""
+        """The reply to an inbound message: the filter and the spool file in a thread, then the
+        group commit awaited without holding a thread."""
         plan = await self.sync(self.inbound_filter, request)
         if isinstance(plan, str):
             return plan

@@ -413,26 +413,11 @@ def expire_due(session: Session, now: datetime) -> list[QueuedMessage]:
 
 def spool_in_use(session: Session, name: str) -> bool:
     """A spool file is needed while a delivery of it is pending or its quarantine is held."""
-    pending = session.scalar(
-        select(QueuedMessage.id)
-        .where(QueuedMessage.spool_name == name, QueuedMessage.status.in_(LIVE))
-        .limit(1)
-    )
-    if pending is not None:
-        return True
-    held = session.scalar(
-        select(QuarantinedMessage.id)
-        .where(
-            QuarantinedMessage.spool_name == name,
-            QuarantinedMessage.status == QuarantineStatus.HELD,
-        )
-        .limit(1)
-    )
-    return held is not None
+    return name in spools_in_use(session, {name})
 
 
 def spools_in_use(session: Session, names: set[str]) -> set[str]:
-    """``spool_in_use`` for several files at once: those of ``names`` still needed."""
+    """Those of the spool files ``names`` still needed (``spool_in_use``)."""
     if not names:
         return set()
     connection = session.connection()

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from time import monotonic
 from typing import Any, TypeVar
 
@@ -30,6 +32,7 @@ from operateur.db import transaction, utcnow
 from operateur.mail import queue
 from operateur.mail import service as mail
 from operateur.mail.commit import GroupCommit
+from operateur.mail.kept import Kept
 from operateur.mail.models import Direction
 from operateur.mail.queue import Delivery, Spool
 
@@ -176,10 +179,9 @@ class Connections:
 async def _quit(client: aiosmtplib.SMTP) -> None:
     """End a session politely; a session already broken is just closed."""
     try:
-        if client.is_connected:
-            await client.quit(timeout=5)
-    except (aiosmtplib.SMTPException, OSError, TimeoutError):
-        pass
+        with suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+            if client.is_connected:
+                await client.quit(timeout=5)
     finally:
         client.close()
 
@@ -347,9 +349,11 @@ class DeliveryWorker:
         self.concurrency = concurrency
         self.clock = clock
         self.connections = Connections()
-        # the customers' servers by (customer, domain), kept for mail_cache_seconds like the
-        # gateway's other customer data: a server added or removed applies within that delay
-        self._servers: dict[tuple[int, str], tuple[float, list[tuple[str, int]]]] = {}
+        # the customers' servers by (customer, domain): a server added or removed applies
+        # within mail_cache_seconds
+        self._servers: Kept[tuple[int, str], list[tuple[str, int]]] = Kept(
+            settings.mail_cache_seconds
+        )
 
     async def _sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Blocking work (database, spool) in a thread, off the event loop."""
@@ -384,20 +388,12 @@ class DeliveryWorker:
         for delivery in claimed:
             hosts: list[tuple[str, int]] = []
             if delivery.direction is Direction.INBOUND:
-                hosts = self._servers_for(session, delivery.customer_id, delivery.destination)
+                customer, domain = delivery.customer_id, delivery.destination
+                hosts = self._servers.get(
+                    (customer, domain), partial(mail.servers_for, session, customer, domain)
+                )
             found.append(Claimed(delivery, hosts))
         return found
-
-    def _servers_for(
-        self, session: Session, customer_id: int, domain: str
-    ) -> list[tuple[str, int]]:
-        """``mail.servers_for``, read again after ``mail_cache_seconds``."""
-        key, now = (customer_id, domain), monotonic()
-        kept = self._servers.get(key)
-        if kept is None or now - kept[0] >= self.settings.mail_cache_seconds:
-            kept = (now, mail.servers_for(session, customer_id, domain))
-            self._servers[key] = kept
-        return kept[1]
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, idle: float = 1.0) -> None:
         """Deliver until ``stop`` is set; ``wake`` is set when new mail was accepted (and when

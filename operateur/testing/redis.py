@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 from operateur.testing.ports import free_port
+from operateur.testing.processes import ChildProcess
 
 
-class RedisServer:
+class RedisServer(ChildProcess):
     def __init__(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -24,16 +25,10 @@ class RedisServer:
         self.binary = binary
         self.root = Path(tempfile.mkdtemp(prefix="operateur-redis-"))
         self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def pid(self) -> int | None:
-        """Its process id while it runs (the benchmark reads its CPU time)."""
-        return self._process.pid if self._process is not None else None
 
     def start(self) -> str:
         """Start the server, wait until it answers, and return its URL."""

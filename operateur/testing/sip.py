@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 
 from operateur.testing.ports import free_port
+from operateur.testing.processes import ChildProcess
 
 REPO = Path(__file__).resolve().parents[2]
 KAMAILIO_CFG = REPO / "deploy" / "kamailio" / "kamailio.cfg"
@@ -99,7 +100,7 @@ def sip_options(port: int, timeout: float = 1.0) -> str | None:
 # --- Kamailio ---------------------------------------------------------------------------------
 
 
-class Kamailio:
+class Kamailio(ChildProcess):
     """The shipped Kamailio configuration on a free loopback UDP port.
 
     ``api_url`` and ``api_key`` point it at operateur; ``gateway_port`` is the loopback port
@@ -133,7 +134,6 @@ class Kamailio:
         self.evapi_port = free_port() if evapi else None
         self.root = Path(tempfile.mkdtemp(prefix="operateur-kamailio-"))
         self.log_path = self.root / "kamailio.log"
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def log(self) -> str:
@@ -187,11 +187,6 @@ class Kamailio:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """Its process id while it runs (the benchmark reads its CPU time)."""
-        return self._process.pid if self._process is not None else None
 
     def rpc(self, *command: str) -> str:
         """A command on the RPC socket (``kamcmd``), e.g. ``rpc("htable.get", "t", "key")``."""
@@ -277,7 +272,7 @@ def _call_number(call_id: str) -> int:
     return int(head) if head.isdigit() else 0
 
 
-class SippCallee:
+class SippCallee(ChildProcess):
     """SIPp answering every call on a free loopback port (``uas.xml``)."""
 
     def __init__(self, scenario: Path = SCENARIOS / "uas.xml") -> None:
@@ -287,12 +282,6 @@ class SippCallee:
         self.media_port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="operateur-sipp-callee-"))
         self.log_path = self.root / "callee.log"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        """Its process id while it runs (the benchmark reads its CPU time)."""
-        return self._process.pid if self._process is not None else None
 
     def start(self, timeout: float = 30.0) -> SippCallee:
         command = [
@@ -489,7 +478,7 @@ def _outcomes(events: Sequence[SipEvent]) -> list[CallOutcome]:
 # --- operateur --------------------------------------------------------------------------------
 
 
-class OperateurServer:
+class OperateurServer(ChildProcess):
     """``operateur.app:create_served_app`` served by uvicorn on a free loopback port."""
 
     def __init__(
@@ -505,12 +494,6 @@ class OperateurServer:
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="operateur-server-"))
         self.log_path = self.root / "uvicorn.log"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        """Its process id while it runs (the benchmark reads its CPU time)."""
-        return self._process.pid if self._process is not None else None
 
     @property
     def api_url(self) -> str:

@@ -21,6 +21,7 @@ from types import TracebackType
 import httpx
 
 from operateur.testing.ports import free_port
+from operateur.testing.processes import ChildProcess
 
 RSPAMD_OFFLINE_MODULES = (
     "rbl", "surbl", "spf", "dkim", "dmarc", "arc", "asn", "emails", "fuzzy_check",
@@ -38,14 +39,8 @@ def _as_user(path: Path, user: str) -> None:
                 shutil.chown(os.path.join(root, name), user)
 
 
-class _Process:
+class _Process(ChildProcess):
     root: Path
-    _process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        """Its main process id while it runs (the benchmark reads its CPU time)."""
-        return self._process.pid if self._process is not None else None
 
     def _stop_process(self) -> None:
         if self._process is not None:

@@ -365,8 +365,8 @@ def train(
         segments[kind] = {
             "ham": int(np.sum(mine & (y == 0))),
             "spam": int(np.sum(mine & (y == 1))),
-            "cv_false_positives": int(np.sum(cv_scores[mine & (y == 0)] >= thresholds[kind])),
-            "cv_false_negatives": int(np.sum(spam_scores < thresholds[kind])),
+            "cv_false_positives": int(np.sum(ham_scores >= threshold)),
+            "cv_false_negatives": int(np.sum(spam_scores < threshold)),
         }
 
     final = fit(blocks, y, opts.c)
