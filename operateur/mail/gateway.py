@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import email.header
-import email.policy
 import email.utils
 import logging
 import re
@@ -33,7 +32,6 @@ from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import Message
-from email.parser import BytesHeaderParser
 from typing import Any, Protocol, TypeVar, cast, overload
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, syntax
@@ -58,6 +56,7 @@ from operateur.mail.filter import Action, Filter, Policy, Verdict
 from operateur.mail.filter import Envelope as FilterEnvelope
 from operateur.mail.filter.classifier import model_in_use
 from operateur.mail.filter.engines import configured_engines
+from operateur.mail.filter.message import ParsedMessage
 from operateur.mail.kept import Kept
 from operateur.mail.models import Direction, FilterLog, QuarantinedMessage
 from operateur.mail.queue import Spool
@@ -96,7 +95,9 @@ CORRUPTED_DOMAIN = "CORRUPTED_DOMAIN"
 class Scanner(Protocol):
     """What the gateway needs of ``operateur.mail.filter.Filter``."""
 
-    def scan(self, raw: bytes, envelope: FilterEnvelope, policy: Policy) -> Verdict: ...
+    def scan_message(
+        self, message: ParsedMessage, envelope: FilterEnvelope, policy: Policy
+    ) -> Verdict: ...
 
 
 @dataclass(frozen=True)
@@ -794,11 +795,12 @@ class Gateway:
         raw = request.raw
         if len(raw) > view.rules.max_message_bytes:
             return "552 5.3.4 Message size exceeds fixed maximum message size"
-        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        message = ParsedMessage(raw)  # parsed once: the filter's and the log's headers
+        headers = message.msg
         sender = request.mail_from.lower()
         recipients = [r.lower() for r in request.rcpt_tos]
-        verdict = self.scanner.scan(
-            raw,
+        verdict = self.scanner.scan_message(
+            message,
             FilterEnvelope(
                 mail_from=sender,
                 rcpt_tos=tuple(recipients),
@@ -1052,8 +1054,9 @@ class Gateway:
                 return "550 5.7.1 Account blocked (MAIL-08), contact support"
         sender = request.mail_from.lower()
         recipients = [r.lower() for r in request.rcpt_tos]
-        verdict = self.scanner.scan(
-            raw,
+        message = ParsedMessage(raw)
+        verdict = self.scanner.scan_message(
+            message,
             FilterEnvelope(
                 mail_from=sender,
                 rcpt_tos=tuple(recipients),
@@ -1064,7 +1067,7 @@ class Gateway:
             view.policy,
         )
         spam = verdict.virus or verdict.action in (Action.QUARANTINE, Action.REJECT)
-        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        headers = message.msg
         group = Group(recipients, Action.REJECT if spam else Action.DELIVER, False)
         facts = {
             "allow_listed": False,

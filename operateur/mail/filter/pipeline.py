@@ -98,7 +98,11 @@ class Filter:
         )
 
     def scan(self, raw: bytes, envelope: Envelope, policy: Policy) -> Verdict:
-        ctx = ScanContext(ParsedMessage(raw), envelope, policy)
+        return self.scan_message(ParsedMessage(raw), envelope, policy)
+
+    def scan_message(self, message: ParsedMessage, envelope: Envelope, policy: Policy) -> Verdict:
+        """``scan`` of a message already parsed (the gateway reads its headers too)."""
+        ctx = ScanContext(message, envelope, policy)
         symbols = malware.scan_malware(ctx)
         virus = any(s.name in malware.VIRUS_SYMBOLS for s in symbols)
         allowed = matching_entry(policy.allow, senders(ctx))
