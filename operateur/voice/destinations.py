@@ -4,7 +4,9 @@ calls where excluded) and the premium/IRSF blocklist.
 
 A proxy may send a number as ``+33140000000``, ``0033140000000``, ``0140000000`` or
 ``33140000000``: :func:`dialled` reads them all (a digit string of 11 or more digits that does
-not start with 0 is taken as E.164 without its ``+``).
+not start with 0 is taken as E.164 without its ``+``). An emergency number behind the French
+country code (``+33112``, ``0033112``), as a proxy normalising to E.164 sends it, is the
+emergency number (VOX-02).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from operateur.catalog.terms import VoiceRules
-from operateur.domain.numbering import NumberInfo, NumberKind, classify
+from operateur.domain.numbering import FRENCH_EMERGENCY_NUMBERS, NumberInfo, NumberKind, classify
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 from operateur.voice.decision import FORBIDDEN, NOT_FOUND, Refusal
@@ -69,6 +71,10 @@ class Dialled:
 
 def _written(raw: str) -> str:
     text = raw.strip()
+    for country in ("+33", "0033"):
+        rest = "".join(text.removeprefix(country).split())
+        if text.startswith(country) and rest in FRENCH_EMERGENCY_NUMBERS:
+            return rest
     if text.isdigit() and len(text) >= 11 and not text.startswith("0"):
         return "+" + text
     return text

@@ -3,35 +3,44 @@
 An account (a contract) flagged ``prospecting`` places unsolicited commercial calls; every
 number it calls is treated as a consumer's. For each call, in this order:
 
-1. a refusal recorded less than ``quiet_days_after_refusal`` days ago stops it (décret
-   2022-1313: 60 days without contact after a refusal);
+1. a refusal stops it for ``quiet_days_after_refusal`` whole calendar days after the day of
+   the refusal (décret 2022-1313, art. D.223-9: "soixante jours calendaires révolus");
 2. from ``consent_required_from`` (loi 2025-594, 11 August 2026) a call needs the consumer's
    prior consent or an existing contract with them;
 3. where the contract still references Bloctel (``bloctel_scrub_required``), a number of the
-   imported opposition list needs consent;
-4. without consent, calls only within ``prospection_windows`` (Monday–Friday 10:00–13:00 and
-   14:00–20:00 Paris time, public holidays excluded);
+   imported opposition list needs consent or an existing contract;
+4. without the consumer's express prior consent (an existing contract is not enough), calls
+   only within ``prospection_windows`` (Monday–Friday 10:00–13:00 and 14:00–20:00, public
+   holidays excluded) in the consumer's time zone (art. D.223-9: "ces heures correspondant à
+   celles du fuseau horaire du consommateur"): the zones ``phonenumbers`` gives for the number
+   (an overseas number is called in its own hours; where it names several zones, the window
+   must be open in each), the windows' own zone when it gives none;
 5. at most ``max_attempts_per_number`` calls per number per ``attempts_period_days`` days per
-   customer.
+   customer, whatever the consent.
 
 A consent, a contract or a refusal is recorded with who gave it, when, and the proof kept; the
-latest record of a number is the one that counts.
+latest record of a number given before the call is the one that counts.
 
 Opposition list file (Bloctel format as operateur reads it): UTF-8 text, one telephone number
 per line in national (``0612345678``) or international form (``+33612345678``,
 ``0033612345678``); further ``;`` or ``,`` separated fields on a line are ignored; blank lines,
 lines starting with ``#`` and a first line that holds no number (a header such as ``numero``)
 are skipped. The import is all or nothing: any bad line makes it change nothing and every bad
-line is reported with its number and reason. ``replace`` swaps the whole list for the file.
+line is reported with its number and reason; a file without any number is refused.
+``replace`` swaps the whole list for the file.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+from phonenumbers import timezone as number_zones
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -39,7 +48,7 @@ from operateur.catalog.terms import TelemarketingRules, WeeklyWindow
 from operateur.contracts import service as contracts
 from operateur.db import utcnow
 from operateur.domain.calendar import TimeWindow
-from operateur.domain.numbering import NumberKind, classify
+from operateur.domain.numbering import parse_number
 from operateur.errors import InvalidInput, NotFound
 from operateur.i18n import Text
 from operateur.voice.decision import FORBIDDEN, Refusal
@@ -58,6 +67,35 @@ def time_window(window: WeeklyWindow) -> TimeWindow:
         exclude_holidays=window.exclude_public_holidays,
         tz=ZoneInfo(window.timezone),
     )
+
+
+_DAY_NAMES = {
+    "fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+
+
+def describe_windows(windows: tuple[WeeklyWindow, ...], lang: str) -> str:
+    """The terms' windows in words, e.g. ``lun.–ven. 10:00–13:00, 14:00–20:00``."""
+    names = _DAY_NAMES[lang]
+    groups: dict[tuple[int, ...], list[str]] = {}
+    holidays_closed = False
+    for window in windows:
+        days = tuple(sorted(WEEKDAY_INDEX[day.value] for day in window.days))
+        groups.setdefault(days, []).append(f"{window.start:%H:%M}–{window.end:%H:%M}")
+        holidays_closed = holidays_closed or window.exclude_public_holidays
+    parts = []
+    for days, spans in groups.items():
+        contiguous = len(days) >= 3 and days[-1] - days[0] == len(days) - 1
+        label = (
+            f"{names[days[0]]}–{names[days[-1]]}"
+            if contiguous
+            else ", ".join(names[d] for d in days)
+        )
+        parts.append(f"{label} {', '.join(spans)}")
+    if holidays_closed:
+        parts.append("hors jours fériés" if lang == "fr" else "public holidays excluded")
+    return "; ".join(parts)
 
 
 def _refused(cause: str, fr: str, en: str, rule: str = "VOX-10") -> Refusal:
@@ -111,18 +149,9 @@ def list_profiles(session: Session, customer_id: int) -> list[VoiceProfile]:
 
 
 def e164_of(raw: str, field: str = "number") -> str:
-    """The E.164 form of a subscriber number a consumer can be called on."""
-    info = classify(raw, field=field)
-    if info.e164 is None or info.kind is NumberKind.EMERGENCY:
-        raise InvalidInput(
-            Text(
-                fr="« {number} » n'est pas un numéro d'abonné.",
-                en="“{number}” is not a subscriber number.",
-            ),
-            field=field,
-            details={"number": raw},
-        )
-    return info.e164
+    """The E.164 form of a subscriber number a consumer can be called on; refused with its
+    ``reason`` (``too_short``, ``emergency``, ``short_number``…) otherwise."""
+    return parse_number(raw, field=field)
 
 
 def record_consent(
@@ -184,13 +213,14 @@ def list_consents(session: Session, customer_id: int, number: str | None = None)
     return list(session.scalars(query.order_by(Consent.given_at.desc(), Consent.id.desc())))
 
 
-def latest_record(session: Session, customer_id: int, number: str) -> Consent | None:
-    return session.scalar(
-        select(Consent)
-        .where(Consent.customer_id == customer_id, Consent.number == number)
-        .order_by(Consent.given_at.desc(), Consent.id.desc())
-        .limit(1)
-    )
+def latest_record(
+    session: Session, customer_id: int, number: str, at: datetime | None = None
+) -> Consent | None:
+    """The latest record of ``number`` given at or before ``at`` (any time without it)."""
+    query = select(Consent).where(Consent.customer_id == customer_id, Consent.number == number)
+    if at is not None:
+        query = query.where(Consent.given_at <= at)
+    return session.scalar(query.order_by(Consent.given_at.desc(), Consent.id.desc()).limit(1))
 
 
 # --- the opposition list ---------------------------------------------------------------------
@@ -244,6 +274,14 @@ def import_oppositions(
             field="file",
             details={"count": len(errors), "rows": errors},
         )
+    if not numbers:
+        raise InvalidInput(
+            Text(
+                fr="Liste d'opposition sans aucun numéro : rien n'est importé.",
+                en="The opposition list holds no number: nothing is imported.",
+            ),
+            field="file",
+        )
     unique = sorted(set(numbers))
     removed = 0
     if replace:
@@ -274,6 +312,33 @@ def is_opposed(session: Session, number: str) -> bool:
 # --- the check on each call ------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65_536)
+def consumer_zones(number: str) -> tuple[tzinfo, ...]:
+    """The time zones the consumer of ``number`` (E.164) may be in, per ``phonenumbers``."""
+    try:
+        names = number_zones.time_zones_for_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return ()
+    zones: list[tzinfo] = []
+    for name in names:
+        try:
+            zones.append(ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):  # "Etc/Unknown"
+            continue
+    return tuple(zones)
+
+
+def _quiet_until(refused_at: datetime, days: int, zones: tuple[tzinfo, ...]) -> datetime:
+    """The end of the ``days`` whole calendar days that follow the day of a refusal, in the
+    consumer's zone (the latest of them when several are possible)."""
+    return max(
+        datetime.combine(
+            refused_at.astimezone(zone).date() + timedelta(days=days + 1), time(0), tzinfo=zone
+        )
+        for zone in zones
+    )
+
+
 def prospection_refusal(
     session: Session,
     *,
@@ -284,32 +349,33 @@ def prospection_refusal(
     now: datetime,
 ) -> Refusal | None:
     """Why a prospecting account may not call ``number`` (E.164) now, or ``None``."""
-    latest = latest_record(session, customer_id, number)
-    if (
-        latest is not None
+    zones = consumer_zones(number) or tuple({w.tz for w in windows}) or (UTC,)
+    latest = latest_record(session, customer_id, number, at=now)
+    quiet = (
+        _quiet_until(latest.given_at, rules.quiet_days_after_refusal, zones)
+        if latest is not None
         and latest.kind is ConsentKind.REFUSAL
         and rules.quiet_days_after_refusal is not None
-        and now < latest.given_at + timedelta(days=rules.quiet_days_after_refusal)
-    ):
-        until = (latest.given_at + timedelta(days=rules.quiet_days_after_refusal)).date()
+        else None
+    )
+    if quiet is not None and now < quiet:
+        until = quiet.date()
         return _refused(
             "refused_recently",
             f"ce consommateur a refusé d'être appelé : pas d'appel avant le {until:%d/%m/%Y}",
             f"this consumer refused to be called: no call before {until.isoformat()}",
         )
-    consented = (
-        latest is not None
-        and latest.kind in (ConsentKind.CONSENT, ConsentKind.CONTRACT)
-        and latest.withdrawn_at is None
-    )
+    current = latest is not None and latest.withdrawn_at is None
+    consented = current and latest is not None and latest.kind is ConsentKind.CONSENT
+    contract = current and latest is not None and latest.kind is ConsentKind.CONTRACT
     start = rules.consent_required_from
-    if start is not None and now.date() >= start and not consented:
+    if start is not None and now.date() >= start and not (consented or contract):
         return _refused(
             "consent_required",
             "démarchage sans consentement préalable du consommateur (loi 2025-594)",
             "prospection call without the consumer's prior consent (loi 2025-594)",
         )
-    if rules.bloctel_scrub_required and not consented and is_opposed(session, number):
+    if rules.bloctel_scrub_required and not (consented or contract) and is_opposed(session, number):
         return _refused(
             "opposition_list",
             "numéro inscrit sur la liste d'opposition au démarchage (Bloctel)",
@@ -319,14 +385,14 @@ def prospection_refusal(
         rules.prospection_hours_apply
         and windows
         and not consented
-        and not any(w.contains(now) for w in windows)
+        and not all(any(replace(w, tz=zone).contains(now) for w in windows) for zone in zones)
     ):
         return _refused(
             "outside_legal_hours",
-            "hors des jours et heures légaux de démarchage (lun.–ven. 10h–13h, 14h–20h, "
-            "hors jours fériés)",
-            "outside the legal days and hours for prospection calls (Mon–Fri 10:00–13:00, "
-            "14:00–20:00, public holidays excluded)",
+            "hors des jours et heures légaux de démarchage, heure du consommateur "
+            f"({describe_windows(rules.prospection_windows, 'fr')})",
+            "outside the legal days and hours for prospection calls, consumer's time "
+            f"({describe_windows(rules.prospection_windows, 'en')})",
         )
     if rules.max_attempts_per_number is not None and rules.attempts_period_days is not None:
         since = now - timedelta(days=rules.attempts_period_days)

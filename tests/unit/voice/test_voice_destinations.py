@@ -71,3 +71,38 @@ def test_caller_id_rules() -> None:
     assert refusal is not None and refusal.cause == "caller_id_outside_automated_ranges"
     refusal = caller_id_refusal("+33163000000", cpaas.cli, assigned=mine)
     assert refusal is not None and refusal.cause == "caller_id_not_assigned"
+
+
+# SPEC: VOX-09 (Arcep décision 2022-1583: the verified polyvalent ranges of the overseas
+# departments, 09475 to 09479, may be presented by automated calling systems; 0947 otherwise not)
+@pytest.mark.parametrize(
+    ("caller", "allowed"),
+    [
+        ("+33947512345", True),  # 09475 Guadeloupe, Saint-Martin, Saint-Barthélemy
+        ("+33947612345", True),  # 09476 Guyane
+        ("+33947712345", True),  # 09477 Martinique
+        ("+33947812345", True),  # 09478 La Réunion, Mayotte
+        ("+33947912345", True),  # 09479 La Réunion, Mayotte
+        ("+33947412345", False),  # 09474: an ordinary 09 number
+    ],
+)
+def test_overseas_automated_calling_ranges(caller: str, allowed: bool) -> None:
+    cpaas = get_offer("cpaas").terms.voice
+    assert cpaas is not None
+    refusal = caller_id_refusal(caller, cpaas.cli, assigned=frozenset({caller}))
+    if allowed:
+        assert refusal is None
+    else:
+        assert refusal is not None and (refusal.rule, refusal.cause) == (
+            "VOX-09",
+            "caller_id_outside_automated_ranges",
+        )
+
+
+# SPEC: VOX-02 (an emergency number sent in the +33 / 0033 form a proxy normalises to is still
+# an emergency number: routed free, never refused as an unknown number)
+@pytest.mark.parametrize("raw", ["+33112", "0033112", "+3315", "+33116117", "+33 17"])
+def test_emergency_numbers_with_the_french_country_code(raw: str) -> None:
+    number = dialled(raw)
+    assert number is not None
+    assert (number.route, number.is_emergency, number.rating_key) == ("emergency", True, None)
