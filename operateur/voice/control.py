@@ -814,9 +814,28 @@ class VoiceControl:
         deadline: float,
     ) -> int | Refusal:
         """The database part of an admission, in one transaction: the prospection attempt
-        (VOX-10) and the prepaid reservation (BIL-10). Returns the maximum duration."""
+        (VOX-10) and the prepaid reservation (BIL-10). Returns the maximum duration, or why
+        the call is refused."""
         with self._unit() as session:
             if view.prospecting:
+                # VOX-10 checked again under the customer's lock (the first check read without
+                # it): of calls to a number at the same moment, one only takes its last attempt
+                session.execute(
+                    select(Customer.id).where(Customer.id == view.customer_id).with_for_update()
+                )
+                voice = view.terms.voice
+                assert voice is not None
+                refusal = telemarketing.prospection_refusal(
+                    session,
+                    customer_id=view.customer_id,
+                    number=number.record_number,
+                    rules=voice.telemarketing,
+                    windows=view.windows,
+                    now=now,
+                )
+                if refusal is not None:
+                    session.rollback()
+                    return refusal
                 telemarketing.record_attempt(
                     session,
                     customer_id=view.customer_id,

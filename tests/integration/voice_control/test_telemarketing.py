@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from operateur.accounts import audit
+from operateur.accounts.permissions import system_actor
 from operateur.catalog.service import get_offer
 from operateur.catalog.terms import WeeklyWindow
 from operateur.contracts.models import LineKind
 from operateur.errors import InvalidInput
 from operateur.voice import telemarketing
+from operateur.voice.control import AuthorizeRequest
+from operateur.voice.counters import Counters
+from operateur.voice.decision import Decision
 from operateur.voice.models import ConsentKind, Opposition, ProspectAttempt
-from tests.integration.voice_control.conftest import Account, VoiceWorld
+from tests.integration.conftest import Builder
+from tests.integration.voice_control.conftest import Account, Clock, VoiceWorld
 
 CONSUMER = "+33612345678"
 NO_CONSENT_LAW: dict[str, Any] = {"voice": {"telemarketing": {"consent_required_from": None}}}
@@ -335,3 +345,44 @@ def test_an_opposition_file_without_numbers_is_refused(voice: VoiceWorld, text: 
     assert refused.value.field == "file"
     assert refused.value.render("fr") and refused.value.render("en")
     assert set(voice.session.scalars(select(Opposition.number))) == {"+33612345678"}
+
+
+# SPEC: VOX-10
+def test_simultaneous_calls_cannot_exceed_the_attempts_per_number(
+    committed_factory: sessionmaker[Session], counters: Counters, clock: Clock, tmp_path: Path
+) -> None:
+    """Calls authorized at the same moment (several proxy workers) each see the attempts
+    already recorded: the number's last attempt goes to one of them only."""
+    session = committed_factory()
+    audit.set_actor(session, system_actor("test"))
+    voice = VoiceWorld(Builder(session), session, committed_factory, counters, clock, tmp_path)
+    control = voice.control()
+    account = _prospecting(voice)
+    _consent(voice, account, ConsentKind.CONSENT, voice.clock.now - timedelta(days=100))
+    for _ in range(3):
+        call_id, decision = voice.call(control, account, CONSUMER)
+        assert decision.allow
+        control.end(call_id, "NO ANSWER", 480)
+    start = threading.Barrier(6)
+
+    def attempt(index: int) -> Decision:
+        start.wait()
+        return control.authorize(
+            AuthorizeRequest(
+                call_id=f"simultaneous-{index}@test",
+                line=account.line.sip_username,
+                caller=account.numbers[0],
+                callee=CONSUMER,
+                source_ip="127.0.0.1",
+                media="audio",
+            )
+        )
+
+    with ThreadPoolExecutor(6) as pool:
+        decisions = list(pool.map(attempt, range(6)))
+    assert sum(decision.allow for decision in decisions) == 1
+    with committed_factory() as check:
+        recorded = check.scalar(
+            select(func.count(ProspectAttempt.id)).where(ProspectAttempt.number == CONSUMER)
+        )
+    assert recorded == 4
