@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import secrets
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,21 @@ def link_secret(settings: Settings) -> bytes:
     path = Path(settings.data_dir) / "mail" / "link.secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        # written whole under a private name, then published with link(): another process
+        # never reads a half-written (empty) key
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".link.secret.")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.link(draft, path)
         except FileExistsError:
-            return path.read_bytes().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_bytes().strip()
+            pass  # another process published its key first: that one is used
+        finally:
+            os.unlink(draft)
+    secret = path.read_bytes().strip()
+    if not secret:
+        raise RuntimeError(f"empty mail link secret in {path}: delete it or set one")
+    return secret
 
 
 def _b64(data: bytes) -> str:
@@ -67,6 +76,8 @@ def _refused() -> InvalidInput:
 
 def verify(secret: bytes, purpose: str, token: str, now: datetime) -> dict[str, Any]:
     """The data of a token signed for ``purpose`` and not expired; otherwise ``InvalidInput``."""
+    if not token.isascii():  # a URL path may carry anything: refused, not a server error
+        raise _refused()
     payload, _, signature = token.partition(".")
     if not payload or not hmac.compare_digest(signature, _signature(secret, payload)):
         raise _refused()

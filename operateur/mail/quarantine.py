@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from operateur.accounts import service as accounts
 from operateur.catalog.terms import ReleaseChannel
 from operateur.config import Settings
 from operateur.contracts import service as contracts
+from operateur.domain.calendar import PARIS
 from operateur.errors import Conflict, Forbidden, InvalidInput, NotFound
 from operateur.i18n import Text
 from operateur.logs import event
@@ -179,6 +180,38 @@ def record(
     return feedback
 
 
+def _closed(item: QuarantinedMessage) -> Conflict:
+    return Conflict(
+        Text(
+            fr="Ce message n'est plus en quarantaine ({status}).",
+            en="This message is no longer held ({status}).",
+        ),
+        code="quarantine_closed",
+        details={"status": item.status.value},
+    )
+
+
+def _close(
+    session: Session,
+    item: QuarantinedMessage,
+    status: QuarantineStatus,
+    closed_by: str,
+    now: datetime,
+) -> None:
+    """Take a message out of the quarantine only if it is still held in the database: of two
+    releases at once (a double click, the recipient and an administrator), the second finds
+    it closed instead of delivering it twice."""
+    done = session.execute(
+        update(QuarantinedMessage)
+        .where(QuarantinedMessage.id == item.id, QuarantinedMessage.status == QuarantineStatus.HELD)
+        .values(status=status, closed_at=now, closed_by=closed_by[:200])
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise _closed(item)
+
+
 def release(
     session: Session,
     item: QuarantinedMessage,
@@ -190,14 +223,7 @@ def release(
     """Let a held message through to its recipient: queued for delivery at once, the release
     recorded (MAIL-03). A virus is released by an administrator only."""
     if item.status is not QuarantineStatus.HELD:
-        raise Conflict(
-            Text(
-                fr="Ce message n'est plus en quarantaine ({status}).",
-                en="This message is no longer held ({status}).",
-            ),
-            code="quarantine_closed",
-            details={"status": item.status.value},
-        )
+        raise _closed(item)
     _require_channel(session, item.customer_id, channel)
     if item.virus and channel is not FeedbackChannel.ADMINISTRATOR:
         raise Forbidden(
@@ -207,9 +233,7 @@ def release(
             ),
             code="virus_release_refused",
         )
-    item.status = QuarantineStatus.RELEASED
-    item.closed_at = now
-    item.closed_by = f"{channel.value}:{actor}"[:200]
+    _close(session, item, QuarantineStatus.RELEASED, f"{channel.value}:{actor}", now)
     entry = session.get(FilterLog, item.log_id)
     queue.enqueue(
         session,
@@ -242,18 +266,8 @@ def release(
 def delete(session: Session, item: QuarantinedMessage, *, actor: str, now: datetime) -> None:
     """Delete a held message for good (its file goes with the next spool sweep, MAIL-10)."""
     if item.status is not QuarantineStatus.HELD:
-        raise Conflict(
-            Text(
-                fr="Ce message n'est plus en quarantaine ({status}).",
-                en="This message is no longer held ({status}).",
-            ),
-            code="quarantine_closed",
-            details={"status": item.status.value},
-        )
-    item.status = QuarantineStatus.DELETED
-    item.closed_at = now
-    item.closed_by = f"administrator:{actor}"[:200]
-    session.flush()
+        raise _closed(item)
+    _close(session, item, QuarantineStatus.DELETED, f"administrator:{actor}", now)
 
 
 def allow_sender(
@@ -394,11 +408,10 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> int:
         mailbox = mail.find_mailbox(session, recipient)
         if mailbox is not None and not mailbox.digest_enabled:
             continue
-        interval = timedelta(hours=terms.mail.digest_interval_hours)
         if (
             mailbox is not None
             and mailbox.last_digest_at
-            and now - mailbox.last_digest_at < interval
+            and not _digest_due(mailbox.last_digest_at, now, terms.mail.digest_interval_hours)
         ):
             continue
         keep = timedelta(days=terms.retention.mail_days or 30)
@@ -417,6 +430,15 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> int:
         sent += 1
     session.flush()
     return sent
+
+
+def _digest_due(last: datetime, now: datetime, hours: int) -> bool:
+    """Has the terms' digest interval passed since the last digest? The digest job runs once
+    per Paris day at whatever second its tick comes (and a Paris day may last 23 hours), so
+    whole Paris days count as 24 hours: a daily digest is not skipped because today's tick
+    came a few seconds earlier than yesterday's."""
+    days = (now.astimezone(PARIS).date() - last.astimezone(PARIS).date()).days
+    return now - last >= timedelta(hours=hours) or days * 24 >= hours
 
 
 def _digest_subject(count: int, lang: str) -> str:
@@ -551,6 +573,13 @@ def answer_challenge(
         )
     if challenge.answered_at is None:
         challenge.answered_at = now
+    _require_channel(session, challenge.customer_id, FeedbackChannel.SENDER_CHALLENGE)
+    contract = licences.mail_contract(session, challenge.customer_id)
+    rules = contracts.terms_of(contract).mail if contract else None
+    assert rules is not None  # _require_channel refused otherwise
+    # the challenge speaks for the mail held up to the end of its period: later mail gets
+    # the later period's own challenge (replaying an answered link releases nothing new)
+    period_end = challenge.period_start + timedelta(hours=rules.challenge_period_hours)
     held = list(
         session.scalars(
             select(QuarantinedMessage).where(
@@ -558,6 +587,7 @@ def answer_challenge(
                 QuarantinedMessage.mail_from == challenge.sender,
                 QuarantinedMessage.status == QuarantineStatus.HELD,
                 QuarantinedMessage.virus.is_(False),
+                QuarantinedMessage.created_at < period_end,
             )
         )
     )

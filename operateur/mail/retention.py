@@ -34,6 +34,9 @@ log = logging.getLogger("operateur.mail.retention")
 # A spool file with no row yet may belong to a message being accepted right now: it is left
 # alone for this long (the time between writing the file and committing its row).
 UNCOMMITTED_GRACE = timedelta(hours=1)
+# The purge runs once a day: stored mail that would pass its limit before the next run goes at
+# this one, so that it is never kept beyond the terms' days ("n'excède pas 30 jours").
+NEXT_RUN = timedelta(days=1)
 
 
 @dataclass
@@ -86,7 +89,7 @@ def purge(session: Session, spool: Spool, now: datetime) -> Purged:
         if terms is None:
             continue
         if terms.mail_days is not None:
-            mail_limit = now - timedelta(days=terms.mail_days)
+            mail_limit = now - timedelta(days=terms.mail_days) + NEXT_RUN
             purged.quarantine += _count(
                 session,
                 delete(QuarantinedMessage).where(

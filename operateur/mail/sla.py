@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import exists, func, select
@@ -33,6 +33,7 @@ from operateur.catalog.terms import MailSla
 from operateur.contracts import service as contracts
 from operateur.contracts.lifecycle import LIVE
 from operateur.contracts.models import Contract
+from operateur.db import utcnow
 from operateur.domain.calendar import PARIS, add_months, last_day_of_month
 from operateur.domain.money import round_money
 from operateur.errors import Conflict, InvalidInput
@@ -72,6 +73,12 @@ def _percent(part: int, whole: int) -> Decimal:
     if whole == 0:
         return Decimal("0")
     return (Decimal(part) * 100 / Decimal(whole)).quantize(PERCENT)
+
+
+def _reaches(part: int, whole: int, limit: Decimal) -> bool:
+    """Is ``part / whole`` at or above ``limit`` percent? Compared exactly, not on the rounded
+    display figure (1 in 10 001 is below 0.01 %)."""
+    return part > 0 and Decimal(part) * 100 >= limit * whole
 
 
 def _feedback(kind: FeedbackKind, *channels: FeedbackChannel) -> object:
@@ -129,8 +136,8 @@ def window_figures(
         fn_percent=fn,
         viruses_delivered=viruses,
         virus_ceiling=ceiling,
-        fp_breached=fp >= terms.false_positive_max_percent and false_positives > 0,
-        fn_breached=fn >= terms.false_negative_max_percent and false_negatives > 0,
+        fp_breached=_reaches(false_positives, processed, terms.false_positive_max_percent),
+        fn_breached=_reaches(false_negatives, processed, terms.false_negative_max_percent),
         virus_breached=viruses > ceiling,
     )
 
@@ -166,6 +173,25 @@ def month_bounds(period: str) -> tuple[date, date]:
             details={"period": period},
         ) from None
     return first, last_day_of_month(first)
+
+
+def _monthly_fee(session: Session, contract: Contract, first: date, last: date) -> Decimal:
+    """The monthly fee the remedies are a percentage of: the subscriptions in force on the
+    last day of the month that has any (a renewal recount ends some subscriptions and starts
+    their replacements within the month: both are not the fee)."""
+    subscriptions = contracts.list_subscriptions(session, contract)
+    day = last
+    while day >= first:
+        active = [
+            s
+            for s in subscriptions
+            if (s.start_date is None or s.start_date <= day)
+            and (s.end_date is None or s.end_date >= day)
+        ]
+        if active:
+            return contracts.monthly_total(active)
+        day -= timedelta(days=1)
+    return Decimal("0")
 
 
 @dataclass(frozen=True)
@@ -205,19 +231,14 @@ def remedies(session: Session, contract: Contract, period: str) -> Remedies:
         )
     start, end = _midnight(first), _midnight(add_months(first, 1))
     down = unavailable_minutes(session, start, end)
-    minutes = Decimal(int((end - start).total_seconds() // 60))
+    # UTC difference: a Paris month has one hour less or more when the clocks change
+    minutes = Decimal(int((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 60))
     availability = (100 * (minutes - down) / minutes).quantize(PERCENT)
     outage = Decimal("0")
     if availability < terms.availability_min_percent:
         blocks = down // terms.unavailability_block_minutes
         outage = min(cap, terms.unavailability_penalty_percent * blocks)
-    subscriptions = [
-        s
-        for s in contracts.list_subscriptions(session, contract)
-        if (s.start_date is None or s.start_date <= last)
-        and (s.end_date is None or s.end_date >= first)
-    ]
-    fee = contracts.monthly_total(subscriptions)
+    fee = _monthly_fee(session, contract, first, last)
     credit = round_money(fee * min(cap, filtering + outage) / 100)
     return Remedies(
         contract_id=contract.id,
@@ -236,13 +257,28 @@ def credit_key(contract: Contract, period: str) -> str:
     return f"mail-sla:{contract.id}:{period}"
 
 
-def hand_to_billing(session: Session, contract: Contract, period: str) -> PendingCharge | None:
+def hand_to_billing(
+    session: Session, contract: Contract, period: str, now: datetime | None = None
+) -> PendingCharge | None:
     """Put the month's SLA deduction on the contract's next invoice (BIL-16), once: a second
-    call for the same month returns the same charge. None when nothing is due."""
+    call for the same month returns the same charge. None when nothing is due. A month not
+    over yet (at ``now``, default the current time) is refused: its charge would be frozen."""
     key = credit_key(contract, period)
     existing = session.scalar(select(PendingCharge).where(PendingCharge.idempotency_key == key))
     if existing is not None:
         return existing
+    first, _ = month_bounds(period)
+    if (now or utcnow()) < _midnight(add_months(first, 1)):
+        raise Conflict(
+            Text(
+                fr="Le mois {period} n'est pas terminé : ses pénalités SLA ne sont pas encore "
+                "connues.",
+                en="The month {period} is not over: its SLA remedies are not known yet.",
+            ),
+            code="sla_month_not_over",
+            field="period",
+            details={"period": period},
+        )
     result = remedies(session, contract, period)
     if result.credit <= 0:
         return None
@@ -285,6 +321,6 @@ def credits_due(session: Session, as_of: date) -> list[str]:
         terms = contracts.terms_of(contract)
         if terms.sla is None or terms.sla.mail is None:
             continue
-        if hand_to_billing(session, contract, period) is not None:
+        if hand_to_billing(session, contract, period, now=_midnight(as_of)) is not None:
             done.append(contract.reference)
     return done
