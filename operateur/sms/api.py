@@ -3,9 +3,10 @@ review queues (held messages, sender requests)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -67,7 +68,7 @@ def list_messages(
     session: SessionDep,
     status: SmsStatus | None = None,
     campaign_id: int | None = None,
-    limit: int = 100,
+    limit: Annotated[int, Query(ge=1)] = 100,
 ) -> list[MessageOut]:
     found = service.list_messages(
         session, customer_id, status=status, campaign_id=campaign_id, limit=min(limit, 1000)
@@ -177,17 +178,38 @@ def get_list(customer_id: int, list_id: int, actor: Reader, session: SessionDep)
     return _list_out(session, service.get_list(session, customer_id, list_id))
 
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _too_large(max_bytes: int, field: str) -> InvalidInput:
+    return InvalidInput(
+        Text(
+            fr="Fichier trop volumineux (au plus {max} octets).",
+            en="File too large (at most {max} bytes).",
+        ),
+        code="sms_import_too_large",
+        field=field,
+        details={"max": max_bytes},
+    )
+
+
 @router.post("/lists/{list_id}/import", response_model=ListOut)
 def import_list(
-    customer_id: int, list_id: int, body: ImportIn, actor: Sender, session: SessionDep
+    customer_id: int,
+    list_id: int,
+    body: ImportIn,
+    request: Request,
+    actor: Sender,
+    session: SessionDep,
 ) -> ListOut:
-    """Import a CSV into the list: every refused row reported with its line and reason."""
+    """Import a CSV into the list: every refused row reported with its line and reason. The
+    file is held to the same size limit as an uploaded workbook."""
     sms_list = service.get_list(session, customer_id, list_id)
+    settings: Settings = request.app.state.settings
+    if len(body.csv.encode()) > settings.sms_import_max_bytes:
+        raise _too_large(settings.sms_import_max_bytes, "csv")
     report = service.import_csv(session, sms_list, body.csv)
     return _list_out(session, sms_list, ImportOut.of(report))
-
-
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def _upload(request: Request, max_bytes: int) -> bytes:
@@ -196,15 +218,7 @@ async def _upload(request: Request, max_bytes: int) -> bytes:
     async for chunk in request.stream():
         data += chunk
         if len(data) > max_bytes:
-            raise InvalidInput(
-                Text(
-                    fr="Fichier trop volumineux (au plus {max} octets).",
-                    en="File too large (at most {max} bytes).",
-                ),
-                code="sms_import_too_large",
-                field="file",
-                details={"max": max_bytes},
-            )
+            raise _too_large(max_bytes, "file")
     return bytes(data)
 
 
@@ -351,7 +365,17 @@ def request_sender(
     customer_id: int, body: SenderIn, actor: Manager, session: SessionDep
 ) -> SenderOut:
     """Ask for a custom sender: refused at once with the rule named, or waiting for review;
-    the request fee is billed as the terms say (even if refused under the 004 offer)."""
+    the request fee is billed as the terms say (even if refused under the 004 offer). A blank
+    name is no request: refused as bad input, billed nothing."""
+    if not body.name.strip():
+        raise InvalidInput(
+            Text(
+                fr="Le nom de l'émetteur demandé est vide (SMS-05).",
+                en="The name of the requested sender is empty (SMS-05).",
+            ),
+            code="sms_sender_empty",
+            field="name",
+        )
     return SenderOut.model_validate(service.request_sender(session, customer_id, body.name))
 
 
@@ -369,6 +393,10 @@ def review_sender(
 # --- stock (SMS-08) ---------------------------------------------------------------------------
 
 
+#: A stock month as ``stock.month_of`` writes it: ``YYYY-MM``.
+MONTH_PATTERN = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
 def _stock_out(view: StockView, contract_id: int | None) -> StockOut:
     return StockOut(
         month=view.month,
@@ -382,9 +410,22 @@ def _stock_out(view: StockView, contract_id: int | None) -> StockOut:
 
 @router.get("/stock", response_model=StockOut)
 def get_stock(
-    customer_id: int, actor: Reader, session: SessionDep, month: str | None = None
+    customer_id: int,
+    actor: Reader,
+    session: SessionDep,
+    month: str | None = None,
 ) -> StockOut:
     """The monthly stock, what is used and what is left (this month by default)."""
+    if month is not None and not MONTH_PATTERN.fullmatch(month):
+        raise InvalidInput(
+            Text(
+                fr="Mois « {month} » invalide : AAAA-MM attendu (SMS-08).",
+                en='Invalid month "{month}": YYYY-MM expected (SMS-08).',
+            ),
+            code="sms_stock_month",
+            field="month",
+            details={"month": month},
+        )
     view, contract_id = service.stock_view(session, customer_id, month)
     return _stock_out(view, contract_id)
 

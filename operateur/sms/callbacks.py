@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from operateur.errors import InvalidInput
@@ -63,15 +64,25 @@ def check_callback_url(url: str, *, field: str = "callback_url") -> str:
 
 
 def settings_of(session: Session, customer_id: int) -> SmsSettings:
-    """The customer's SMS settings, created with a fresh signing secret the first time."""
-    row = session.scalar(select(SmsSettings).where(SmsSettings.customer_id == customer_id))
-    if row is None:
-        row = SmsSettings(
-            customer_id=customer_id, callback_secret=SECRET_PREFIX + secrets.token_urlsafe(32)
-        )
-        session.add(row)
-        session.flush()
-    return row
+    """The customer's SMS settings, created with a fresh signing secret the first time. When a
+    concurrent transaction creates them meanwhile, theirs are kept: one secret per customer."""
+    query = select(SmsSettings).where(SmsSettings.customer_id == customer_id)
+    row = session.scalar(query)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            session.add(
+                SmsSettings(
+                    customer_id=customer_id,
+                    callback_secret=SECRET_PREFIX + secrets.token_urlsafe(32),
+                )
+            )
+    except IntegrityError:
+        pass  # created by a concurrent transaction meanwhile
+    found = session.scalar(query)
+    assert found is not None
+    return found
 
 
 def payload(message: SmsMessage) -> dict[str, Any]:

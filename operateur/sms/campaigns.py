@@ -139,7 +139,12 @@ def create(
     return campaign
 
 
-def _require(campaign: SmsCampaign, action: str, *allowed: CampaignStatus) -> None:
+def _require(
+    session: Session, campaign: SmsCampaign, action: str, *allowed: CampaignStatus
+) -> None:
+    """Refuse ``action`` unless the campaign is in one of the ``allowed`` states, read again
+    under a row lock: a concurrent launch, pause or cancel is waited for and seen."""
+    session.refresh(campaign, with_for_update=True)
     if campaign.status not in allowed:
         raise Conflict(
             Text(
@@ -195,10 +200,14 @@ def launch(
     outbox, or nothing is when a check fails (stock, window, credit)."""
     now = now or utcnow()
     campaign = get_campaign(session, customer_id, campaign_id)
-    _require(campaign, "lancer", CampaignStatus.DRAFT)
+    _require(session, campaign, "lancer", CampaignStatus.DRAFT)
     ctx = context(session, customer_id)
     start = max(at or now, now)
-    not_before = plan(ctx.rules, start, campaign.outside_window)
+    try:
+        not_before = plan(ctx.rules, start, campaign.outside_window)
+    except InvalidInput as refused:
+        refused.field = "at"  # the launch's start time, not a single send's send_at
+        raise
     drafts = _drafts(session, ctx, campaign)
     if not drafts:
         raise InvalidInput(
@@ -245,7 +254,7 @@ def launch(
 
 def pause(session: Session, campaign: SmsCampaign) -> SmsCampaign:
     """Hold back the campaign's queued messages from the transport until resumed."""
-    _require(campaign, "suspendre", CampaignStatus.LAUNCHED)
+    _require(session, campaign, "suspendre", CampaignStatus.LAUNCHED)
     campaign.status = CampaignStatus.PAUSED
     campaign.paused_at = utcnow()
     session.flush()
@@ -253,7 +262,7 @@ def pause(session: Session, campaign: SmsCampaign) -> SmsCampaign:
 
 
 def resume(session: Session, campaign: SmsCampaign) -> SmsCampaign:
-    _require(campaign, "reprendre", CampaignStatus.PAUSED)
+    _require(session, campaign, "reprendre", CampaignStatus.PAUSED)
     campaign.status = CampaignStatus.LAUNCHED
     campaign.paused_at = None
     session.flush()
@@ -264,7 +273,12 @@ def cancel(session: Session, campaign: SmsCampaign, now: datetime | None = None)
     """Cancel: messages not yet handed to the transport end CANCELLED (their stock and prepaid
     reservations given back); those already submitted go on."""
     _require(
-        campaign, "annuler", CampaignStatus.DRAFT, CampaignStatus.LAUNCHED, CampaignStatus.PAUSED
+        session,
+        campaign,
+        "annuler",
+        CampaignStatus.DRAFT,
+        CampaignStatus.LAUNCHED,
+        CampaignStatus.PAUSED,
     )
     now = now or utcnow()
     campaign.status = CampaignStatus.CANCELLED
@@ -411,15 +425,16 @@ MESSAGES_CSV_HEADER = ["id", "recipient", "status", "parts", "encoding", "submit
 
 
 def statistics_csv(stats: Statistics) -> str:
-    """The statistics by hour, then a total line, then one line per status."""
+    """The statistics by hour, then their total line (each column the sum of the hours: a
+    message refused before sending is in no hour), then one line per status."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(STATS_CSV_HEADER)
     for row in stats.by_hour:
         writer.writerow([row[name] for name in STATS_CSV_HEADER])
     writer.writerow(
-        ["total", stats.sent, stats.delivered, stats.failed, stats.expired,
-         stats.by_status[SmsStatus.SUBMITTED.value]]
+        ["total", stats.sent, stats.delivered, stats.by_status[SmsStatus.UNDELIVERED.value],
+         stats.expired, stats.by_status[SmsStatus.SUBMITTED.value]]
     )  # fmt: skip
     writer.writerow([])
     writer.writerow(["status", "messages"])

@@ -243,7 +243,9 @@ def claim_many(session: Session, *, route: str, limit: int, now: datetime) -> li
     with SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL; returns them oldest first, as the
     transport needs them (no ORM objects: this is the dispatcher's hot path).
 
-    Messages of a paused or cancelled campaign are left alone. A due message whose sending
+    Messages of a paused campaign are left alone; a due message of a cancelled campaign (one
+    that was on the wire at the cancel and came back for another attempt) is cancelled too,
+    its stock given back. A due message whose sending
     window has closed meanwhile (SMS-04) waits for the next opening, or is rejected when its
     customer asked for rejection; one whose contract may no longer be used is rejected (through
     :func:`move`, which gives back its stock and reservation). The claimed ones move with one
@@ -262,6 +264,7 @@ def claim_many(session: Session, *, route: str, limit: int, now: datetime) -> li
                 SmsMessage.text,
                 SmsMessage.parts,
                 SmsMessage.outside_window,
+                SmsCampaign.status.label("campaign_status"),
             )
             .outerjoin(SmsCampaign, SmsCampaign.id == SmsMessage.campaign_id)
             .where(
@@ -270,7 +273,7 @@ def claim_many(session: Session, *, route: str, limit: int, now: datetime) -> li
                 SmsMessage.not_before <= now,
                 or_(
                     SmsMessage.campaign_id.is_(None),
-                    SmsCampaign.status == CampaignStatus.LAUNCHED,
+                    SmsCampaign.status.in_((CampaignStatus.LAUNCHED, CampaignStatus.CANCELLED)),
                 ),
             )
             .order_by(SmsMessage.not_before, SmsMessage.id)
@@ -282,9 +285,12 @@ def claim_many(session: Session, *, route: str, limit: int, now: datetime) -> li
         taken: list[Claimed] = []
         refused: dict[int, str] = {}
         waiting: dict[datetime, list[int]] = {}
+        cancelled: list[int] = []
         for row in rows:
             gate = gates.of(row.contract_id, row.customer_id)
-            if gate.refusal is not None:
+            if row.campaign_status is CampaignStatus.CANCELLED:
+                cancelled.append(row.id)
+            elif gate.refusal is not None:
                 refused[row.id] = f"service:{gate.refusal}"
             elif gate.open:
                 taken.append(
@@ -314,6 +320,9 @@ def claim_many(session: Session, *, route: str, limit: int, now: datetime) -> li
         for chunk in bulk.chunks(sorted(refused)):
             for message in session.scalars(select(SmsMessage).where(SmsMessage.id.in_(chunk))):
                 move(session, message, S.REJECTED, now=now, error=refused[message.id])
+        for chunk in bulk.chunks(cancelled):
+            for message in session.scalars(select(SmsMessage).where(SmsMessage.id.in_(chunk))):
+                move(session, message, S.CANCELLED, now=now, error="campaign_cancelled")
         session.flush()
         claimed.extend(taken)
     return claimed

@@ -27,6 +27,7 @@ from typing import Any
 
 import openpyxl
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from operateur.accounts.models import Customer
@@ -460,16 +461,10 @@ def send(
     now = now or utcnow()
     ctx = context(session, customer_id)
     recipient = check_recipient(request.to, ctx.rules, field="to")
-    if request.client_ref is not None:
-        existing = session.scalar(
-            select(SmsMessage).where(
-                SmsMessage.customer_id == customer_id,
-                SmsMessage.client_ref == request.client_ref,
-            )
-        )
-        if existing is not None:
-            _same_request(existing, recipient.e164, request.text)
-            return existing
+    existing = _sent_as(session, customer_id, request.client_ref)
+    if existing is not None:
+        _same_request(existing, recipient.e164, request.text)
+        return existing
     sender = resolve_sender(session, ctx, request.sender)
     analysis = check_text(request.text, ctx)
     outside = outside_window_policy(session, ctx, request.outside_window)
@@ -494,16 +489,35 @@ def send(
         client_ref=request.client_ref,
         callback_url=callback_url,
     )
-    with all_or_nothing(session):  # a refusal (stock, credit) leaves nothing behind
-        if item.counts_against_stock:
-            stock.take(session, customer_id, ctx.terms.limits, message.stock_month, item.parts)
-        session.add(message)
-        session.flush()
-        if item.counts_against_stock:
-            charging.reserve(session, message, now)
-        else:
-            callbacks.status_changed(session, message)
+    try:
+        with all_or_nothing(session):  # a refusal (stock, credit) leaves nothing behind
+            if item.counts_against_stock:
+                stock.take(session, customer_id, ctx.terms.limits, message.stock_month, item.parts)
+            session.add(message)
+            session.flush()
+            if item.counts_against_stock:
+                charging.reserve(session, message, now)
+            else:
+                callbacks.status_changed(session, message)
+    except IntegrityError:
+        # the same client_ref sent at the same moment (a client's retry): the first one wins
+        first = _sent_as(session, customer_id, request.client_ref)
+        if first is None:
+            raise
+        _same_request(first, recipient.e164, request.text)
+        return first
     return message
+
+
+def _sent_as(session: Session, customer_id: int, client_ref: str | None) -> SmsMessage | None:
+    """The customer's message sent with ``client_ref``, if any."""
+    if client_ref is None:
+        return None
+    return session.scalar(
+        select(SmsMessage).where(
+            SmsMessage.customer_id == customer_id, SmsMessage.client_ref == client_ref
+        )
+    )
 
 
 def get_message(session: Session, customer_id: int, message_id: int) -> SmsMessage:
@@ -842,7 +856,12 @@ def _import_table(
             field="file",
             details={"names": ", ".join(NUMBER_COLUMNS)},
         )
-    bad = [name for i, name in enumerate(header) if i != number_at and not _COLUMN.fullmatch(name)]
+    # a column without a header (a trailing separator, a note beside an XLSX table) is ignored
+    bad = [
+        name
+        for i, name in enumerate(header)
+        if i != number_at and name and not _COLUMN.fullmatch(name)
+    ]
     if bad:
         raise InvalidInput(
             Text(
@@ -858,7 +877,9 @@ def _import_table(
         if not any(value.strip() for value in values):
             continue
         values = values + [""] * (len(header) - len(values))
-        fields = {name: values[i].strip() for i, name in enumerate(header) if i != number_at}
+        fields = {
+            name: values[i].strip() for i, name in enumerate(header) if i != number_at and name
+        }
         entries.append((line, values[number_at].strip(), fields))
     return add_entries(session, sms_list, entries)
 
