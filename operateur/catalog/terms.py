@@ -1244,6 +1244,13 @@ class ContractTerms(TermsModel):
                 f"{kept} days, but post_termination deletes the data after {deletion} days",
                 f"{kept} jours, mais post_termination efface les données après {deletion} jours",
             )
+        if self.mail is not None and self.retention.mail_days is None:
+            raise refuse(
+                "retention.mail_days",
+                "the mail rules keep mail (quarantine, buffering): how long is missing",
+                "les règles mail conservent du courrier (quarantaine, mise en attente) : la "
+                "durée manque",
+            )
         if self.quality is not None and self.voice is None:
             raise refuse(
                 "voice",

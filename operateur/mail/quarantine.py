@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from operateur.accounts import service as accounts
-from operateur.catalog.terms import ReleaseChannel
+from operateur.catalog.terms import ContractTerms, ReleaseChannel
 from operateur.config import Settings
 from operateur.contracts import service as contracts
 from operateur.domain.calendar import PARIS
@@ -414,7 +414,7 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> int:
             and not _digest_due(mailbox.last_digest_at, now, terms.mail.digest_interval_hours)
         ):
             continue
-        keep = timedelta(days=terms.retention.mail_days or 30)
+        keep = _kept(terms)
         lang = accounts.get_customer(session, customer_id).lang
         email(
             session,
@@ -430,6 +430,14 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> int:
         sent += 1
     session.flush()
     return sent
+
+
+def _kept(terms: ContractTerms) -> timedelta:
+    """How long held mail is kept (MAIL-10): what its release links stay valid for. Terms with
+    mail rules always say it (``ContractTerms`` refuses them otherwise)."""
+    days = terms.retention.mail_days
+    assert days is not None
+    return timedelta(days=days)
 
 
 def _digest_due(last: datetime, now: datetime, hours: int) -> bool:
@@ -522,7 +530,7 @@ def maybe_challenge(
             session.add(challenge)
     except IntegrityError:  # another gateway instance challenged this sender meanwhile
         return None
-    keep = timedelta(days=view.terms.retention.mail_days or 30)
+    keep = _kept(view.terms)
     lang = accounts.get_customer(session, view.customer_id).lang
     email(
         session,

@@ -165,3 +165,12 @@ def test_terms_are_frozen() -> None:
     terms = service.get_offer("centrex").terms
     with pytest.raises(ValidationError):
         terms.billing.payment_term_days = 99
+
+
+def test_mail_rules_need_how_long_mail_is_kept() -> None:
+    # SPEC: MAIL-10 held and buffered mail is kept at most the terms' days: mail terms without
+    # that figure are refused, naming it
+    template = service.get_offer("mail-security").terms
+    error = refused(template, {"retention": {"mail_days": None}})
+    assert error.field == "terms.retention.mail_days"
+    assert "durée" in error.render("fr") and "how long" in error.render("en")
