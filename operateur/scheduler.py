@@ -20,9 +20,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Engine, String, UniqueConstraint, select
+from sqlalchemy import Engine, String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -217,9 +217,35 @@ def run_once(factory: sessionmaker[Session], as_of: date) -> list[str]:
 
 
 def tick(factory: sessionmaker[Session], as_of: date | None = None) -> list[str]:
-    """The jobs due on ``as_of`` (default: today in Paris), then the notifications due."""
-    executed = run_once(factory, as_of or datetime.now(PARIS).date())
+    """The jobs due on ``as_of`` (default: today in Paris, with ``catch_up``), then the
+    notifications due."""
+    if as_of is None:
+        executed = catch_up(factory, datetime.now(PARIS).date())
+    else:
+        executed = run_once(factory, as_of)
     deliver_due(factory)
+    return executed
+
+
+#: How far back a restarted scheduler runs the days it missed (a month's end included).
+CATCH_UP_DAYS = 31
+
+
+def catch_up(factory: sessionmaker[Session], today: date) -> list[str]:
+    """``run_once`` for each day since the last one any job ran for, up to ``today``, oldest
+    first (at most ``CATCH_UP_DAYS`` back): a platform down over a month's last day or the 1st
+    still issues that month's invoices and hands over its credits once it is back."""
+    with factory() as session:
+        last = session.scalar(select(func.max(JobRun.due_on)))
+    start = today
+    if last is not None:
+        start = max(
+            min(date.fromisoformat(last) + timedelta(days=1), today),
+            today - timedelta(days=CATCH_UP_DAYS),
+        )
+    executed: list[str] = []
+    for n in range((today - start).days + 1):
+        executed += run_once(factory, start + timedelta(days=n))
     return executed
 
 
