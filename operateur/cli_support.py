@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -16,7 +17,8 @@ from operateur.accounts import audit
 from operateur.accounts.permissions import system_actor
 from operateur.config import Settings
 from operateur.db import make_engine, make_session_factory, transaction, utcnow
-from operateur.errors import OperateurError
+from operateur.errors import InvalidInput, OperateurError
+from operateur.i18n import Text
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,3 +72,34 @@ def print_json(value: Any) -> None:
 
 def now_iso() -> str:
     return utcnow().isoformat(timespec="seconds")
+
+
+def read_file(path: Path, field: str) -> bytes:
+    """A file a command was given; unreadable: ``InvalidInput`` naming ``field``."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InvalidInput(
+            Text(
+                fr="Lecture impossible de {path} : {reason}.",
+                en="Cannot read {path}: {reason}.",
+            ),
+            field=field,
+            details={"path": str(path), "reason": error.strerror or type(error).__name__},
+        ) from None
+
+
+def read_text_file(path: Path, field: str) -> str:
+    """A UTF-8 text file a command was given, its line ends read as ``\\n`` (as ``open`` reads
+    them); unreadable or not UTF-8: ``InvalidInput`` naming ``field``."""
+    try:
+        return read_file(path, field).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            Text(
+                fr="Le fichier {path} n'est pas en UTF-8.",
+                en="The file {path} is not UTF-8.",
+            ),
+            field=field,
+            details={"path": str(path)},
+        ) from None

@@ -33,7 +33,14 @@ from operateur.billing.rating import (
     parse_usage,
     rate_usage,
 )
-from operateur.cli_support import lang, print_json, reports_errors, settings, unit_of_work
+from operateur.cli_support import (
+    lang,
+    print_json,
+    read_text_file,
+    reports_errors,
+    settings,
+    unit_of_work,
+)
 from operateur.db import make_engine, make_session_factory, utcnow
 from operateur.domain.money import format_eur
 from operateur.errors import InvalidInput
@@ -69,29 +76,6 @@ _TOTAL = Text(
 @app.callback()
 def billing() -> None:
     """Billing / Facturation."""
-
-
-def _read(path: Path, field: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            Text(
-                fr="Le fichier {path} n'est pas en UTF-8.",
-                en="The file {path} is not UTF-8.",
-            ),
-            field=field,
-            details={"path": str(path)},
-        ) from None
-    except OSError as error:
-        raise InvalidInput(
-            Text(
-                fr="Lecture impossible de {path} : {reason}.",
-                en="Cannot read {path}: {reason}.",
-            ),
-            field=field,
-            details={"path": str(path), "reason": error.strerror or type(error).__name__},
-        ) from None
 
 
 def _amount(value: Decimal, current: str) -> str:
@@ -185,12 +169,12 @@ def rate(
     """
     current = lang()
     try:
-        rate_deck = parse_deck(_read(deck, "deck"))
+        rate_deck = parse_deck(read_text_file(deck, "deck"))
     except InvalidInput as error:
         _print_bad_rows(error, deck, current)
         raise
     try:
-        usage_file = parse_usage(_read(usage, "usage"))
+        usage_file = parse_usage(read_text_file(usage, "usage"))
     except InvalidInput as error:
         _print_bad_rows(error, usage, current)
         raise
@@ -320,7 +304,7 @@ def publish_deck(
     customer: Annotated[int | None, typer.Option(help="Customer id")] = None,
 ) -> None:
     """Publish a rate deck for an offer or a customer (all rows valid, or nothing changes)."""
-    text = _read(deck, "deck")
+    text = read_text_file(deck, "deck")
     try:
         with unit_of_work("billing publish-deck") as session:
             row = usage.publish_deck(session, text, name=name, offer_id=offer, customer_id=customer)
@@ -343,7 +327,7 @@ def import_usage(
     as_json: JsonOption = False,
 ) -> None:
     """Store and rate call records once each; bad rows are reported with their line."""
-    text = _read(path, "usage")
+    text = read_text_file(path, "usage")
     with unit_of_work("billing import-usage") as session:
         report = usage.import_usage_csv(session, text, source=source)
     data = {"stored": report.stored, "duplicates": report.duplicates, "rejected": report.rejected}
@@ -386,7 +370,7 @@ def import_cdr(
             field="timezone",
             details={"tz": timezone},
         ) from None
-    text = _read(path, "cdr")
+    text = read_text_file(path, "cdr")
     current = lang()
     with unit_of_work("billing import-cdr") as session:
         report = cdr_import.import_cdrs(session, text, fmt, zone=zone)

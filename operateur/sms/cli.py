@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from operateur.catalog.service import get_offer
 from operateur.catalog.terms import OutsideWindow, SmsRules
-from operateur.cli_support import lang, print_json, reports_errors, settings, unit_of_work
+from operateur.cli_support import (
+    lang,
+    print_json,
+    read_file,
+    read_text_file,
+    reports_errors,
+    settings,
+    unit_of_work,
+)
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 from operateur.sms import callbacks, campaigns, service
@@ -345,17 +353,7 @@ def list_import(
             Text(fr="Donner --list ou --create.", en="Give --list or --create."), field="list"
         )
     xlsx = path.suffix.lower() == ".xlsx"
-    try:
-        content: str | bytes = path.read_bytes() if xlsx else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise InvalidInput(
-            Text(
-                fr="Fichier illisible ou pas en UTF-8 : {path}.",
-                en="Unreadable or not UTF-8 file: {path}.",
-            ),
-            field="path",
-            details={"path": str(path)},
-        ) from None
+    content: str | bytes = read_file(path, "path") if xlsx else read_text_file(path, "path")
     with unit_of_work() as session:
         sms_list = (
             service.create_list(session, customer, create)

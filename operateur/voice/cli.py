@@ -13,7 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-from operateur.cli_support import lang, print_json, reports_errors, settings, unit_of_work
+from operateur.cli_support import (
+    lang,
+    print_json,
+    read_text_file,
+    reports_errors,
+    settings,
+    unit_of_work,
+)
 from operateur.db import make_engine, make_session_factory
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
@@ -163,7 +170,7 @@ def import_oppositions(
     as_json: Json = False,
 ) -> None:
     """Import an opposition list (Bloctel format), all or nothing; bad lines are listed."""
-    text = file.read_text(encoding="utf-8")
+    text = read_text_file(file, "file")
     with unit_of_work("voice import-oppositions") as session:
         report = telemarketing.import_oppositions(session, text, source=source, replace=replace)
     data = {

@@ -106,6 +106,10 @@ def test_try_a_call_record_a_consent_import_an_opposition_list(env: Path) -> Non
     bad.write_text("0612345678\nnot a number\n")
     failed = runner.invoke(app, ["voice", "import-oppositions", str(bad), "--source", "b"])
     assert failed.exit_code == 1
+    latin1 = env / "latin1.txt"
+    latin1.write_bytes("numéro\n0612345678\n".encode("latin-1"))
+    refused = runner.invoke(app, ["voice", "import-oppositions", str(latin1), "--source", "b"])
+    assert refused.exit_code == 1 and "UTF-8" in refused.output  # said, not a traceback
     good = env / "good.txt"
     good.write_text("numero\n0612345678\n0698765432\n")
     imported = json.loads(
