@@ -112,6 +112,9 @@ def require_room(session: Session, customer_id: int, unit: str, on: date) -> Con
             ),
             code="no_mail_contract",
         )
+    # counted under the contract's row lock: of two additions at once, the second counts the
+    # first (PostgreSQL; SQLite runs write transactions one at a time)
+    session.execute(select(Contract.id).where(Contract.id == contract.id).with_for_update())
     limit = allowed(session, contract, unit, on)
     if used(session, customer_id, unit) + 1 > limit:
         raise Conflict(

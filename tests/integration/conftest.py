@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import date, datetime, time
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
@@ -102,3 +104,22 @@ def build(session: Session) -> Builder:
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+def wait_for_a_lock_wait(on: Session | Engine) -> None:
+    """Until another PostgreSQL session of the database of ``on`` (a session holding the
+    transaction others wait for, or its engine) waits for a lock (at most 30 s): the moment a
+    concurrent writer is known to be blocked behind an open transaction."""
+    bind = on.get_bind() if isinstance(on, Session) else on
+    assert isinstance(bind, Engine)
+    for _ in range(600):
+        with bind.connect() as conn:
+            waiting = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        if waiting:
+            return
+        threading.Event().wait(0.05)

@@ -3,17 +3,21 @@ become the quantities of the new period, handed to billing as subscriptions."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from operateur.accounts import audit
+from operateur.accounts.permissions import system_actor
 from operateur.contracts import service as contracts
+from operateur.errors import Conflict
 from operateur.mail import licences
 from operateur.mail import service as mail
 from operateur.mail.models import LicenceRecount
-from tests.integration.conftest import Builder
+from tests.integration.conftest import Builder, wait_for_a_lock_wait
 
 
 # SPEC: MAIL-07, CTR-04
@@ -44,3 +48,54 @@ def test_the_renewal_recounts_mailboxes_and_domains_once(build: Builder, session
     assert (recount.term_start, recount.mailboxes, recount.domains) == (date(2026, 11, 1), 6, 1)
     counts = {c.unit: c for c in licences.counts(session, customer.id, date(2026, 11, 5))}
     assert (counts["mailbox"].licensed, counts["mailbox"].allowed) == (6, 7)
+
+
+# SPEC: MAIL-07
+def test_two_mailboxes_added_at_once_cannot_pass_the_licence(
+    engine: Engine, committed_factory: sessionmaker[Session]
+) -> None:
+    """5 mailboxes licensed, 6 allowed with the tolerance, 5 used: of two administrators adding
+    one at the same moment, one is refused."""
+    with committed_factory() as setup:
+        audit.set_actor(setup, system_actor("test"))
+        build = Builder(setup)
+        customer = build.customer(name="Acme")
+        build.contract(
+            customer,
+            "mail-security",
+            date(2025, 11, 1),
+            [("mail_in.mailbox", 5), ("mail.domain", 1)],
+        )
+        mail.add_domain(setup, customer.id, "acme.fr", date(2025, 11, 2))
+        for n in range(5):
+            mail.add_mailbox(setup, customer.id, f"user{n}@acme.fr", date(2025, 11, 2))
+        setup.commit()
+        customer_id = customer.id
+    outcome: list[str] = []
+
+    def add_another() -> None:
+        with committed_factory() as second:
+            audit.set_actor(second, system_actor("test"))
+            try:
+                mail.add_mailbox(second, customer_id, "late@acme.fr", date(2025, 11, 3))
+                second.commit()
+                outcome.append("added")
+            except Conflict as refused:
+                outcome.append(refused.code)
+
+    first = committed_factory()
+    audit.set_actor(first, system_actor("test"))
+    try:
+        mail.add_mailbox(first, customer_id, "sixth@acme.fr", date(2025, 11, 3))
+        if engine.dialect.name == "postgresql":
+            other = threading.Thread(target=add_another)
+            other.start()
+            wait_for_a_lock_wait(first)  # the second add waits for the first
+            first.commit()
+            other.join()
+        else:
+            first.commit()  # SQLite: one writer at a time
+            add_another()
+    finally:
+        first.close()
+    assert outcome == ["licence_exceeded"]

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from operateur.sms import callbacks
 from operateur.sms.models import SmsSettings
-from tests.integration.conftest import Builder
+from tests.integration.conftest import Builder, wait_for_a_lock_wait
 from tests.integration.sms.conftest import make_customer
-from tests.integration.sms.test_campaign_races import _session, _wait_for_a_lock_wait
+from tests.integration.sms.test_campaign_races import _session
 
 
 def test_two_transactions_creating_the_signing_secret_agree_on_it(
@@ -38,11 +38,9 @@ def test_two_transactions_creating_the_signing_secret_agree_on_it(
     try:
         secrets.append(callbacks.settings_of(first, owner.id).callback_secret)
         if engine.dialect.name == "postgresql":
-            bind = first.get_bind()
-            assert isinstance(bind, Engine) and bind.url.database is not None
             thread = threading.Thread(target=second)
             thread.start()
-            _wait_for_a_lock_wait(engine, bind.url.database)  # its insert waits for ours
+            wait_for_a_lock_wait(first)  # its insert waits for ours
             first.commit()
             thread.join()
         else:

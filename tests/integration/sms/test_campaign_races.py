@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from operateur.accounts import audit
@@ -14,7 +14,7 @@ from operateur.errors import Conflict
 from operateur.sms import campaigns, outbox, service, stock
 from operateur.sms.models import SmsMessage
 from operateur.sms.service import SendRequest
-from tests.integration.conftest import Builder
+from tests.integration.conftest import Builder, wait_for_a_lock_wait
 from tests.integration.sms.conftest import TUESDAY_10H, SmsCustomer, make_customer
 
 THREE_CLIENTS = """telephone,first_name
@@ -28,22 +28,6 @@ def _session(factory: sessionmaker[Session]) -> Session:
     session = factory()
     audit.set_actor(session, system_actor("test"))
     return session
-
-
-def _wait_for_a_lock_wait(engine: Engine, database: str) -> None:
-    """Until another PostgreSQL session of ``database`` waits for a row lock (bounded)."""
-    for _ in range(600):
-        with engine.connect() as conn:
-            waiting = conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = :name AND wait_event_type = 'Lock'"
-                ),
-                {"name": database},
-            )
-        if waiting:
-            return
-        threading.Event().wait(0.05)
 
 
 def test_a_campaign_launched_twice_at_once_goes_out_once(
@@ -77,13 +61,9 @@ def test_a_campaign_launched_twice_at_once_goes_out_once(
         campaigns.launch(first, owner.id, campaign_id, now=TUESDAY_10H)
         if engine.dialect.name == "postgresql":
             # the second launch starts while the first is still open, and waits for it
-            bind = first.get_bind()
-            assert isinstance(bind, Engine)
-            database = bind.url.database
-            assert database is not None
             other = threading.Thread(target=launch_again)
             other.start()
-            _wait_for_a_lock_wait(engine, database)
+            wait_for_a_lock_wait(first)
             first.commit()
             other.join()
         else:
@@ -143,11 +123,9 @@ def test_a_send_retried_at_the_same_moment_returns_the_first_message(
         sent = service.send(first, owner.id, request, now=TUESDAY_10H)
         if engine.dialect.name == "postgresql":
             # the retry writes while the first send is not committed, and waits for it
-            database = engine.url.database
-            assert database is not None
             other = threading.Thread(target=retry)
             other.start()
-            _wait_for_a_lock_wait(engine, database)
+            wait_for_a_lock_wait(first)
             first.commit()
             other.join()
         else:
