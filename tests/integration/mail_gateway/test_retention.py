@@ -155,3 +155,24 @@ def test_mail_after_30_days_and_logs_after_365_days_are_deleted(
     files = sorted(p.name for p in spool.directory.iterdir())
     assert files == sorted([recent_held.spool_name, orphan_new])
     assert orphan_old in purged.files and old_held.spool_name in purged.files
+
+
+# SPEC: MAIL-10
+def test_held_mail_never_stays_beyond_30_days_between_two_daily_runs(
+    build: Builder, session: Session, tmp_path: Path
+) -> None:
+    customer = build.customer(name="Acme")
+    build.contract(customer, "mail-security", date(2026, 1, 5), [("mail_in.mailbox", 10)])
+    spool = Spool(tmp_path / "spool")
+    # 29 days 23 h 55 min old: 30 days 23 h 55 min at the next daily run, so it goes at this one
+    first = _held(session, spool, customer.id, timedelta(days=29, hours=23, minutes=55))
+    second = _held(session, spool, customer.id, timedelta(days=28, hours=23, minutes=55))
+
+    def remaining() -> list[int]:
+        return [q.id for q in session.scalars(select(QuarantinedMessage))]
+
+    retention.run(session, spool, NOW)
+    assert remaining() == [second.id]
+    assert not (spool.directory / first.spool_name).exists()
+    retention.run(session, spool, NOW + timedelta(days=1))
+    assert remaining() == []
