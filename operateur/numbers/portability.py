@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from operateur.accounts.models import Customer
 from operateur.contracts import service as contracts
+from operateur.contracts.models import Contract
 from operateur.domain.calendar import PARIS
 from operateur.domain.numbering import NumberKind, classify
 from operateur.errors import Conflict, InvalidInput, NotFound
@@ -119,12 +120,14 @@ def request_port_in(
             details={"number": e164},
         )
     checked = rio.check(rio_code, e164)
+    _one_request_at_a_time(session, e164)
     request = PortRequest(
         customer_id=customer.id,
         contract_id=line.contract_id,
         line_id=line.id,
         e164=e164,
-        rio=checked.rio or None,
+        # a RIO longer than 12 characters is only "wrong": it is not kept (nor would it fit)
+        rio=checked.rio if 0 < len(checked.rio) <= rio.LENGTH else None,
         holder_name=holder_name.strip(),
         status=PortStatus.SUBMITTED,
     )
@@ -146,6 +149,16 @@ def request_port_in(
     else:
         event(log, "port.submitted", port=request.id, customer=customer.id)
     return request
+
+
+def _one_request_at_a_time(session: Session, e164: str) -> None:
+    """Two requests for one number at the same moment: the second waits until the first is
+    committed, then finds it pending (VOX-15). PostgreSQL: a transaction-scoped advisory lock
+    on the number; SQLite lets one writer at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"port-in:{e164}"}
+        )
 
 
 def _ineligible(
@@ -272,40 +285,57 @@ def record_donor_answer(
 
 
 def activate_due(session: Session, as_of: date) -> list[PortRequest]:
-    """On porting day, the ported number becomes active on the customer's line."""
+    """On porting day, the ported number becomes active on the customer's line. A request that
+    cannot be activated (its number was taken meanwhile) stays scheduled for the staff and is
+    logged; it does not hold back the others."""
     done: list[PortRequest] = []
     for request in session.scalars(
         select(PortRequest)
         .where(PortRequest.status == PortStatus.SCHEDULED, PortRequest.scheduled_on <= as_of)
         .order_by(PortRequest.id)
-    ):
-        number = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == request.e164))
-        if number is None:
-            number = PhoneNumber(
-                e164=request.e164, kind=_kind_of(request.e164).value, tier=NumberTier.STANDARD
-            )
-            session.add(number)
-        elif number.status not in (NumberStatus.PORTING, NumberStatus.FREE):
-            raise Conflict(
-                Text(
-                    fr="Le numéro {number} est déjà attribué.",
-                    en="The number {number} is already assigned.",
-                ),
-                code="number_exists",
-                details={"number": request.e164},
-            )
-        number.status = NumberStatus.ASSIGNED
-        number.customer_id = request.customer_id
-        number.line_id = request.line_id
-        number.assigned_at = _porting_moment(request)
-        session.flush()
-        request.number_id = number.id
-        request.status = PortStatus.PORTED
-        request.ported_at = number.assigned_at
+    ).all():
+        try:
+            with session.begin_nested():
+                _activate(session, request)
+        except (Conflict, InvalidInput) as error:
+            log.error("port.activation_failed port=%s code=%s", request.id, error.code)
+            continue
         done.append(request)
         event(log, "port.done", port=request.id, number=request.e164)
     session.flush()
     return done
+
+
+def _activate(session: Session, request: PortRequest) -> None:
+    """The number becomes the customer's on its line, with the offer's monthly fee for a
+    number of its kind from the porting day (BIL-17), as for an assigned number."""
+    number = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == request.e164))
+    if number is None:
+        number = PhoneNumber(
+            e164=request.e164, kind=_kind_of(request.e164).value, tier=NumberTier.STANDARD
+        )
+        session.add(number)
+    elif number.status not in (NumberStatus.PORTING, NumberStatus.FREE):
+        raise Conflict(
+            Text(
+                fr="Le numéro {number} est déjà attribué.",
+                en="The number {number} is already assigned.",
+            ),
+            code="number_exists",
+            details={"number": request.e164},
+        )
+    number.status = NumberStatus.ASSIGNED
+    number.customer_id = request.customer_id
+    number.line_id = request.line_id
+    number.assigned_at = _porting_moment(request)
+    session.flush()
+    request.number_id = number.id
+    request.status = PortStatus.PORTED
+    request.ported_at = number.assigned_at
+    contract = session.get(Contract, request.contract_id)
+    assert contract is not None and request.scheduled_on is not None
+    numbers.bill_standard_fee(session, number, contract, request.scheduled_on)
+    session.flush()
 
 
 def _porting_moment(request: PortRequest) -> datetime:

@@ -25,6 +25,7 @@ from operateur.i18n import Text
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+"  # values 0..36
 MODULUS = len(ALPHABET)  # 37
+LENGTH = 12  # OO Q RRRRRR CCC
 _FORMAT = re.compile(r"[A-Z0-9]{2}[A-Z][A-Z0-9+]{6}[A-Z0-9+]{3}")
 
 REASONS = {

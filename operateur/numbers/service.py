@@ -257,11 +257,17 @@ def _fee_item(contract: Contract | None, code: str, *, required: bool) -> str | 
     return None
 
 
-def _bill_fee(session: Session, number: PhoneNumber, contract: Contract, code: str) -> NumberFee:
+def _bill_fee(
+    session: Session,
+    number: PhoneNumber,
+    contract: Contract,
+    code: str,
+    start: date | None = None,
+) -> NumberFee:
+    """The number's monthly fee from ``start`` (today, Paris time, by default)."""
+    start = start or utcnow().astimezone(PARIS).date()
     subscription = contracts.add_subscription(
-        session,
-        contract,
-        SubscriptionIn(item_code=code, quantity=1, start_date=utcnow().astimezone(PARIS).date()),
+        session, contract, SubscriptionIn(item_code=code, quantity=1, start_date=start)
     )
     fee = NumberFee(
         number_id=number.id,
@@ -273,6 +279,15 @@ def _bill_fee(session: Session, number: PhoneNumber, contract: Contract, code: s
     session.add(fee)
     session.flush()
     return fee
+
+
+def bill_standard_fee(
+    session: Session, number: PhoneNumber, contract: Contract, start: date
+) -> NumberFee | None:
+    """BIL-17: the offer's monthly fee for a standard number of this kind, when the contract's
+    price list has one (e.g. a number brought by portability, from its porting day)."""
+    code = _fee_item(contract, f"numbers.{number.kind}", required=False)
+    return _bill_fee(session, number, contract, code, start) if code else None
 
 
 def fees_of(session: Session, number_id: int) -> list[NumberFee]:

@@ -291,6 +291,19 @@ def close_ticket(
             code="ticket_closed",
             details={"reference": ticket.reference},
         )
+    if outcome is TicketOutcome.CAUSED_BY_CUSTOMER and ticket.kind is not TicketKind.INCIDENT:
+        # SUP-03 [002 §27; 004 §4.2]: the fee is for an incident the customer caused; questions
+        # are answered free of charge [002 §14.1]
+        raise InvalidInput(
+            Text(
+                fr="Seul un incident peut être imputé au client : le ticket {reference} est une "
+                "question.",
+                en="Only an incident can be put down to the customer: ticket {reference} is a "
+                "question.",
+            ),
+            field="outcome",
+            details={"reference": ticket.reference},
+        )
     add_message(
         session,
         ticket,
@@ -668,14 +681,14 @@ def declare_loss(
     if kind is LossKind.EQUIPMENT:
         assert equipment_id is not None
         equipment = contracts.get_equipment(session, customer_id, equipment_id)
+        contract = _contract_of_item(session, customer_id, contract, equipment.contract_id)
         equipment.status = EquipmentStatus.LOST
         declaration.equipment_id = equipment.id
-        contract = contract or contracts.get_contract(session, customer_id, equipment.contract_id)
     elif kind is LossKind.SIM:
         assert line_id is not None
         line = contracts.get_line(session, customer_id, line_id)
+        contract = _contract_of_item(session, customer_id, contract, line.contract_id)
         declaration.line_id = line.id
-        contract = contract or contracts.get_contract(session, customer_id, line.contract_id)
         if suspend:
             line.status = LineStatus.SUSPENDED
     elif kind is LossKind.CREDENTIALS:
@@ -718,6 +731,23 @@ def declare_loss(
         session.flush()
     event(log, "loss.declared", customer=customer_id, kind=kind.value, suspended=suspend)
     return declaration
+
+
+def _contract_of_item(
+    session: Session, customer_id: int, named: Contract | None, contract_id: int
+) -> Contract:
+    """The contract a lost SIM or piece of equipment belongs to: the one whose service is
+    suspended (SUP-04); naming another contract is refused."""
+    if named is not None and named.id != contract_id:
+        raise InvalidInput(
+            Text(
+                fr="L'élément déclaré appartient au contrat {expected}, pas au contrat {named}.",
+                en="The declared item belongs to contract {expected}, not to contract {named}.",
+            ),
+            field="contract_id",
+            details={"expected": contract_id, "named": named.id},
+        )
+    return named or contracts.get_contract(session, customer_id, contract_id)
 
 
 def list_declarations(session: Session, customer_id: int) -> list[LossDeclaration]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session
@@ -55,7 +56,7 @@ def test_stolen_equipment_is_recorded_with_its_time_and_the_service_suspended_on
             serial="LB-1",
             model="Livebox Pro",
             mode=EquipmentMode.RENTAL,
-            value="250.00",
+            value=Decimal("250.00"),
             delivered_on=date(2026, 4, 20),
         ),
     )
@@ -95,8 +96,10 @@ def test_a_lost_sim_without_suspension_keeps_the_service(build: Builder, session
     assert contract.status is ContractStatus.ACTIVE
     assert line.status is LineStatus.ACTIVE
     support.declare_loss(session, customer.id, kind=LossKind.SIM, line_id=line.id, suspend=True)
-    assert line.status is LineStatus.SUSPENDED
-    assert contract.status is ContractStatus.SUSPENDED
+    assert contracts.get_line(session, customer.id, line.id).status is LineStatus.SUSPENDED
+    assert contracts.get_contract(session, customer.id, contract.id).status is (
+        ContractStatus.SUSPENDED
+    )
     assert len(support.list_declarations(session, customer.id)) == 2
 
 
@@ -159,3 +162,30 @@ def test_a_declaration_names_its_item_and_only_the_customers_own(
     with pytest.raises(NotFound):
         support.declare_loss(session, customer.id, kind=LossKind.SIM, line_id=line.id)
     assert line.status is LineStatus.ACTIVE
+
+
+# SPEC: SUP-04
+def test_a_lost_sim_suspends_the_contract_of_its_line_not_another(
+    build: Builder, session: Session
+) -> None:
+    # the service of the lost SIM is what must stop: naming another of the customer's contracts
+    # would suspend that one and leave the stolen SIM working
+    customer = build.customer()
+    mobile = build.contract(customer, "telecom", date(2026, 4, 20), [("mobile.line", 1)])
+    other = build.contract(customer, "telecom", date(2026, 4, 20), [("mobile.line", 1)])
+    line = contracts.create_line(
+        session, customer.id, LineIn(contract_id=mobile.id, kind=LineKind.MOBILE, label="Atelier")
+    )
+    set_actor(session, declarer(customer.id))
+    with pytest.raises(InvalidInput) as refused:
+        support.declare_loss(
+            session,
+            customer.id,
+            kind=LossKind.SIM,
+            line_id=line.id,
+            contract_id=other.id,
+            suspend=True,
+        )
+    assert refused.value.field == "contract_id"
+    assert other.status is ContractStatus.ACTIVE
+    assert support.list_declarations(session, customer.id) == []

@@ -344,3 +344,35 @@ def test_the_items_counting_the_users_must_be_in_the_offers_price_list() -> None
     with pytest.raises(InvalidInput) as error:
         parse_offer(offer, "test")
     assert error.value.field == "terms.support.quota_user_items"
+
+
+# SPEC: SUP-03
+def test_a_question_is_never_billed_as_a_ticket_opened_wrongly(
+    build: Builder, session: Session
+) -> None:
+    # [002 §14.1] questions are answered free of charge; [002 §27] "Support abusif" bills a
+    # ticket only "s'il s'avère que le Client était à l'origine de l'incident" (an incident).
+    customer = build.customer()
+    contract = build.contract(customer, "cpaas", date(2026, 1, 5), [])
+    set_actor(session, customer_actor(customer.id))
+    question = support.open_ticket(
+        session,
+        customer.id,
+        contract_id=contract.id,
+        kind=TicketKind.QUESTION,
+        severity=Severity.NORMAL,
+        service="sms",
+        subject="Comment changer l'expéditeur ?",
+        body="Où se règle le nom d'expéditeur ?",
+        now=paris(2026, 11, 24, 10),
+    )
+    set_actor(session, staff_actor())
+    with pytest.raises(InvalidInput) as refused:
+        support.close_ticket(
+            session, question, outcome=TicketOutcome.CAUSED_BY_CUSTOMER, reason="Voir la doc."
+        )
+    assert refused.value.field == "outcome"
+    assert session.scalars(select(PendingCharge)).all() == []
+    support.close_ticket(session, question, outcome=TicketOutcome.RESOLVED, reason="Voir la doc.")
+    assert question.status is TicketStatus.CLOSED
+    assert session.scalars(select(PendingCharge)).all() == []

@@ -4,15 +4,18 @@ numbers with their monthly fees (VOX-14, BIL-17)."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, time
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from operateur.accounts import audit
 from operateur.accounts.models import Customer
+from operateur.accounts.permissions import system_actor
 from operateur.cli import app
 from operateur.contracts.models import Contract, LineStatus, Subscription
 from operateur.errors import Conflict, InvalidInput
@@ -27,7 +30,7 @@ from operateur.numbers.models import (
     PhoneNumber,
     PortStatus,
 )
-from tests.integration.conftest import Builder
+from tests.integration.conftest import Builder, wait_for_a_lock_wait
 from tests.integration.voice_ops.conftest import Setup
 
 TODAY = date(2026, 3, 2)
@@ -217,9 +220,11 @@ def test_ineligible_requests_give_their_reason_and_a_new_number(
     )  # fmt: skip
     assert twice.reason is Ineligibility.PORT_PENDING
     # the donor operator answers: the requester is not the line's holder
-    portability.record_donor_answer(session, first, accepted=False, reason=Ineligibility.NOT_HOLDER)
-    assert (first.status, first.reason) == (PortStatus.INELIGIBLE, Ineligibility.NOT_HOLDER)
-    assert first.new_number_id is not None
+    refused = portability.record_donor_answer(
+        session, first, accepted=False, reason=Ineligibility.NOT_HOLDER
+    )
+    assert (refused.status, refused.reason) == (PortStatus.INELIGIBLE, Ineligibility.NOT_HOLDER)
+    assert refused.new_number_id is not None
     mails = list(
         session.scalars(
             select(OutboxMessage)
@@ -260,5 +265,145 @@ def test_accepted_port_is_scheduled_and_active_on_porting_day(
     number = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == "+33140000020"))
     assert number is not None and number.status is NumberStatus.ASSIGNED
     assert (number.customer_id, number.line_id) == (customer.id, line_id)
-    assert request.status is PortStatus.PORTED and request.number_id == number.id
+    ported = portability.get_request(session, customer.id, request.id)
+    assert ported.status is PortStatus.PORTED and ported.number_id == number.id
     assert portability.activate_due(session, date(2026, 3, 11)) == []
+
+
+# SPEC: VOX-15
+def test_a_rio_too_long_is_a_wrong_rio_recorded_within_its_column(
+    setup: Setup, session: Session
+) -> None:
+    # [001 §9.2] "Numéro RIO erroné": ineligible and a new number; the 13 characters given do
+    # not fit the 12-character RIO column (PostgreSQL refused the whole request).
+    customer, line_id = _portable_customer(setup, session)
+    request = portability.request_port_in(
+        session, customer, number="+33140000030", rio_code=_rio_for("+33140000030") + "X",
+        line_id=line_id, holder_name="Boulangerie",
+    )  # fmt: skip
+    session.flush()
+    assert (request.status, request.reason) == (PortStatus.INELIGIBLE, Ineligibility.RIO_INVALID)
+    assert request.new_number_id is not None
+    assert request.rio is None or len(request.rio) <= 12
+
+
+def _another_line(setup: Setup, session: Session) -> tuple[Customer, int]:
+    customer = _customer(setup.build, session)
+    contract = setup.build.contract(customer, "centrex", TODAY, [("centrex.line", 1)])
+    return customer, setup.line(contract, f"port{customer.id}").id
+
+
+# SPEC: VOX-15
+def test_one_port_that_cannot_activate_does_not_hold_back_the_others(
+    setup: Setup, session: Session
+) -> None:
+    # Two requests for one number both scheduled (here: the second checked while the first
+    # was not visible yet). On porting day the first takes the number; the second must not
+    # stop the daily job for everyone else.
+    first_customer, first_line = _portable_customer(setup, session)
+    second_customer, second_line = _another_line(setup, session)
+    third_customer, third_line = _another_line(setup, session)
+    first = portability.request_port_in(
+        session, first_customer, number="+33140000040", rio_code=_rio_for("+33140000040"),
+        line_id=first_line, holder_name="Boulangerie",
+    )  # fmt: skip
+    first.status = PortStatus.CANCELLED  # as if not yet committed when the second checks
+    session.flush()
+    second = portability.request_port_in(
+        session, second_customer, number="+33140000040", rio_code=_rio_for("+33140000040"),
+        line_id=second_line, holder_name="Boulangerie",
+    )  # fmt: skip
+    first.status = PortStatus.SUBMITTED
+    other = portability.request_port_in(
+        session, third_customer, number="+33140000041", rio_code=_rio_for("+33140000041"),
+        line_id=third_line, holder_name="Fromagerie",
+    )  # fmt: skip
+    for request in (first, second, other):
+        portability.record_donor_answer(
+            session, request, accepted=True, scheduled_on=date(2026, 3, 10),
+            slot_start=time(8, 0), slot_end=time(12, 0),
+        )  # fmt: skip
+    done = portability.activate_due(session, date(2026, 3, 10))
+    assert done == [first, other]
+    number = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == "+33140000040"))
+    assert number is not None and number.customer_id == first_customer.id
+    assert second.status is PortStatus.SCHEDULED  # left for the staff, not ported
+    ported = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == "+33140000041"))
+    assert ported is not None and ported.customer_id == third_customer.id
+
+
+# SPEC: VOX-15, BIL-17
+def test_a_ported_number_carries_the_offers_monthly_fee_like_an_assigned_one(
+    setup: Setup, session: Session
+) -> None:
+    # cpaas bills each geographic number 1.00 a month (numbers.geographic): a number brought
+    # by portability is one of the contract's numbers from its porting day, as one assigned.
+    customer = _customer(setup.build, session)
+    contract = setup.build.contract(customer, "cpaas", TODAY, [])
+    line = setup.line(contract, f"cpaas{customer.id}")
+    request = portability.request_port_in(
+        session, customer, number="+33140000050", rio_code=_rio_for("+33140000050"),
+        line_id=line.id, holder_name="Boulangerie",
+    )  # fmt: skip
+    portability.record_donor_answer(
+        session, request, accepted=True, scheduled_on=date(2026, 3, 10),
+        slot_start=time(8, 0), slot_end=time(12, 0),
+    )  # fmt: skip
+    assert portability.activate_due(session, date(2026, 3, 10)) == [request]
+    [fee] = _fee_subscriptions(session, contract)
+    assert (fee.item_code, fee.quantity, fee.start_date) == (
+        "numbers.geographic",
+        1,
+        date(2026, 3, 10),
+    )
+    number = session.get(PhoneNumber, request.number_id)
+    assert number is not None
+    assert [f.item_code for f in numbers.fees_of(session, number.id)] == ["numbers.geographic"]
+
+
+# SPEC: VOX-15
+def test_of_two_requests_for_one_number_sent_at_once_the_second_is_pending(
+    engine: Engine, committed_factory: sessionmaker[Session]
+) -> None:
+    """[001 §9.2] "une demande de portabilité est déjà en cours pour ce Numéro": two customers
+    asking for the same number at the same moment cannot both be sent to the donor operator."""
+    with committed_factory() as prepare:
+        audit.set_actor(prepare, system_actor("test"))
+        setup = Setup(prepare, Builder(prepare))
+        first_customer, first_line = _another_line(setup, prepare)
+        second_customer, second_line = _another_line(setup, prepare)
+        prepare.commit()
+        ids = (first_customer.id, first_line, second_customer.id, second_line)
+    wanted, code = "+33140000060", _rio_for("+33140000060")
+    outcome: list[PortStatus] = []
+
+    def ask(session: Session, customer_id: int, line_id: int) -> None:
+        audit.set_actor(session, system_actor("test"))
+        customer = session.get(Customer, customer_id)
+        assert customer is not None
+        request = portability.request_port_in(
+            session, customer, number=wanted, rio_code=code, line_id=line_id,
+            holder_name="Boulangerie",
+        )  # fmt: skip
+        outcome.append(request.status)
+
+    def second_asks() -> None:
+        with committed_factory() as second:
+            ask(second, ids[2], ids[3])
+            second.commit()
+
+    first = committed_factory()
+    try:
+        ask(first, ids[0], ids[1])
+        if engine.dialect.name == "postgresql":
+            other = threading.Thread(target=second_asks)
+            other.start()
+            wait_for_a_lock_wait(first)  # the second request waits for the first
+            first.commit()
+            other.join()
+        else:
+            first.commit()  # SQLite: one writer at a time
+            second_asks()
+    finally:
+        first.close()
+    assert outcome == [PortStatus.SUBMITTED, PortStatus.INELIGIBLE]
