@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -106,10 +107,27 @@ def money(value: str) -> Decimal:
     return Decimal(value)
 
 
+def commit_while_waited_for(first: Session, second: Callable[[], None]) -> None:
+    """Run ``second`` (another transaction) against ``first``'s open one, then commit ``first``.
+    PostgreSQL: ``second`` runs in a thread and ``first`` commits once ``second`` waits for its
+    lock, so ``second`` meets ``first``'s uncommitted writes. SQLite runs one write transaction
+    at a time: ``first`` commits, then ``second`` runs."""
+    bind = first.get_bind()
+    assert isinstance(bind, Engine)
+    if bind.dialect.name != "postgresql":
+        first.commit()
+        second()
+        return
+    other = threading.Thread(target=second)
+    other.start()
+    wait_for_a_lock_wait(first)
+    first.commit()
+    other.join()
+
+
 def wait_for_a_lock_wait(on: Session | Engine) -> None:
     """Until another PostgreSQL session of the database of ``on`` (a session holding the
-    transaction others wait for, or its engine) waits for a lock (at most 30 s): the moment a
-    concurrent writer is known to be blocked behind an open transaction."""
+    transaction others wait for, or its engine) waits for a lock (at most 30 s)."""
     bind = on.get_bind() if isinstance(on, Session) else on
     assert isinstance(bind, Engine)
     for _ in range(600):

@@ -3,11 +3,10 @@ become the quantities of the new period, handed to billing as subscriptions."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from operateur.accounts import audit
@@ -17,7 +16,7 @@ from operateur.errors import Conflict
 from operateur.mail import licences
 from operateur.mail import service as mail
 from operateur.mail.models import LicenceRecount
-from tests.integration.conftest import Builder, wait_for_a_lock_wait
+from tests.integration.conftest import Builder, commit_while_waited_for
 
 
 # SPEC: MAIL-07, CTR-04
@@ -52,7 +51,7 @@ def test_the_renewal_recounts_mailboxes_and_domains_once(build: Builder, session
 
 # SPEC: MAIL-07
 def test_two_mailboxes_added_at_once_cannot_pass_the_licence(
-    engine: Engine, committed_factory: sessionmaker[Session]
+    committed_factory: sessionmaker[Session],
 ) -> None:
     """5 mailboxes licensed, 6 allowed with the tolerance, 5 used: of two administrators adding
     one at the same moment, one is refused."""
@@ -87,15 +86,7 @@ def test_two_mailboxes_added_at_once_cannot_pass_the_licence(
     audit.set_actor(first, system_actor("test"))
     try:
         mail.add_mailbox(first, customer_id, "sixth@acme.fr", date(2025, 11, 3))
-        if engine.dialect.name == "postgresql":
-            other = threading.Thread(target=add_another)
-            other.start()
-            wait_for_a_lock_wait(first)  # the second add waits for the first
-            first.commit()
-            other.join()
-        else:
-            first.commit()  # SQLite: one writer at a time
-            add_another()
+        commit_while_waited_for(first, add_another)
     finally:
         first.close()
     assert outcome == ["licence_exceeded"]

@@ -4,20 +4,18 @@ same secret, neither fails (SMS-01, status callbacks signed with HMAC)."""
 
 from __future__ import annotations
 
-import threading
-
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from operateur.sms import callbacks
 from operateur.sms.models import SmsSettings
-from tests.integration.conftest import Builder, wait_for_a_lock_wait
+from tests.integration.conftest import Builder, commit_while_waited_for
 from tests.integration.sms.conftest import make_customer
 from tests.integration.sms.test_campaign_races import _session
 
 
 def test_two_transactions_creating_the_signing_secret_agree_on_it(
-    engine: Engine, committed_factory: sessionmaker[Session]
+    committed_factory: sessionmaker[Session],
 ) -> None:
     # SPEC: SMS-01 — callbacks signed under one secret per customer
     with _session(committed_factory) as setup:
@@ -37,15 +35,7 @@ def test_two_transactions_creating_the_signing_secret_agree_on_it(
     first = _session(committed_factory)
     try:
         secrets.append(callbacks.settings_of(first, owner.id).callback_secret)
-        if engine.dialect.name == "postgresql":
-            thread = threading.Thread(target=second)
-            thread.start()
-            wait_for_a_lock_wait(first)  # its insert waits for ours
-            first.commit()
-            thread.join()
-        else:
-            first.commit()  # SQLite: one writer at a time
-            second()
+        commit_while_waited_for(first, second)
     finally:
         first.close()
 

@@ -3,9 +3,7 @@ nothing counted twice against the stock (SMS-01, SMS-08)."""
 
 from __future__ import annotations
 
-import threading
-
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from operateur.accounts import audit
@@ -14,7 +12,7 @@ from operateur.errors import Conflict
 from operateur.sms import campaigns, outbox, service, stock
 from operateur.sms.models import SmsMessage
 from operateur.sms.service import SendRequest
-from tests.integration.conftest import Builder, wait_for_a_lock_wait
+from tests.integration.conftest import Builder, commit_while_waited_for
 from tests.integration.sms.conftest import TUESDAY_10H, SmsCustomer, make_customer
 
 THREE_CLIENTS = """telephone,first_name
@@ -31,7 +29,7 @@ def _session(factory: sessionmaker[Session]) -> Session:
 
 
 def test_a_campaign_launched_twice_at_once_goes_out_once(
-    engine: Engine, committed_factory: sessionmaker[Session]
+    committed_factory: sessionmaker[Session],
 ) -> None:
     # SPEC: SMS-01 — a double click on "launch" queues each recipient once (and SMS-08: the
     # stock is taken once)
@@ -59,16 +57,7 @@ def test_a_campaign_launched_twice_at_once_goes_out_once(
     first = _session(committed_factory)
     try:
         campaigns.launch(first, owner.id, campaign_id, now=TUESDAY_10H)
-        if engine.dialect.name == "postgresql":
-            # the second launch starts while the first is still open, and waits for it
-            other = threading.Thread(target=launch_again)
-            other.start()
-            wait_for_a_lock_wait(first)
-            first.commit()
-            other.join()
-        else:
-            first.commit()  # SQLite: one writer at a time
-            launch_again()
+        commit_while_waited_for(first, launch_again)
     finally:
         first.close()
 
@@ -103,7 +92,7 @@ def test_a_message_of_a_cancelled_campaign_coming_back_from_the_smsc_is_cancelle
 
 
 def test_a_send_retried_at_the_same_moment_returns_the_first_message(
-    engine: Engine, committed_factory: sessionmaker[Session]
+    committed_factory: sessionmaker[Session],
 ) -> None:
     # SPEC: SMS-01 — a client that retries a send with the same client_ref while the first is
     # still being written gets that first message back, not an error; one SMS is queued
@@ -121,16 +110,7 @@ def test_a_send_retried_at_the_same_moment_returns_the_first_message(
     first = _session(committed_factory)
     try:
         sent = service.send(first, owner.id, request, now=TUESDAY_10H)
-        if engine.dialect.name == "postgresql":
-            # the retry writes while the first send is not committed, and waits for it
-            other = threading.Thread(target=retry)
-            other.start()
-            wait_for_a_lock_wait(first)
-            first.commit()
-            other.join()
-        else:
-            first.commit()  # SQLite: one writer at a time
-            retry()
+        commit_while_waited_for(first, retry)
     finally:
         first.close()
 

@@ -4,12 +4,11 @@ numbers with their monthly fees (VOX-14, BIL-17)."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, time
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -30,7 +29,7 @@ from operateur.numbers.models import (
     PhoneNumber,
     PortStatus,
 )
-from tests.integration.conftest import Builder, wait_for_a_lock_wait
+from tests.integration.conftest import Builder, commit_while_waited_for
 from tests.integration.voice_ops.conftest import Setup
 
 TODAY = date(2026, 3, 2)
@@ -363,7 +362,7 @@ def test_a_ported_number_carries_the_offers_monthly_fee_like_an_assigned_one(
 
 # SPEC: VOX-15
 def test_of_two_requests_for_one_number_sent_at_once_the_second_is_pending(
-    engine: Engine, committed_factory: sessionmaker[Session]
+    committed_factory: sessionmaker[Session],
 ) -> None:
     """[001 §9.2] "une demande de portabilité est déjà en cours pour ce Numéro": two customers
     asking for the same number at the same moment cannot both be sent to the donor operator."""
@@ -395,15 +394,7 @@ def test_of_two_requests_for_one_number_sent_at_once_the_second_is_pending(
     first = committed_factory()
     try:
         ask(first, ids[0], ids[1])
-        if engine.dialect.name == "postgresql":
-            other = threading.Thread(target=second_asks)
-            other.start()
-            wait_for_a_lock_wait(first)  # the second request waits for the first
-            first.commit()
-            other.join()
-        else:
-            first.commit()  # SQLite: one writer at a time
-            second_asks()
+        commit_while_waited_for(first, second_asks)
     finally:
         first.close()
     assert outcome == [PortStatus.SUBMITTED, PortStatus.INELIGIBLE]
