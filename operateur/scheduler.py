@@ -68,10 +68,12 @@ class JobRun(Base):
 
 
 def _end_notices(session: Session, as_of: date) -> None:
-    """Contracts whose notice period is over are terminated on their last day."""
+    """Contracts whose notice period is over are terminated on their last day (also when they
+    were suspended during the notice)."""
     for contract in session.scalars(
         select(Contract).where(
-            Contract.status == ContractStatus.NOTICE_GIVEN, Contract.ends_on < as_of
+            Contract.status.in_((ContractStatus.NOTICE_GIVEN, ContractStatus.SUSPENDED)),
+            Contract.ends_on < as_of,
         )
     ):
         assert contract.ends_on is not None

@@ -2,9 +2,11 @@
 the current term, its end, the last day to give notice, and what happens at renewal.
 
 A term of N months starting on day D ends the day before D + N months (months clamped to the
-end of the month). Notice must reach the operator at least the terms' notice before the next
-term starts: the last day to give it is that start moved back by the notice (calendar months,
-calendar days or business days as the terms say).
+end of the month); each boundary is counted from the commitment's start, so the anniversaries
+stay on its day of the month (31 January: 28 February, 31 March, 30 April...). Notice must
+reach the operator at least the terms' notice before the next term starts: the last day to
+give it is that start moved back by the notice (calendar months, calendar days or business
+days as the terms say).
 """
 
 from __future__ import annotations
@@ -54,13 +56,12 @@ def schedule(terms: CommitmentTerms, start: date, as_of: date) -> Schedule:
                 en="Open-ended contract: ends with the notice of the terms.",
             ),
         )
-    term_start, months, number = start, terms.initial_term_months, 0
-    while True:
-        next_start = add_months(term_start, months)
-        if as_of < next_start or not terms.tacit_renewal:
-            break
-        term_start, months, number = next_start, terms.renewal_months or months, number + 1
-    next_start = add_months(term_start, months)
+    # every term boundary counted from the start, never from the previous (clamped) boundary:
+    # monthly terms from 31 January start 28 February then 31 March, not 28 March
+    offset, months, number = 0, terms.initial_term_months, 0
+    while as_of >= add_months(start, offset + months) and terms.tacit_renewal:
+        offset, months, number = offset + months, terms.renewal_months or months, number + 1
+    term_start, next_start = add_months(start, offset), add_months(start, offset + months)
     renewal = terms.renewal_months if terms.tacit_renewal else None
     deadline = terms.notice.before(next_start) if terms.notice and terms.tacit_renewal else None
     if renewal is None:

@@ -35,7 +35,7 @@ from operateur.contracts.models import (
 from operateur.contracts.service import end_subscriptions, record_transition, terms_of
 from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
-from operateur.errors import InvalidInput
+from operateur.errors import Conflict, InvalidInput
 from operateur.i18n import Text, as_text
 
 LIVE = (ContractStatus.ACTIVE, ContractStatus.SUSPENDED, ContractStatus.NOTICE_GIVEN)
@@ -224,6 +224,20 @@ def restore(
     return event
 
 
+def require_no_notice(contract: Contract) -> None:
+    """Refuse a second notice: the contract already ends on ``ends_on`` (suspended meanwhile
+    or not), and a new notice would move its end."""
+    if contract.ends_on is not None:
+        raise Conflict(
+            Text(
+                fr="Le contrat {ref} a déjà reçu une résiliation : il prend fin le {end}.",
+                en="Contract {ref} is already under notice: it ends on {end}.",
+            ),
+            code="notice_already_given",
+            details={"ref": contract.reference, "end": contract.ends_on.isoformat()},
+        )
+
+
 def give_notice(
     session: Session,
     contract: Contract,
@@ -233,24 +247,27 @@ def give_notice(
     reason: str,
     why: Text | None = None,
 ) -> ContractEvent:
-    """Record a notice of termination: the contract is served until ``ends_on``."""
+    """Record a notice of termination: the contract is served until ``ends_on``. A suspended
+    contract stays suspended (CTR-06: a notice cures nothing); restoring it later brings it
+    back to ``notice_given``."""
+    require_no_notice(contract)
     if ends_on < received_on:
         raise InvalidInput(
             Text(fr="La fin précède le préavis.", en="The end precedes the notice."),
             field="ends_on",
         )
+    suspended = contract.status is ContractStatus.SUSPENDED
     event = _move(
         session,
         contract,
         "give_notice",
-        ContractStatus.NOTICE_GIVEN,
+        ContractStatus.SUSPENDED if suspended else ContractStatus.NOTICE_GIVEN,
         reason,
         {"received_on": received_on.isoformat(), "ends_on": ends_on.isoformat()},
     )
     contract.notice_given_on = received_on
     contract.ends_on = ends_on
     end_subscriptions(session, contract, ends_on)
-    _lift(session, contract, received_on)
     session.flush()
     notices.notice_received(
         session, contract, received_on=received_on, ends_on=ends_on, why=why or as_text(reason)

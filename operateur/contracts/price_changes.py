@@ -102,11 +102,15 @@ def unused_refund(session: Session, contract: Contract, on: date) -> Decimal:
     for sub in session.scalars(select(Subscription).where(Subscription.contract_id == contract.id)):
         if sub.start_date is None or sub.start_date > on:
             continue
+        if sub.end_date is not None and sub.end_date <= on:
+            continue  # ended: nothing of it is left unused after ``on``
         k = 0
         while add_months(sub.start_date, months * (k + 1)) <= on:
             k += 1
         period_end = add_months(sub.start_date, months * (k + 1))  # excluded
-        left = termination.months_between(on + timedelta(days=1), period_end)
+        if sub.end_date is not None:
+            period_end = min(period_end, sub.end_date + timedelta(days=1))  # billed to its end
+        left = termination.months_between(on + timedelta(days=1), period_end, sub.start_date)
         total += price_excl_vat(sub.unit_price_mrc, billing.price_basis) * sub.quantity * left
     return round_money(total)
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from operateur.contracts import notices
+from operateur.contracts import lifecycle, notices
 from operateur.contracts.commitment import Schedule
 from operateur.contracts.models import (
     Contract,
@@ -36,7 +36,7 @@ from operateur.contracts.service import (
     require_state,
     terms_of,
 )
-from operateur.domain.calendar import add_months, last_day_of_month
+from operateur.domain.calendar import last_day_of_month
 from operateur.errors import Conflict, InvalidInput
 from operateur.i18n import Text
 
@@ -76,8 +76,8 @@ def effective_date(contract: Contract, on: date) -> date:
     renewal = plan.term_end + timedelta(days=1)
     cutoff = terms.licence_change_cutoff_day
     if cutoff is not None and on.day >= cutoff:
-        assert plan.next_term_months is not None
-        renewal = add_months(renewal, plan.next_term_months)
+        # the renewal after: the end of the next term, anchored on the commitment's start
+        renewal = _next_renewal(contract, renewal).term_end + timedelta(days=1)
     return renewal
 
 
@@ -86,6 +86,7 @@ def request_change(
 ) -> LicenceChange:
     """Record a licence-count change asked on ``on``, applied at :func:`effective_date`."""
     require_state(contract, "change a licence count", RENEWING)
+    lifecycle.require_no_notice(contract)  # under notice: no renewal left to take effect at
     if sub.contract_id != contract.id:
         raise InvalidInput(
             Text(fr="Abonnement d'un autre contrat.", en="Subscription of another contract."),
@@ -180,9 +181,14 @@ def _renewed(session: Session, contract: Contract, term_start: date) -> bool:
 
 
 def renewals_due(session: Session, as_of: date) -> list[str]:
-    """CTR-03: record the tacit renewal of every contract whose new term has started, once."""
+    """CTR-03: record the tacit renewal of every contract whose new term has started, once.
+    A contract under notice (``ends_on`` set, suspended meanwhile or not) never renews."""
     done: list[str] = []
-    for contract in list(session.scalars(select(Contract).where(Contract.status.in_(RENEWING)))):
+    for contract in list(
+        session.scalars(
+            select(Contract).where(Contract.status.in_(RENEWING), Contract.ends_on.is_(None))
+        )
+    ):
         plan = contract_schedule(contract, as_of)
         if (
             plan is None

@@ -44,19 +44,30 @@ from operateur.i18n import Text
 # --- CTR-05 early termination ----------------------------------------------------------------
 
 
-def months_between(start: date, end: date) -> Decimal:
-    """Months from ``start`` (included) to ``end`` (excluded): whole months, then the days
-    left as a share of the month they fall in."""
+def months_between(start: date, end: date, anchor: date | None = None) -> Decimal:
+    """Months from ``start`` (included) to ``end`` (excluded), counted in the months of the
+    contract: each runs from ``anchor`` + n months (default ``start``) to the next, so that at
+    month ends the months keep the anniversary's day (31 January: 28 February, 31 March...).
+    Whole months count 1; the days of a month begun or left unfinished count as a share of
+    that month's own length."""
     if end <= start:
         return Decimal(0)
-    whole = 0
-    while add_months(start, whole + 1) <= end:
-        whole += 1
-    cursor = add_months(start, whole)
-    if cursor == end:
-        return Decimal(whole)
-    month_days = (add_months(start, whole + 1) - cursor).days
-    return Decimal(whole) + Decimal((end - cursor).days) / Decimal(month_days)
+    base = anchor or start
+    index = (start.year - base.year) * 12 + start.month - base.month
+    while add_months(base, index) > start:
+        index -= 1
+    while add_months(base, index + 1) <= start:
+        index += 1
+    whole, share, cursor = 0, Decimal(0), start
+    while cursor < end:
+        month_start, month_end = add_months(base, index), add_months(base, index + 1)
+        stop = min(month_end, end)
+        if cursor == month_start and stop == month_end:
+            whole += 1
+        else:
+            share += Decimal((stop - cursor).days) / Decimal((month_end - month_start).days)
+        cursor, index = stop, index + 1
+    return Decimal(whole) + share
 
 
 def commitment_schedule(contract: Contract, on: date) -> Schedule | None:
@@ -91,11 +102,19 @@ def early_termination_amount(
     before ``term_end`` (default: the end of the term running on ``ends_on``)."""
     terms = terms_of(contract)
     kind = terms.billing.early_termination
+    plan = commitment_schedule(contract, ends_on)
     if term_end is None:
-        plan = commitment_schedule(contract, ends_on)
         term_end = plan.term_end if plan is not None and plan.term_end != date.max else None
+    # the months billing would still have invoiced (BIL-01): calendar months for monthly
+    # subscriptions, periods from the commitment's start otherwise, so that what was billed
+    # and what is owed add up to the whole term, month ends included
+    anchor = (
+        ends_on.replace(day=1)
+        if terms.billing.subscription_period_months == 1 or plan is None
+        else plan.starts_on
+    )
     months = (
-        months_between(ends_on + timedelta(days=1), term_end + timedelta(days=1))
+        months_between(ends_on + timedelta(days=1), term_end + timedelta(days=1), anchor)
         if term_end is not None
         else Decimal(0)
     )
@@ -194,10 +213,10 @@ def plan_termination(
     elif plan.notice_deadline is None or received_on <= plan.notice_deadline or not plan.renews:
         without_fee = plan.term_end
     else:
-        assert plan.next_term_months is not None
-        without_fee = add_months(plan.term_end + timedelta(days=1), plan.next_term_months) - (
-            timedelta(days=1)
-        )
+        # too late for this term: the next one runs to its end (anchored on the start, CTR-03)
+        following = commitment_schedule(contract, plan.term_end + timedelta(days=1))
+        assert following is not None
+        without_fee = following.term_end
     chosen = ends_on or without_fee
     if chosen < received_on or chosen < earliest:
         raise InvalidInput(
@@ -238,6 +257,7 @@ def request_termination(
     """Record the customer's termination (CTR-03/05): notice given, the contract served until
     its end, the early-termination amount invoiced at once when it ends before its term."""
     require_state(contract, "terminate for convenience", lifecycle.TRANSITIONS["give_notice"])
+    lifecycle.require_no_notice(contract)
     request = plan_termination(session, contract, received_on, ends_on)
     owed = invoice_early_termination(session, contract, request.owed, request.ends_on, received_on)
     lifecycle.give_notice(

@@ -71,10 +71,11 @@ def test_cpaas_convenience_notice_and_the_higher_of_subscriptions_and_minimum(
         termination.plan_termination(session, contract, date(2026, 3, 10), date(2026, 5, 31))
     assert early.value.field == "ends_on" and early.value.details["earliest"] == "2026-06-10"
     # ending 10 June 2026 before the term of 31 January 2027 [002 §24.4.5]: each month left
-    # costs the higher of 150 HT of subscriptions and the 200 HT minimum: 11 June 2026 – 31
-    # January 2027 is 7 months and 21 days of a 31-day month: 200 × (7 + 21/31) = 1 535.48 HT
+    # costs the higher of 150 HT of subscriptions and the 200 HT minimum: what billing has not
+    # invoiced (calendar months, BIL-01), 11–30 June (20/30) and July 2026 – January 2027
+    # (7 months): 200 × (7 + 20/30) = 1 533.33 HT
     quote = termination.plan_termination(session, contract, date(2026, 3, 10), date(2026, 6, 10))
-    assert (quote.owed.monthly, quote.owed.amount) == (Decimal("200.00"), Decimal("1535.48"))
+    assert (quote.owed.monthly, quote.owed.amount) == (Decimal("200.00"), Decimal("1533.33"))
     # notice after the deadline (1 November 2026): the contract renews, the end without fee is
     # the next term's end, 31 January 2028
     late = termination.plan_termination(session, contract, date(2026, 11, 2))

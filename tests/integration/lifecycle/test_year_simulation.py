@@ -389,14 +389,15 @@ def test_a_year_of_the_scheduler_for_each_offer(
     session.refresh(centrex.contract)
     assert centrex.contract.terminated_on == date(2026, 6, 1)
     # CTR-05 [001 §20] the remaining monthly fees to the term are due at once: 36 months from
-    # the signature (CTR-02 [001 §10] acceptance) end on 4 January 2029; from 2 June 2026 that
-    # is 31 months (to 2 January 2029) and 3 days of a 31-day month: 31 + 3/31 months of
-    # 2 lines × 29.90 TTC / 1.20 = 49.8333 HT a month: 1 549.66 HT.
+    # the signature (CTR-02 [001 §10] acceptance) end on 4 January 2029; the fees billing has
+    # not invoiced (calendar months, BIL-01) are 2–30 June 2026 (29/30), July 2026 – December
+    # 2028 (30 months) and 1–4 January 2029 (4/31) of 2 lines × 29.90 TTC / 1.20 = 49.8333 HT
+    # a month: 49.8333 × 31.0957 = 1 549.60 HT.
     fee = _invoice(session, centrex, f"early_termination:{centrex.contract.id}")
-    assert (fee.issue_date, fee.total_net) == (date(2026, 6, 1), Decimal("1549.66"))
+    assert (fee.issue_date, fee.total_net) == (date(2026, 6, 1), Decimal("1549.60"))
     ended = _mail_on(centrex_mail, f"Fin du contrat {centrex.contract.reference}")
     text = body(ended)
-    assert "1 549,66 € HT" in text
+    assert "1 549,60 € HT" in text
     # CTR-10 [001 §12.5] equipment back within 10 days of the end: by 11 June
     assert "Merci de restituer au plus tard le 11/06/2026" in text
     # the rented handset never came back: invoiced at its value on 12 June
@@ -436,11 +437,11 @@ def test_a_year_of_the_scheduler_for_each_offer(
     )
     # CTR-05 [002 §17.1, §17.6, §24.4.5] terminated for convenience on 20 January 2027 with
     # 3 months' notice (end 20 April 2027): the higher of the subscriptions (150 HT) and the
-    # minimum commitment (200 HT) is due for each month left to 4 January 2028: from
-    # 21 April 2027, 8 months (to 21 December) and 15 days of a 31-day month:
-    # 200 × (8 + 15/31) = 1 696.77 HT.
+    # minimum commitment (200 HT) is due for what billing has not invoiced to 4 January 2028
+    # (calendar months, BIL-01): 21–30 April 2027 (10/30), May – December 2027 (8 months),
+    # 1–4 January 2028 (4/31): 200 × 8.4624 = 1 692.47 HT.
     fee = _invoice(session, cpaas, f"early_termination:{cpaas.contract.id}")
-    assert (fee.issue_date, fee.total_net) == (date(2027, 1, 20), Decimal("1696.77"))
+    assert (fee.issue_date, fee.total_net) == (date(2027, 1, 20), Decimal("1692.47"))
     session.refresh(cpaas.contract)
     assert (cpaas.contract.status, cpaas.contract.ends_on) == (
         ContractStatus.NOTICE_GIVEN,
@@ -448,7 +449,7 @@ def test_a_year_of_the_scheduler_for_each_offer(
     )
     notice = _mail_on(cpaas_mail, f"Résiliation du contrat {cpaas.contract.reference}")
     assert "Le service est assuré jusqu'au 20/04/2027 inclus." in body(notice)
-    assert "1 696,77 € HT" in body(notice)
+    assert "1 692,47 € HT" in body(notice)
 
     # --- mail-security [003] ----------------------------------------------------------------
     # BIL-03 [003 §6.2] the annual invoice is issued on 31 January, due 30 days after its
