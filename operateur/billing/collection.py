@@ -29,7 +29,13 @@ from operateur.billing.models import (
     PaymentAllocation,
     PendingCharge,
 )
-from operateur.billing.payments import get_invoice, open_invoices, outstanding, settle_status
+from operateur.billing.payments import (
+    get_invoice,
+    lock_invoice,
+    open_invoices,
+    outstanding,
+    settle_status,
+)
 from operateur.billing.penalties import Penalty, late_payment_penalty
 from operateur.billing.reference_rates import ReferenceTables
 from operateur.contracts import service as contracts
@@ -72,20 +78,27 @@ def file_dispute(
 ) -> Dispute:
     """Record a dispute and decide whether the terms admit it. An admissible dispute holds the
     contested amount out of collection; a refused one keeps every reason the terms give."""
-    invoice = get_invoice(session, customer_id, invoice_id)
+    invoice = lock_invoice(session, get_invoice(session, customer_id, invoice_id))
     if invoice.kind is not InvoiceKind.INVOICE:
         raise InvalidInput(
             Text(fr="Seule une facture se conteste.", en="Only an invoice can be disputed."),
             field="invoice_id",
         )
-    if contested_amount <= 0 or contested_amount > invoice.total_gross:
+    # what is neither credited nor contested by another open dispute: a part is contested once
+    contested_before = session.scalar(
+        select(func.sum(Dispute.contested_amount)).where(
+            Dispute.invoice_id == invoice.id, Dispute.status == DisputeStatus.OPEN
+        )
+    )
+    contestable = invoice.total_gross - invoice.amount_credited - (contested_before or ZERO)
+    if contested_amount <= 0 or contested_amount > contestable:
         raise InvalidInput(
             Text(
                 fr="Le montant contesté doit être compris entre 0 et {total} €.",
                 en="The contested amount must be between 0 and {total} €.",
             ),
             field="contested_amount",
-            details={"total": str(invoice.total_gross)},
+            details={"total": str(contestable)},
         )
     terms = contracts.terms_of(_contract(session, invoice)).disputes
     earlier_unpaid = any(
@@ -115,7 +128,13 @@ def file_dispute(
         references=sorted(references),
         status=DisputeStatus.OPEN if assessment.accepted else DisputeStatus.REFUSED,
         refusal_reasons=list(assessment.codes),
-        held_amount=assessment.held_amount if assessment.accepted else ZERO,
+        # only what is still unpaid can be held out of collection (BIL-07): a contested
+        # amount already paid is settled by the credit note if the dispute is upheld
+        held_amount=(
+            min(assessment.held_amount, max(outstanding(invoice), ZERO))
+            if assessment.accepted
+            else ZERO
+        ),
     )
     if assessment.accepted:
         invoice.amount_disputed += dispute.held_amount
@@ -155,12 +174,14 @@ def resolve_dispute(
     """Close an open dispute. Upheld: a credit note of ``credit_net`` (HT; by default the
     contested amount without VAT), and what the customer overpaid is refunded or credited on the
     next invoice by the terms (BIL-07 [004 §9.4]). Rejected: collection resumes."""
+    session.flush()
+    session.refresh(dispute, with_for_update=True)  # resolved once, even by two at once
     if dispute.status is not DisputeStatus.OPEN:
         raise Conflict(
             Text(fr="Cette contestation est close.", en="This dispute is closed."),
             code="dispute_closed",
         )
-    invoice = get_invoice(session, dispute.customer_id, dispute.invoice_id)
+    invoice = lock_invoice(session, get_invoice(session, dispute.customer_id, dispute.invoice_id))
     invoice.amount_disputed -= dispute.held_amount
     dispute.resolved_on = resolved_on
     if not upheld:
@@ -168,9 +189,7 @@ def resolve_dispute(
         settle_status(invoice)
         session.flush()
         return dispute
-    customer = session.get(Customer, dispute.customer_id)
-    assert customer is not None
-    rate = invoicing.vat_treatment(customer).rate
+    rate = invoicing.invoice_vat(invoice).rate
     net = (
         credit_net
         if credit_net is not None
@@ -268,14 +287,17 @@ def late_invoices(
         ):
             continue
         terms = contracts.terms_of(_contract(session, invoice)).late_payment
+        # a disputed amount is held out of collection while the dispute is open; once it is
+        # rejected it counts again from the due date (BIL-07 [001 §11.3]); a credited amount
+        # was never owed. One VAT rate per invoice: its HT share is the same fraction.
+        owed = max(invoice.total_gross - invoice.amount_credited - invoice.amount_disputed, ZERO)
+        owed_excl_vat = (
+            invoice.total_net * owed / invoice.total_gross if invoice.total_gross > 0 else ZERO
+        )
         penalty = late_payment_penalty(
             terms,
-            # a disputed amount is held out of collection while the dispute is open; once it
-            # is rejected it counts again from the due date (BIL-07 [001 §11.3])
-            invoice_total_incl_vat=(
-                invoice.total_gross - invoice.amount_credited - invoice.amount_disputed
-            ),
-            invoice_total_excl_vat=invoice.total_net,
+            invoice_total_incl_vat=owed,
+            invoice_total_excl_vat=owed_excl_vat,
             issue_date=invoice.issue_date,
             due_date=invoice.due_date,
             received_date=invoice.received_date,
@@ -318,6 +340,9 @@ def issue_penalty_invoices(
         if late.interest_due <= 0 and late.indemnity_due <= 0:
             continue
         purpose = f"penalty:{late.invoice.id}:{as_of.isoformat()}"
+        # the late invoice's lock makes two runs for the same day issue one penalty invoice
+        # (its purpose is not unique in the table: a period-less invoice has a NULL period)
+        lock_invoice(session, late.invoice)
         if session.scalar(select(Invoice.id).where(Invoice.purpose == purpose)):
             continue
         contract = _contract(session, late.invoice)

@@ -1,7 +1,9 @@
 """Annual index revision of subscription prices (CTR-13 [004 §9.6.3]): on each anniversary of
 the contract, every monthly price becomes P = P0 × S1 / S0, where P0 is the price at the start,
-S0 the index of the month the contract was activated and S1 the latest index published by the
-anniversary. Index values are entered by the operator with their source."""
+S0 the index in force when the contract was made ("en vigueur à la date où le présent Contrat a
+été établi": the latest by its signature) and S1 the latest index by the anniversary. Index
+values are entered by the operator with their source. A contract under notice is still served,
+so still revised, until it ends."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from operateur.billing.models import IndexValue, PriceRevision
 from operateur.billing.revisions import revised_price
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, ContractStatus
-from operateur.domain.calendar import add_months
+from operateur.domain.calendar import PARIS, add_months
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 
@@ -69,7 +71,9 @@ def apply_revisions(session: Session, as_of: date) -> list[PriceRevision]:
     done: list[PriceRevision] = []
     indexed = session.scalars(
         select(Contract).where(
-            Contract.status.in_((ContractStatus.ACTIVE, ContractStatus.SUSPENDED)),
+            Contract.status.in_(
+                (ContractStatus.ACTIVE, ContractStatus.SUSPENDED, ContractStatus.NOTICE_GIVEN)
+            ),
             Contract.activated_on.is_not(None),
         )
     )
@@ -77,12 +81,14 @@ def apply_revisions(session: Session, as_of: date) -> list[PriceRevision]:
         index = contracts.terms_of(contract).changes.annual_index_revision
         if index is None or contract.activated_on is None:
             continue
-        base_month = contract.activated_on.strftime("%Y-%m")
-        s0 = session.scalar(
-            select(IndexValue.value).where(
-                IndexValue.index == index.value, IndexValue.month == base_month
-            )
+        made_on = (
+            contract.signed_at.astimezone(PARIS).date()
+            if contract.signed_at is not None
+            else contract.activated_on
         )
+        base_month = made_on.strftime("%Y-%m")
+        base = _latest(session, index.value, base_month)
+        s0 = base.value if base is not None else None
         for anniversary in _anniversaries(contract.activated_on, as_of):
             latest = _latest(session, index.value, anniversary.strftime("%Y-%m"))
             if s0 is None or latest is None:

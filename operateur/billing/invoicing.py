@@ -61,7 +61,7 @@ from operateur.billing.models import (
     UnlimitedPlanAbuse,
     UsageKind,
 )
-from operateur.billing.payments import set_off, settle_status
+from operateur.billing.payments import lock_invoice, set_off, settle_status
 from operateur.billing.penalties import payment_due_date
 from operateur.catalog.terms import (
     BillingTerms,
@@ -154,6 +154,21 @@ def vat_treatment(customer: Customer | Buyer) -> VatTreatment:
         Decimal("0"),
         reverse_charge=False,
         exemption_reason="TVA non applicable, article 259-1 du CGI",
+    )
+
+
+def invoice_vat(invoice: Invoice) -> VatTreatment:
+    """The VAT treatment an issued invoice was made with (one per invoice): what a credit note
+    correcting it must use, whatever the customer's treatment is today — a penalty invoice,
+    outside the scope of VAT, is credited without VAT."""
+    first = invoice.lines[0] if invoice.lines else None
+    if first is None:
+        return VatTreatment("S", FRENCH_STANDARD_VAT_RATE, reverse_charge=False)
+    return VatTreatment(
+        first.vat_category,
+        first.vat_rate,
+        reverse_charge=invoice.reverse_charge,
+        exemption_reason=invoice.vat_exemption_reason,
     )
 
 
@@ -1496,6 +1511,7 @@ def credit_note(
             ),
             code="credit_of_credit",
         )
+    lock_invoice(session, invoice)  # two credit notes at once never credit the same euro twice
     contract = session.get(Contract, invoice.contract_id) if invoice.contract_id else None
     customer = session.get(Customer, invoice.customer_id)
     assert contract is not None and customer is not None
@@ -1534,7 +1550,8 @@ def credit_note(
             )
         ]
     draft = Draft(lines=lines)
-    gross = draft.total_net + vat_amount(draft.total_net, vat_treatment(customer).rate)
+    vat = invoice_vat(invoice)
+    gross = draft.total_net + vat_amount(draft.total_net, vat.rate)
     if gross > invoice.total_gross - invoice.amount_credited:
         raise InvalidInput(
             Text(
@@ -1558,6 +1575,7 @@ def credit_note(
         issue_date=issue_date,
         due_date=issue_date,
         preceding_invoice_id=invoice.id,
+        vat=vat,
     )
     note.status = InvoiceStatus.PAID
     invoice.amount_credited += note.total_gross
@@ -1582,6 +1600,8 @@ def interim_invoice(session: Session, contract: Contract, as_of: date) -> Invoic
     if not loaded:
         return None
     inputs = loaded[0]
+    if inputs.customer.payment_method == PaymentMethod.PREPAID:
+        return None  # the wallet paid each call already (BIL-10), as ``draft_invoice`` says
     lines = _usage_lines(inputs.usage, terms.billing.price_basis)
     lines.extend(_allowance_lines(inputs, period_start))
     draft = Draft(lines=lines, usage_totals=inputs.usage_totals)

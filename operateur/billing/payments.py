@@ -33,7 +33,10 @@ METHODS = ("transfer", "cheque", "card", "sepa_direct_debit", "prepaid", "set_of
 
 
 def outstanding(invoice: Invoice) -> Decimal:
-    """What is still to be collected on an invoice: not paid, credited or disputed."""
+    """What is still to be collected on an invoice: not paid, credited or disputed. Nothing
+    is collected on a credit note: the operator owes it (BIL-16)."""
+    if invoice.kind is not InvoiceKind.INVOICE:
+        return ZERO
     return (
         invoice.total_gross
         - invoice.amount_paid
@@ -54,19 +57,31 @@ def settle_status(invoice: Invoice) -> None:
         invoice.status = InvoiceStatus.ISSUED
 
 
-def open_invoices(session: Session, customer_id: int) -> list[Invoice]:
-    """The customer's invoices still owing money, oldest due first."""
-    return list(
-        session.scalars(
-            select(Invoice)
-            .where(
-                Invoice.customer_id == customer_id,
-                Invoice.kind == InvoiceKind.INVOICE,
-                Invoice.status.in_(OPEN_STATUSES),
-            )
-            .order_by(Invoice.due_date, Invoice.id)
+def open_invoices(session: Session, customer_id: int, *, lock: bool = False) -> list[Invoice]:
+    """The customer's invoices still owing money, oldest due first; ``lock``: locked until the
+    transaction ends and read afresh, to change what is paid on them."""
+    stmt = (
+        select(Invoice)
+        .where(
+            Invoice.customer_id == customer_id,
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.status.in_(OPEN_STATUSES),
         )
+        .order_by(Invoice.due_date, Invoice.id)
     )
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(stmt))
+
+
+def lock_invoice(session: Session, invoice: Invoice) -> Invoice:
+    """Lock an invoice row until the transaction ends and read its amounts afresh: the ORM
+    writes ``amount_paid``/``amount_credited``/``amount_disputed`` as new values, so two
+    changes at once (two payments, a payment and a credit note) must not both start from the
+    same old value."""
+    session.flush()  # a refresh drops unflushed changes: write them first
+    session.refresh(invoice, with_for_update=True)
+    return invoice
 
 
 def list_invoices(session: Session, customer_id: int) -> list[Invoice]:
@@ -169,7 +184,9 @@ def record_payment(
                 field="allocations",
             )
         for index, allocation in enumerate(allocations):
-            invoice = get_invoice(session, customer_id, allocation.invoice_id)
+            invoice = lock_invoice(
+                session, get_invoice(session, customer_id, allocation.invoice_id)
+            )
             if allocation.amount <= 0 or allocation.amount > outstanding(invoice):
                 raise InvalidInput(
                     Text(
@@ -188,7 +205,7 @@ def record_payment(
 
 def apply_unallocated(session: Session, payment: Payment) -> None:
     """Settle the oldest open invoices with what is left of a payment."""
-    for invoice in open_invoices(session, payment.customer_id):
+    for invoice in open_invoices(session, payment.customer_id, lock=True):
         if payment.unallocated <= 0:
             break
         share = min(payment.unallocated, outstanding(invoice))
@@ -207,6 +224,7 @@ def reverse_payment(session: Session, payment: Payment) -> list[Invoice]:
     ):
         invoice = session.get(Invoice, allocation.invoice_id)
         assert invoice is not None
+        lock_invoice(session, invoice)
         invoice.amount_paid -= allocation.amount
         settle_status(invoice)
         allocation.reversed_at = utcnow()

@@ -124,9 +124,27 @@ def top_up(
             field="bank_fees",
         )
     wallet = _locked(session, customer_id)
-    if session.scalar(select(WalletEntry.id).where(WalletEntry.reference == reference)):
+    credited = received - bank_fees
+    existing = session.scalar(select(WalletEntry).where(WalletEntry.reference == reference))
+    if existing is not None:
+        # a retry of the same top-up changes nothing; another transfer under a reference
+        # already used is refused rather than silently not credited
+        if (existing.wallet_id, existing.kind, existing.amount) != (
+            wallet.id,
+            WalletEntryKind.TOP_UP,
+            credited,
+        ):
+            raise Conflict(
+                Text(
+                    fr="La référence {reference} désigne déjà un autre mouvement.",
+                    en="Reference {reference} already names another entry.",
+                ),
+                code="wallet_reference_taken",
+                field="reference",
+                details={"reference": reference},
+            )
         return _view(wallet)
-    _entry(session, wallet, WalletEntryKind.TOP_UP, received - bank_fees, reference)
+    _entry(session, wallet, WalletEntryKind.TOP_UP, credited, reference)
     session.flush()
     return _view(wallet)
 

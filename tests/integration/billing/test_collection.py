@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from operateur.billing import collection, invoicing, payments
-from operateur.billing.models import DisputeStatus, Invoice, InvoiceStatus
+from operateur.accounts.audit import set_actor
+from operateur.accounts.permissions import system_actor
+from operateur.billing import collection, documents, invoicing, payments, statements
+from operateur.billing.models import Dispute, DisputeStatus, Invoice, InvoiceStatus
 from operateur.catalog.terms import PaymentMethod
-from tests.integration.conftest import Builder
+from operateur.errors import InvalidInput
+from tests.integration.conftest import Builder, wait_for_a_lock_wait
 
 ALL_REFERENCES = {"invoice_date", "invoice_number", "amount", "reason", "evidence"}
 
@@ -131,3 +136,142 @@ def test_a_dispute_outside_the_terms_is_refused_with_every_reason(
         dispute.refusal_reasons
     )
     assert invoice.amount_disputed == Decimal("0")
+
+
+# SPEC: BIL-06
+def test_a_partly_credited_late_invoice_bears_interest_on_what_is_left(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer_id, invoice = _first_invoice(
+        build, session, session_factory, "cpaas", [("option.caps.monthly", 1)]
+    )
+    # 350 HT / 420 TTC due 2 March; a credit note of 100 HT (120 TTC) leaves 300 TTC owed,
+    # less than the invoice's 350 HT: the penalty is still computed, not refused
+    invoicing.credit_note(
+        session, invoice, reason="geste", issue_date=date(2026, 2, 10), amount_net=Decimal("100")
+    )
+    [late] = collection.late_invoices(session, customer_id, date(2026, 4, 1))
+    # 30 days at ECB 2.15 % + 10 = 12.15 % on 300: 300 x 12.15 % x 30 / 365 = 2.9959 -> 3.00
+    assert (late.penalty.interest, late.penalty.indemnity) == (Decimal("3.00"), Decimal("40.00"))
+
+
+# SPEC: BIL-07
+def test_disputes_hold_only_what_is_unpaid_and_contest_each_euro_once(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer_id, invoice = _first_invoice(
+        build, session, session_factory, "cpaas", [("option.caps.monthly", 1)]
+    )
+    payments.record_payment(
+        session,
+        customer_id,
+        amount=Decimal("300.00"),
+        method="transfer",
+        received_on=date(2026, 2, 9),
+        reference="VIR-300-TWICE",
+    )
+
+    def contest(amount: str) -> Dispute:
+        return collection.file_dispute(
+            session,
+            customer_id,
+            invoice.id,
+            filed_on=date(2026, 2, 10),
+            channel="email",
+            contested_amount=Decimal(amount),
+            reason="minimum facturé à tort",
+            references=ALL_REFERENCES,
+        )
+
+    assert contest("120.00").status is DisputeStatus.OPEN
+    # another 120.00 of the 420.00, already paid: admissible, but there is nothing more to
+    # hold out of collection than the 120.00 unpaid (the contested part only is suspended)
+    second = contest("120.00")
+    assert (second.status, second.held_amount) == (DisputeStatus.OPEN, Decimal("0"))
+    assert invoice.amount_disputed == Decimal("120.00")
+    assert payments.outstanding(invoice) == Decimal("0")
+    # 240.00 is already contested: 200.00 more would contest more than the invoice
+    with pytest.raises(InvalidInput) as refused:
+        contest("200.00")
+    assert refused.value.field == "contested_amount"
+
+
+# SPEC: BIL-07, BIL-06
+def test_an_upheld_dispute_of_a_penalty_invoice_is_credited_without_vat(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer_id, _ = _first_invoice(
+        build, session, session_factory, "cpaas", [("option.caps.monthly", 1)]
+    )
+    [penalty] = collection.issue_penalty_invoices(session, customer_id, date(2026, 4, 1))
+    assert (penalty.total_vat, penalty.total_gross) == (Decimal("0"), Decimal("44.19"))
+    dispute = collection.file_dispute(
+        session,
+        customer_id,
+        penalty.id,
+        filed_on=date(2026, 4, 2),
+        channel="email",
+        contested_amount=Decimal("44.19"),
+        reason="retard dû à un prélèvement non présenté",
+        references=ALL_REFERENCES,
+    )
+    collection.resolve_dispute(session, dispute, upheld=True, resolved_on=date(2026, 4, 3))
+    note = session.get(Invoice, dispute.credit_note_id)
+    assert note is not None
+    # the credit note corrects an invoice outside the scope of VAT: it carries no VAT either
+    assert (note.total_net, note.total_vat, note.total_gross) == (
+        Decimal("44.19"),
+        Decimal("0"),
+        Decimal("44.19"),
+    )
+    assert {line.vat_category for line in note.lines} == {"E"}
+    assert penalty.status is InvoiceStatus.CREDITED
+    # and its e-invoice states why there is no VAT, as EN 16931 requires (BR-E-10)
+    documents.validate_cii(documents.cii_xml(statements.invoice_document(session, note)))
+
+
+# SPEC: BIL-06
+def test_two_penalty_runs_at_once_issue_one_penalty_invoice(
+    committed_factory: sessionmaker[Session],
+) -> None:
+    """The CLI and the API asked for the same day's penalties at the same time: the second
+    waits for the first and finds its penalty invoice (no second 40 € indemnity)."""
+    with committed_factory() as session:
+        set_actor(session, system_actor("test"))
+        build = Builder(session)
+        customer_id, _ = _first_invoice(
+            build, session, committed_factory, "cpaas", [("option.caps.monthly", 1)]
+        )
+        session.commit()
+    engine = committed_factory.kw["bind"]
+    issued: list[int] = []
+
+    def run(session: Session) -> None:
+        set_actor(session, system_actor("test"))
+        issued.append(
+            len(collection.issue_penalty_invoices(session, customer_id, date(2026, 4, 1)))
+        )
+
+    def second_runs() -> None:
+        with committed_factory() as second:
+            run(second)
+            second.commit()
+
+    first = committed_factory()
+    try:
+        run(first)
+        if engine.dialect.name == "postgresql":
+            other = threading.Thread(target=second_runs)
+            other.start()
+            wait_for_a_lock_wait(engine)  # the second run waits for the first
+            first.commit()
+            other.join()
+        else:
+            first.commit()  # SQLite: one writer at a time
+            second_runs()
+    finally:
+        first.close()
+    assert issued == [1, 0]
+    with committed_factory() as session:
+        penalties = session.scalars(select(Invoice).where(Invoice.purpose.like("penalty:%"))).all()
+        assert [p.total_gross for p in penalties] == [Decimal("44.19")]

@@ -366,3 +366,21 @@ def test_prepaid_usage_paid_from_the_wallet_is_not_invoiced_again(
     [january] = _invoices(session, customer.id)
     assert [code for code, _ in _lines(january)][:2] == ["numbers.geographic"] * 2
     assert "usage.voice" not in [code for code, _ in _lines(january)]
+
+
+# SPEC: BIL-10, BIL-13
+def test_prepaid_usage_is_never_invoiced_early_either(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer(payment_method=PaymentMethod.PREPAID)
+    contract = build.contract(
+        customer,
+        "cpaas",
+        date(2026, 1, 1),
+        [("numbers.geographic", 1)],
+        overrides={"billing": {"early_invoicing_threshold": "5.00"}},
+    )
+    session.add(_call(contract, "paid-from-wallet-early", "10.000000"))
+    session.flush()
+    # 10.00 of usage is above the 5.00 threshold, but the wallet has already paid it
+    assert invoicing.interim_invoice(session, contract, date(2026, 1, 20)) is None

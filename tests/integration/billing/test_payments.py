@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
@@ -9,10 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from operateur.accounts.audit import set_actor
+from operateur.accounts.permissions import system_actor
 from operateur.billing import invoicing, payments
 from operateur.billing.models import Invoice, InvoiceStatus
 from operateur.errors import Conflict, InvalidInput
-from tests.integration.conftest import Builder
+from tests.integration.conftest import Builder, wait_for_a_lock_wait
 
 
 def _two_invoices(
@@ -137,3 +140,81 @@ def test_an_overpayment_is_set_off_against_the_next_invoice(
     assert march.status is InvoiceStatus.PAID
     session.refresh(payment)
     assert payment.unallocated == Decimal("9.60")
+
+
+# SPEC: BIL-16
+def test_a_payment_cannot_be_allocated_to_a_credit_note(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer_id, (january, february) = _two_invoices(build, session, session_factory)
+    note = invoicing.credit_note(
+        session, january, reason="geste", issue_date=date(2026, 2, 3), amount_net=Decimal("10")
+    )
+    # a credit note is owed by the operator, not by the customer: nothing to pay on it
+    with pytest.raises(InvalidInput) as refused:
+        payments.record_payment(
+            session,
+            customer_id,
+            amount=Decimal("12.00"),
+            method="transfer",
+            received_on=date(2026, 2, 5),
+            reference="VIR-NOTE",
+            allocations=[payments.Allocation(note.id, Decimal("12.00"))],
+        )
+    assert refused.value.field == "allocations.0.amount"
+    assert note.amount_paid == Decimal("0")
+
+
+# SPEC: BIL-05, BIL-14
+def test_two_payments_at_once_are_both_counted_on_the_invoice(
+    committed_factory: sessionmaker[Session],
+) -> None:
+    """A transfer recorded while another payment of the same customer is being written: the
+    second waits for the first and settles what is left, so the invoice counts both (the ORM
+    writes ``amount_paid`` as a new value: started from the same old one, one would be lost)."""
+    with committed_factory() as session:
+        set_actor(session, system_actor("test"))
+        build = Builder(session)
+        customer = build.customer()
+        build.contract(customer, "crm-voip", date(2026, 1, 1), [("crm.licence", 2)])
+        session.commit()
+        customer_id = customer.id
+        invoicing.run_period(committed_factory, build.operator_id, "2026-01")
+    engine = committed_factory.kw["bind"]
+
+    def pay(session: Session, reference: str) -> None:
+        set_actor(session, system_actor("test"))
+        payments.record_payment(
+            session,
+            customer_id,
+            amount=Decimal("100.00"),
+            method="transfer",
+            received_on=date(2026, 2, 5),
+            reference=reference,
+        )
+
+    def second_pays() -> None:
+        with committed_factory() as second:
+            pay(second, "VIR-B")
+            second.commit()
+
+    first = committed_factory()
+    try:
+        pay(first, "VIR-A")
+        if engine.dialect.name == "postgresql":
+            other = threading.Thread(target=second_pays)
+            other.start()
+            wait_for_a_lock_wait(engine)  # the second payment waits for the first
+            first.commit()
+            other.join()
+        else:
+            first.commit()  # SQLite: one writer at a time
+            second_pays()
+    finally:
+        first.close()
+    with committed_factory() as session:
+        invoice = session.scalars(select(Invoice).where(Invoice.customer_id == customer_id)).one()
+        left = sorted(p.unallocated for p in payments.list_payments(session, customer_id))
+    # 187.20 TTC: 100.00 + 87.20 paid on it, 12.80 of the second payment left unallocated
+    assert (invoice.amount_paid, invoice.status) == (Decimal("187.20"), InvoiceStatus.PAID)
+    assert left == [Decimal("0"), Decimal("12.80")]

@@ -139,3 +139,31 @@ def test_concurrent_reservations_never_overdraw(
         assert view.reserved == Decimal("7.35") and view.available == Decimal("0")
         assert len(list(session.scalars(select(Reservation)))) == 7
         assert len(list(session.scalars(select(WalletEntry)))) == 1
+
+
+# SPEC: BIL-10
+def test_a_top_up_reference_of_another_transfer_is_refused_not_silently_dropped(
+    build: Builder, session: Session
+) -> None:
+    first, second = _prepaid(build), _prepaid(build)
+    wallets.top_up(
+        session, first, received=Decimal("100.00"), bank_fees=Decimal("0"), reference="VIR-77"
+    )
+    # funds received for another customer under a reference already used: never "already done"
+    with pytest.raises(Conflict) as refused:
+        wallets.top_up(
+            session, second, received=Decimal("50.00"), bank_fees=Decimal("0"), reference="VIR-77"
+        )
+    assert refused.value.field == "reference"
+    # the same customer, another amount under the same reference: not a retry either
+    with pytest.raises(Conflict):
+        wallets.top_up(
+            session, first, received=Decimal("60.00"), bank_fees=Decimal("0"), reference="VIR-77"
+        )
+    assert (
+        wallets.get_wallet(session, first).balance,
+        wallets.get_wallet(session, second).balance,
+    ) == (
+        Decimal("100.00"),
+        Decimal("0"),
+    )
