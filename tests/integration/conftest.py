@@ -120,16 +120,13 @@ def commit_while_waited_for(first: Session, second: Callable[[], None]) -> None:
         return
     other = threading.Thread(target=second)
     other.start()
-    wait_for_a_lock_wait(first)
+    _wait_for_a_lock_wait(bind)
     first.commit()
     other.join()
 
 
-def wait_for_a_lock_wait(on: Session | Engine) -> None:
-    """Until another PostgreSQL session of the database of ``on`` (a session holding the
-    transaction others wait for, or its engine) waits for a lock (at most 30 s)."""
-    bind = on.get_bind() if isinstance(on, Session) else on
-    assert isinstance(bind, Engine)
+def _wait_for_a_lock_wait(bind: Engine) -> None:
+    """Until a PostgreSQL session of ``bind``'s database waits for a lock (at most 30 s)."""
     for _ in range(600):
         with bind.connect() as conn:
             waiting = conn.scalar(

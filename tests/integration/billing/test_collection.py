@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -16,7 +15,7 @@ from operateur.billing import collection, documents, invoicing, payments, statem
 from operateur.billing.models import Dispute, DisputeStatus, Invoice, InvoiceStatus
 from operateur.catalog.terms import PaymentMethod
 from operateur.errors import InvalidInput
-from tests.integration.conftest import Builder, wait_for_a_lock_wait
+from tests.integration.conftest import Builder, commit_while_waited_for
 
 ALL_REFERENCES = {"invoice_date", "invoice_number", "amount", "reason", "evidence"}
 
@@ -243,7 +242,6 @@ def test_two_penalty_runs_at_once_issue_one_penalty_invoice(
             build, session, committed_factory, "cpaas", [("option.caps.monthly", 1)]
         )
         session.commit()
-    engine = committed_factory.kw["bind"]
     issued: list[int] = []
 
     def run(session: Session) -> None:
@@ -260,15 +258,7 @@ def test_two_penalty_runs_at_once_issue_one_penalty_invoice(
     first = committed_factory()
     try:
         run(first)
-        if engine.dialect.name == "postgresql":
-            other = threading.Thread(target=second_runs)
-            other.start()
-            wait_for_a_lock_wait(engine)  # the second run waits for the first
-            first.commit()
-            other.join()
-        else:
-            first.commit()  # SQLite: one writer at a time
-            second_runs()
+        commit_while_waited_for(first, second_runs)
     finally:
         first.close()
     assert issued == [1, 0]

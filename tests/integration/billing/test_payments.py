@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ from operateur.accounts.permissions import system_actor
 from operateur.billing import invoicing, payments
 from operateur.billing.models import Invoice, InvoiceStatus
 from operateur.errors import Conflict, InvalidInput
-from tests.integration.conftest import Builder, wait_for_a_lock_wait
+from tests.integration.conftest import Builder, commit_while_waited_for
 
 
 def _two_invoices(
@@ -180,7 +179,6 @@ def test_two_payments_at_once_are_both_counted_on_the_invoice(
         session.commit()
         customer_id = customer.id
         invoicing.run_period(committed_factory, build.operator_id, "2026-01")
-    engine = committed_factory.kw["bind"]
 
     def pay(session: Session, reference: str) -> None:
         set_actor(session, system_actor("test"))
@@ -201,15 +199,7 @@ def test_two_payments_at_once_are_both_counted_on_the_invoice(
     first = committed_factory()
     try:
         pay(first, "VIR-A")
-        if engine.dialect.name == "postgresql":
-            other = threading.Thread(target=second_pays)
-            other.start()
-            wait_for_a_lock_wait(engine)  # the second payment waits for the first
-            first.commit()
-            other.join()
-        else:
-            first.commit()  # SQLite: one writer at a time
-            second_pays()
+        commit_while_waited_for(first, second_pays)
     finally:
         first.close()
     with committed_factory() as session:
