@@ -1365,8 +1365,8 @@ def _carry_credits(session: Session, drafted: list[tuple[ContractInputs, Draft]]
 def _insert_invoices(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert invoice rows in bulk; their ids in the order of ``rows``. On PostgreSQL the ids
     are taken from the sequence first and the rows copied with them; elsewhere they are read
-    back by number (unique) rather than with an ordered RETURNING, which SQLite can only do
-    one row per statement."""
+    back by operator and number (unique together) rather than with an ordered RETURNING, which
+    SQLite can only do one row per statement."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         ids = bulk.new_ids(connection, Invoice, len(rows))
@@ -1374,14 +1374,19 @@ def _insert_invoices(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         bulk.insert_rows(connection, Invoice, with_ids)
         return ids
     bulk.insert_rows(connection, Invoice, rows)
-    numbers = [row["number"] for row in rows]
-    id_of: dict[str, int] = {
-        number: id_
-        for number, id_ in connection.execute(
-            select(Invoice.number, Invoice.id).where(_among(session, Invoice.number, numbers))
+    keys = [(row["operator_id"], row["number"]) for row in rows]
+    id_of: dict[tuple[int, str], int] = {}
+    for operator_id in {operator_id for operator_id, _ in keys}:
+        numbers = [number for owner, number in keys if owner == operator_id]
+        id_of.update(
+            ((operator_id, number), id_)
+            for number, id_ in connection.execute(
+                select(Invoice.number, Invoice.id).where(
+                    Invoice.operator_id == operator_id, _among(session, Invoice.number, numbers)
+                )
+            )
         )
-    }
-    return [id_of[number] for number in numbers]
+    return [id_of[key] for key in keys]
 
 
 @dataclass(frozen=True)

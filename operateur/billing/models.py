@@ -193,14 +193,18 @@ class InvoiceSequence(Base):
 
 class Invoice(Base, Audited):
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("contract_id", "period", "kind", "purpose"),)
+    __table_args__ = (
+        UniqueConstraint("contract_id", "period", "kind", "purpose"),
+        # each operator numbers its own invoices (BIL-03): one sequence per operator and year
+        UniqueConstraint("operator_id", "number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id"))
-    number: Mapped[str] = mapped_column(String(30), unique=True)
+    number: Mapped[str] = mapped_column(String(30))
     kind: Mapped[InvoiceKind] = mapped_column(StrEnumType(InvoiceKind))
     # what the document is for: "period" (the monthly run), "penalty", "interim", "credit:<id>"...
     purpose: Mapped[str] = mapped_column(String(40))

@@ -1,7 +1,8 @@
 """Invoice documents from stored invoices: the French PDF made Factur-X (BIL-12).
 
 An issued invoice never changes, so its document is rendered once, on first download, and kept
-under ``<data_dir>/invoices/`` to be served identically afterwards (kept 5 years, BIL-12).
+under ``<data_dir>/invoices/<operator id>/`` to be served identically afterwards (kept 5 years,
+BIL-12).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def invoice_document(session: Session, invoice: Invoice) -> InvoiceDocument:
 
 def invoice_pdf(session: Session, invoice: Invoice, data_dir: Path) -> bytes:
     """The invoice's Factur-X PDF, rendered once and then served from the archive."""
-    archive = data_dir / "invoices" / f"{invoice.number}.pdf"
+    archive = data_dir / "invoices" / str(invoice.operator_id) / f"{invoice.number}.pdf"
     if archive.exists():
         return archive.read_bytes()
     pdf = facturx_pdf(invoice_document(session, invoice))

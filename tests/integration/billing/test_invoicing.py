@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from operateur.accounts import service as accounts
 from operateur.accounts.audit import set_actor
+from operateur.accounts.models import Operator
 from operateur.accounts.permissions import system_actor
-from operateur.billing import invoicing
+from operateur.accounts.schemas import OperatorIn
+from operateur.billing import invoicing, statements
 from operateur.billing.models import (
     Invoice,
     InvoiceLine,
@@ -26,7 +31,7 @@ from operateur.billing.models import (
 from operateur.catalog.terms import PaymentMethod
 from operateur.contracts.models import Contract
 from operateur.errors import Conflict
-from tests.integration.conftest import Builder
+from tests.integration.conftest import Builder, new_siren
 
 
 def _invoices(session: Session, customer_id: int) -> list[Invoice]:
@@ -215,6 +220,45 @@ def test_a_rerun_issues_nothing_and_numbers_have_no_gaps(
     assert len(first.issued) == 5 and again.issued == [] and again.skipped == 5
     numbers = sorted(session.scalars(select(Invoice.number)))
     assert numbers == [f"F2026-{n:06d}" for n in range(1, 6)]
+
+
+# SPEC: BIL-03
+def test_each_operator_numbers_its_own_invoices(
+    build: Builder, session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Two operators on one platform: each bills its month, each from F2026-000001."""
+    other = copy.copy(build)
+    other.operator_id = accounts.create_operator(
+        session,
+        OperatorIn(
+            name="Second Opérateur",
+            legal_form="SAS",
+            siren=new_siren(),
+            address_line="2 quai du Test",
+            postal_code="33000",
+            city="Bordeaux",
+            email="contact@second-operateur.fr",
+            iban="FR7630004000031234567890143",  # shown on invoices paid by transfer
+            bic="BNPAFRPPXXX",
+        ),
+    ).id
+    first = session.get(Operator, build.operator_id)
+    assert first is not None
+    first.iban, first.bic = "FR7630006000011234567890189", "AGRIFRPPXXX"
+    for builder in (build, other):
+        builder.contract(builder.customer(), "crm-voip", date(2026, 1, 1), [("crm.licence", 1)])
+    session.commit()
+    for builder in (build, other):
+        assert (
+            len(invoicing.run_period(session_factory, builder.operator_id, "2026-01").issued) == 1
+        )
+    invoices = session.scalars(select(Invoice).order_by(Invoice.operator_id)).all()
+    assert [(i.operator_id, i.number) for i in invoices] == [
+        (build.operator_id, "F2026-000001"),
+        (other.operator_id, "F2026-000001"),
+    ]
+    pdfs = {statements.invoice_pdf(session, i, tmp_path) for i in invoices}
+    assert len(pdfs) == 2  # each operator's own document, not the other's under the same name
 
 
 def test_an_issued_invoice_is_immutable(
