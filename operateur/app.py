@@ -11,6 +11,7 @@ from operateur.accounts.api import router as accounts_router
 from operateur.billing.api import router as billing_router
 from operateur.catalog.api import router as catalog_router
 from operateur.config import Settings
+from operateur.contracts.api import operator_router as maintenance_router
 from operateur.contracts.api import router as contracts_router
 from operateur.db import make_engine, make_session_factory
 from operateur.dialer.api import router as dialer_router
@@ -63,6 +64,7 @@ def create_app(
         accounts_router,
         catalog_router,
         contracts_router,
+        maintenance_router,  # CTR-06 planned maintenance, staff only
         numbers_router,
         billing_router,
         support_router,

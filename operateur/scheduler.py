@@ -36,6 +36,7 @@ from operateur.contracts import (
     equipment,
     inactivity,
     lifecycle,
+    maintenance,
     renewal,
 )
 from operateur.contracts.models import Contract, ContractStatus
@@ -77,7 +78,13 @@ def _end_notices(session: Session, as_of: date) -> None:
         )
     ):
         assert contract.ends_on is not None
-        lifecycle.terminate(session, contract, on=contract.ends_on, reason="end of notice")
+        lifecycle.terminate(
+            session,
+            contract,
+            on=contract.ends_on,
+            reason="end of notice",
+            inform=inactivity.informed(session, contract),  # CTR-08 customer_informed
+        )
         inactivity.on_end(session, contract)
 
 
@@ -87,6 +94,13 @@ def _release_reservations(session: Session, as_of: date) -> None:
 
 def _free_numbers(session: Session, as_of: date) -> None:
     numbers.free_quarantined(session)
+
+
+def _release_numbers(session: Session, as_of: date) -> None:
+    """VOX-14 the numbers of contracts over (whatever ended them) go to quarantine."""
+    from operateur.config import Settings
+
+    numbers.release_ended_contracts(session, as_of, Settings().number_quarantine_days)
 
 
 def _dunning(session: Session, as_of: date) -> None:
@@ -146,6 +160,8 @@ DAILY_JOBS = (
     Job("dunning", lambda d: True, _dunning),
     Job("end_trials", lambda d: True, _trials),
     Job("inactivity", lambda d: True, _inactivity),
+    # VOX-14: after the jobs that end contracts, the numbers of those over are taken back
+    Job("release_ended_numbers", lambda d: True, _release_numbers),
     Job("renewals", lambda d: True, _renewals),
     Job("close_access", lambda d: True, _access),
     Job("purge_data", lambda d: True, _purge),
@@ -223,10 +239,23 @@ def tick(factory: sessionmaker[Session], as_of: date | None = None) -> list[str]
     notifications due."""
     if as_of is None:
         executed = catch_up(factory, datetime.now(PARIS).date())
+        executed += run_maintenance(factory, utcnow())
     else:
         executed = run_once(factory, as_of)
     deliver_due(factory)
     return executed
+
+
+def run_maintenance(factory: sessionmaker[Session], now: datetime) -> list[str]:
+    """CTR-06 planned maintenance windows started or ended by ``now``: not a daily job, the
+    window's hours matter, so every live tick runs it (idempotent, under the scheduler lock)."""
+    with _exclusive(factory, "operateur.scheduler"), factory() as session:
+        set_actor(session, system_actor("scheduler:maintenance"))
+        done = maintenance.apply_due(session, now)
+        session.commit()
+    for name in done:
+        event(log, "job.done", job=name)
+    return done
 
 
 #: How far back a restarted scheduler runs the days it missed (a month's end included).

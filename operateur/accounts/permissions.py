@@ -19,6 +19,9 @@ class Permission(enum.StrEnum):
     STAFF_MANAGE = "staff:manage"
     CONTRACTS_READ = "contracts:read"
     CONTRACTS_WRITE = "contracts:write"
+    # CTR-06 [004 §11.4] terminate a totally suspended contract: either party, so the
+    # customer's administrator as well as the staff who write contracts
+    CONTRACTS_TERMINATE = "contracts:terminate"
     NUMBERS_READ = "numbers:read"
     NUMBERS_ASSIGN = "numbers:assign"
     NUMBERS_INVENTORY = "numbers:inventory"  # the operator's whole number stock
@@ -55,6 +58,7 @@ class Permission(enum.StrEnum):
     SMS_SEND = "sms:send"  # send SMS, campaigns, templates and lists (SMS-01)
     SMS_MANAGE = "sms:manage"  # sender requests and API settings of a customer (SMS-05)
     SMS_REVIEW = "sms:review"  # held messages, sender reviews, stock (SMS-05, SMS-08, SMS-09)
+    MAINTENANCE_MANAGE = "maintenance:manage"  # announce and cancel planned maintenance (CTR-06)
 
 
 _READ_ONE = {
@@ -77,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CUSTOMER_IDENTITY_WRITE,
             Permission.CUSTOMER_PROFILE_WRITE,
             Permission.CONTRACTS_WRITE,
+            Permission.CONTRACTS_TERMINATE,
             Permission.BILLING_WRITE,
             Permission.ORDERS_PLACE,
             Permission.ORDERS_REVIEW,
@@ -129,11 +134,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PORTING_REQUEST,
             Permission.PORTING_MANAGE,
             Permission.DIRECTORY_WRITE,
+            Permission.MAINTENANCE_MANAGE,
         }
     ),
     Role.CUSTOMER_ADMIN: frozenset(
         _READ_ONE
         | {
+            Permission.CONTRACTS_TERMINATE,
             Permission.DISPUTES_FILE,
             Permission.CUSTOMER_PROFILE_WRITE,
             Permission.USERS_MANAGE,

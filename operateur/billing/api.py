@@ -8,7 +8,15 @@ from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
 from operateur.accounts.permissions import Actor, Permission
-from operateur.billing import collection, invoicing, payments, reference_rates, statements, wallets
+from operateur.billing import (
+    collection,
+    invoicing,
+    payments,
+    reference_rates,
+    refunds,
+    statements,
+    wallets,
+)
 from operateur.billing.models import Dispute
 from operateur.billing.schemas import (
     DisputeIn,
@@ -19,6 +27,8 @@ from operateur.billing.schemas import (
     PaymentIn,
     PaymentOut,
     PenaltiesIn,
+    RefundOut,
+    RefundPaidIn,
     ResolveIn,
     RunIn,
     RunOut,
@@ -183,6 +193,24 @@ def resolve_dispute(
         credit_net=body.credit_net,
     )
     return DisputeOut.model_validate(resolved)
+
+
+@router.get("/customers/{customer_id}/refunds", response_model=list[RefundOut])
+def list_refunds(customer_id: int, actor: Reader, session: SessionDep) -> list[RefundOut]:
+    """What the operator owes the customer back, pending or paid (BIL-07 [004 §9.4])."""
+    return [RefundOut.model_validate(r) for r in refunds.list_refunds(session, customer_id)]
+
+
+@router.post("/customers/{customer_id}/refunds/{refund_id}/paid", response_model=RefundOut)
+def refund_paid(
+    customer_id: int, refund_id: int, body: RefundPaidIn, actor: Writer, session: SessionDep
+) -> RefundOut:
+    """Record the transfer that paid a refund; the same transfer recorded again is a no-op."""
+    refund = refunds.get_refund(session, customer_id, refund_id)
+    paid = refunds.mark_refund_paid(
+        session, refund, paid_on=body.paid_on, bank_reference=body.bank_reference
+    )
+    return RefundOut.model_validate(paid)
 
 
 @router.post("/customers/{customer_id}/penalties", response_model=list[LatePenaltyOut])

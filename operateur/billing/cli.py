@@ -22,9 +22,10 @@ from operateur.billing import (
     direct_debit,
     invoicing,
     reference_rates,
+    refunds,
     usage,
 )
-from operateur.billing.models import Invoice, MandateScheme
+from operateur.billing.models import Invoice, MandateScheme, RefundStatus
 from operateur.billing.rating import (
     CURRENCY,
     RatingResult,
@@ -288,6 +289,35 @@ def penalties(
                             "total": str(invoice.total_gross),
                         }
                     )
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        typer.echo("\t".join(f"{k}={v}" for k, v in row.items()))
+
+
+@app.command("refunds")
+@reports_errors
+def list_refunds(
+    pending: Annotated[bool, typer.Option("--pending", help="Only refunds not yet paid")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Refunds owed to customers, earliest due first, pending or paid (BIL-07 [004 §9.4])."""
+    with unit_of_work("billing refunds") as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": refund.id,
+                "customer_id": refund.customer_id,
+                "amount": str(refund.amount),
+                "due_by": refund.due_by.isoformat(),
+                "status": refund.status.value,
+                "paid_on": refund.paid_on.isoformat() if refund.paid_on else None,
+                "reason": refund.reason,
+            }
+            for refund in refunds.list_refunds(
+                session, status=RefundStatus.PENDING if pending else None
+            )
+        ]
     if as_json:
         print_json(rows)
         return

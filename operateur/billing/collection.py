@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from operateur.accounts.models import Customer
-from operateur.billing import invoicing
-from operateur.billing.disputes import assess_dispute, overpayment_settlement
+from operateur.billing import invoicing, refunds
+from operateur.billing.disputes import SettlementMethod, assess_dispute, overpayment_settlement
 from operateur.billing.models import (
     Dispute,
     DisputeStatus,
@@ -36,7 +36,13 @@ from operateur.billing.payments import (
     outstanding,
     settle_status,
 )
-from operateur.billing.penalties import Penalty, late_payment_penalty
+from operateur.billing.penalties import (
+    HeldAmount,
+    OpenInvoice,
+    Penalty,
+    accelerated_due_date,
+    late_payment_penalty,
+)
 from operateur.billing.reference_rates import ReferenceTables
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract
@@ -211,7 +217,20 @@ def resolve_dispute(
             terms, invoice.total_gross, overpaid, settled_on=resolved_on
         )
         dispute.settlement = settlement.method.value
-        if settlement.method.value == "credit_next_invoice":
+        if settlement.method is SettlementMethod.REFUND:
+            # BIL-07 [004 §9.4] "rembourser les sommes injustement perçues dans un délai de
+            # cinq (5) jours à compter de la date de règlement amiable, lorsque cette somme est
+            # supérieure à vingt pour cent (20 %) du montant total de la facture": a refund
+            # owed to the customer, due by the terms' refund_delay after the settlement
+            assert settlement.refund_by is not None  # settled_on was given
+            refunds.owe_dispute_refund(
+                session,
+                dispute,
+                invoice,
+                amount=settlement.amount,
+                due_by=settlement.refund_by,
+            )
+        else:
             session.add(
                 PendingCharge(
                     customer_id=invoice.customer_id,
@@ -273,18 +292,57 @@ def _penalties_invoiced(session: Session, invoice: Invoice) -> dict[str, Decimal
     return {code: Decimal(total or 0) for code, total in rows}
 
 
+def due_dates(session: Session, customer_id: int, as_of: date) -> dict[int, date]:
+    """BIL-06 the day each open invoice of the customer is due on ``as_of``: its own due date,
+    or earlier when its terms make every open invoice due at once because one is late
+    (déchéance du terme, [000 §6; 004 §9.3, §9.5]). Dunning and penalties both read this."""
+    invoices = [i for i in open_invoices(session, customer_id) if i.contract_id is not None]
+    views = {
+        i.id: OpenInvoice(i.number, i.due_date, outstanding(i), issued_on=i.issue_date)
+        for i in invoices
+    }
+    return {
+        i.id: accelerated_due_date(
+            contracts.terms_of(_contract(session, i)).late_payment,
+            views[i.id],
+            views.values(),
+            as_of,
+        )
+        for i in invoices
+    }
+
+
+def _held_free_of_penalties(session: Session, invoice: Invoice) -> list[HeldAmount]:
+    """BIL-07 [001 §11.3] what rejected disputes held out of collection, when the terms leave
+    the held period free of penalties (``penalties_run_if_rejected`` false): the held amount,
+    from the day the dispute was filed to the day it was rejected."""
+    if contracts.terms_of(_contract(session, invoice)).disputes.penalties_run_if_rejected:
+        return []
+    rejected = session.scalars(
+        select(Dispute).where(
+            Dispute.invoice_id == invoice.id,
+            Dispute.status == DisputeStatus.REJECTED,
+            Dispute.held_amount > 0,
+        )
+    )
+    return [
+        HeldAmount(dispute.filed_on, dispute.resolved_on, dispute.held_amount)
+        for dispute in rejected
+        if dispute.resolved_on is not None
+    ]
+
+
 def late_invoices(
     session: Session, customer_id: int, as_of: date, tables: ReferenceTables | None = None
 ) -> list[LateInvoice]:
-    """Every open invoice of the customer past its due date, with its penalty as of a date
-    (``tables``: the ECB and legal rates, the packaged ones by default)."""
+    """Every open invoice of the customer past its due date (brought forward when one late
+    invoice makes every open one due, BIL-06), with its penalty as of a date (``tables``: the
+    ECB and legal rates, the packaged ones by default)."""
     found: list[LateInvoice] = []
+    due_on = due_dates(session, customer_id, as_of)
     for invoice in open_invoices(session, customer_id):
-        if (
-            invoice.due_date >= as_of
-            or invoice.purpose.startswith("penalty:")
-            or outstanding(invoice) <= 0
-        ):
+        due = due_on.get(invoice.id, invoice.due_date)
+        if due >= as_of or invoice.purpose.startswith("penalty:") or outstanding(invoice) <= 0:
             continue
         terms = contracts.terms_of(_contract(session, invoice)).late_payment
         # a disputed amount is held out of collection while the dispute is open; once it is
@@ -299,10 +357,11 @@ def late_invoices(
             invoice_total_incl_vat=owed,
             invoice_total_excl_vat=owed_excl_vat,
             issue_date=invoice.issue_date,
-            due_date=invoice.due_date,
+            due_date=due,
             received_date=invoice.received_date,
             as_of=as_of,
             paid=_paid(session, invoice),
+            held=_held_free_of_penalties(session, invoice),
             tables=tables,
         )
         if penalty.late:

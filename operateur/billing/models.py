@@ -342,7 +342,12 @@ class PendingCharge(Base, Audited):
 
 
 class Payment(Base, Audited):
+    """A payment received; ``reference`` (the bank's transaction id) is unique per customer:
+    two customers' banks may give the same one, and a retry of the same payment is found by it.
+    """
+
     __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("customer_id", "reference"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -350,7 +355,7 @@ class Payment(Base, Audited):
     amount: Mapped[Decimal] = mapped_column(Money())
     unallocated: Mapped[Decimal] = mapped_column(Money())
     received_on: Mapped[date] = mapped_column(Date)
-    reference: Mapped[str] = mapped_column(String(100), unique=True)  # idempotency
+    reference: Mapped[str] = mapped_column(String(100))  # idempotency, per customer
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # e.g. debit rejected
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -392,6 +397,30 @@ class Dispute(Base, Audited):
     resolved_on: Mapped[date | None] = mapped_column(Date)
     credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
     settlement: Mapped[str | None] = mapped_column(String(30))  # refund / credit_next_invoice
+
+
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"  # owed to the customer, to send by ``due_by``
+    PAID = "paid"  # sent: ``paid_on`` and the bank reference are recorded
+
+
+class Refund(Base, Audited):
+    """Money the operator owes back to a customer and sends by transfer (BIL-07 [004 §9.4]: an
+    agreed overpayment above the terms' share of the invoice). One per dispute."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("disputes.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money())  # including VAT, what was overpaid
+    due_by: Mapped[date] = mapped_column(Date)  # last day to send it, from the terms
+    reason: Mapped[str] = mapped_column(String(300))
+    status: Mapped[RefundStatus] = mapped_column(StrEnumType(RefundStatus))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    bank_reference: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class MandateScheme(enum.StrEnum):
@@ -457,17 +486,18 @@ class WalletEntryKind(enum.StrEnum):
 
 
 class WalletEntry(Base):
-    """The wallet's ledger: every change of the balance, once (``reference`` is unique).
-    Append-only and complete, it is its own audit trail."""
+    """The wallet's ledger: every change of the balance, once (``reference`` is unique per
+    customer). Append-only and complete, it is its own audit trail."""
 
     __tablename__ = "wallet_entries"
+    __table_args__ = (UniqueConstraint("customer_id", "reference"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[WalletEntryKind] = mapped_column(StrEnumType(WalletEntryKind))
     amount: Mapped[Decimal] = mapped_column(Rate())  # positive credits, negative debits
-    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    reference: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -1,7 +1,8 @@
 """Payments received (transfer, cheque, card, direct debit) and their allocation to invoices.
 
-A payment is recorded once per reference (a bank transaction id): a second call with the same
-reference returns the first. Without explicit allocations it settles the customer's oldest open
+A payment is recorded once per customer and reference (a bank transaction id): a second call
+with the same reference for the same customer returns the first; another customer's bank may
+use the same reference. Without explicit allocations it settles the customer's oldest open
 invoices first, leaving disputed amounts aside (BIL-07); what is left stays unallocated on the
 payment until another invoice is issued.
 """
@@ -151,9 +152,12 @@ def record_payment(
             field="method",
             details={"method": method},
         )
-    existing = session.scalar(select(Payment).where(Payment.reference == reference))
+    # references are the customer's bank's: unique per customer, not across customers
+    existing = session.scalar(
+        select(Payment).where(Payment.customer_id == customer_id, Payment.reference == reference)
+    )
     if existing is not None:
-        if existing.customer_id != customer_id or existing.amount != amount:
+        if existing.amount != amount:
             raise Conflict(
                 Text(
                     fr="La référence {reference} désigne déjà un autre paiement.",

@@ -116,6 +116,18 @@ class OpenInvoice:
     invoice_id: str
     due_date: date
     outstanding: Decimal
+    issued_on: date | None = None  # BIL-06 an invoice is never due before it is issued
+
+
+@dataclass(frozen=True)
+class HeldAmount:
+    """BIL-07 [001 §11.3]: ``amount`` held out of collection from ``start`` to ``end`` (both
+    included) by a dispute later rejected under terms where penalties do not run for the held
+    period: no interest on it those days."""
+
+    start: date
+    end: date
+    amount: Decimal
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,6 +325,7 @@ def late_payment_penalty(
     received_date: date | None,
     as_of: date,
     paid: Sequence[tuple[date, Decimal]] = (),
+    held: Sequence[HeldAmount] = (),
     tables: ReferenceTables | None = None,
 ) -> Penalty:
     """BIL-06: the late-payment penalty of one invoice on ``as_of``.
@@ -320,7 +333,9 @@ def late_payment_penalty(
     ``paid`` lists the payments received (date, amount including VAT); those dated after
     ``as_of`` are ignored. ``received_date`` is when the customer received the invoice (checked
     against ``issue_date``; the due date itself is the caller's, see :func:`payment_due_date`).
-    ``tables`` defaults to the packaged reference tables.
+    ``held`` lists amounts on which no penalty runs for a time (BIL-07: a rejected dispute whose
+    terms leave the held period free of penalties). ``tables`` defaults to the packaged
+    reference tables.
     """
     total = require_amount(invoice_total_incl_vat, "invoice_total_incl_vat")
     total_excl = require_amount(invoice_total_excl_vat, "invoice_total_excl_vat")
@@ -348,8 +363,13 @@ def late_payment_penalty(
         paid_before = sum((amount for when, amount in payments if when < day), _ZERO)
         return max(total - paid_before, _ZERO)
 
+    def chargeable_on(day: date) -> Decimal:
+        """What bears a penalty on ``day``: the unpaid amount less what is held that day."""
+        held_now = sum((h.amount for h in held if h.start <= day <= h.end), _ZERO)
+        return max(outstanding_on(day) - held_now, _ZERO)
+
     def base_on(day: date) -> Decimal:
-        owed = outstanding_on(day)
+        owed = chargeable_on(day)
         if basis is PenaltyBasis.INCL_VAT or total == 0:
             return owed
         return owed * total_excl / total
@@ -364,6 +384,11 @@ def late_payment_penalty(
             break
     first_late_day = due_date + timedelta(days=1)
     late = end >= first_late_day and outstanding_on(first_late_day) > 0
+    if late and held:  # late once something not held is unpaid after the due date
+        late = any(
+            chargeable_on(first_late_day + timedelta(days=offset)) > 0
+            for offset in range((end - first_late_day).days + 1)
+        )
     days_late = (end - due_date).days if late else 0
     described = rule_text(terms)
 
@@ -404,6 +429,14 @@ def late_payment_penalty(
         trigger = due_date + timedelta(days=rule.after_days + 1)
         applies = end >= trigger
         base = base_on(trigger) if applies else base_on(first_late_day)
+        # a held amount released after the threshold: its held days do not count in its delay
+        for hold in held:
+            if applies and hold.start <= trigger <= hold.end:
+                held_days = (hold.end - max(hold.start, first_late_day)).days + 1
+                own_trigger = trigger + timedelta(days=held_days)
+                if end >= own_trigger:
+                    base += min(hold.amount, outstanding_on(own_trigger))
+        base = min(base, outstanding_on(trigger)) if applies else base
         exact = base * rule.percent / _HUNDRED if applies else _ZERO
         days_counted = days_late
     else:
@@ -527,6 +560,36 @@ def late_payment_penalty(
 # --------------------------------------------------------------------------------------------
 # Acceleration
 # --------------------------------------------------------------------------------------------
+
+
+def acceleration_day(
+    terms: LatePaymentTerms, open_invoices: Iterable[OpenInvoice], as_of: date
+) -> date | None:
+    """BIL-06 [004 §9.5] "Toute somme non réglée à la date de paiement figurant sur la facture
+    donne lieu à l'exigibilité immédiate de toutes les factures non encore arrivées à
+    échéance" (déchéance du terme; [000 §6] "l'exigibilité immédiate de toutes les sommes
+    restantes dues"): the day the open invoices became due at once, the first late day of the
+    earliest invoice still unpaid after its due date; ``None`` when the terms do not say so or
+    nothing is late on ``as_of``."""
+    if not terms.accelerate_all_open_invoices:
+        return None
+    late = [i.due_date for i in open_invoices if i.outstanding > 0 and i.due_date < as_of]
+    return min(late) + timedelta(days=1) if late else None
+
+
+def accelerated_due_date(
+    terms: LatePaymentTerms, invoice: OpenInvoice, open_invoices: Iterable[OpenInvoice], as_of: date
+) -> date:
+    """BIL-06 the day ``invoice`` is due on ``as_of``: its own due date, or earlier when the
+    terms accelerate: the acceleration day for an invoice already issued then ("toutes les
+    factures émises" [004 §9.3]), its issue date for one issued while an earlier invoice is
+    still late (the unpaid sum keeps every new invoice due at once)."""
+    day = acceleration_day(terms, open_invoices, as_of)
+    if day is None:
+        return invoice.due_date
+    if invoice.issued_on is not None:
+        day = max(day, invoice.issued_on)
+    return min(day, invoice.due_date)
 
 
 def accelerated_invoices(

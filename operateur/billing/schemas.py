@@ -7,7 +7,13 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from operateur.billing.models import DisputeStatus, InvoiceKind, InvoiceStatus, LineSource
+from operateur.billing.models import (
+    DisputeStatus,
+    InvoiceKind,
+    InvoiceStatus,
+    LineSource,
+    RefundStatus,
+)
 
 
 class RunIn(BaseModel):
@@ -155,3 +161,25 @@ class LatePenaltyOut(BaseModel):
     to_invoice: Decimal
     explanation: str
     issued: str | None = None
+
+
+class RefundOut(BaseModel):
+    """A refund the operator owes (BIL-07 [004 §9.4]): pending until its transfer is recorded."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
+    invoice_id: int
+    dispute_id: int | None
+    amount: Decimal
+    due_by: date
+    reason: str
+    status: RefundStatus
+    paid_on: date | None
+    bank_reference: str | None
+
+
+class RefundPaidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    paid_on: date
+    bank_reference: str = Field(min_length=1, max_length=100)

@@ -3,7 +3,8 @@ reserved for a session (a call, a campaign), committed at its actual cost, the r
 
 The wallet row is locked (``SELECT … FOR UPDATE``) for every change, so concurrent sessions on
 PostgreSQL never take the balance below zero: ``available = balance - reserved`` is checked and
-``reserved`` raised under the same lock. Every call is idempotent by its reference.
+``reserved`` raised under the same lock. Every call is idempotent by its reference, unique per
+customer (two customers' banks may give the same one).
 """
 
 from __future__ import annotations
@@ -125,7 +126,11 @@ def top_up(
         )
     wallet = _locked(session, customer_id)
     credited = received - bank_fees
-    existing = session.scalar(select(WalletEntry).where(WalletEntry.reference == reference))
+    existing = session.scalar(
+        select(WalletEntry).where(
+            WalletEntry.customer_id == customer_id, WalletEntry.reference == reference
+        )
+    )
     if existing is not None:
         # a retry of the same top-up changes nothing; another transfer under a reference
         # already used is refused rather than silently not credited
@@ -305,7 +310,11 @@ def release_expired(session: Session, now: datetime | None = None) -> int:
 def forfeit(session: Session, customer_id: int, reference: str) -> Decimal:
     """CTR-08: the remaining balance is forfeited when the terms say so on inactivity."""
     wallet = _locked(session, customer_id)
-    if session.scalar(select(WalletEntry.id).where(WalletEntry.reference == reference)):
+    if session.scalar(
+        select(WalletEntry.id).where(
+            WalletEntry.customer_id == customer_id, WalletEntry.reference == reference
+        )
+    ):
         return ZERO
     amount = wallet.balance - wallet.reserved
     if amount > 0:

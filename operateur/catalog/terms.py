@@ -627,6 +627,9 @@ class SuspensionTerms(TermsModel):
     mutual_termination_notice: Delay | None = None  # CTR-06 [004 §11.4]
     maintenance_notice: Delay | None = None  # CTR-06 [002 §13.1.5] 7 business days
     maintenance_outside_business_hours: bool = False  # CTR-06 [002 §13.1.5]
+    # CTR-06 [002 §13.1.5] the business hours planned maintenance stays out of (contracts frozen
+    # before this term have none: their maintenance windows are then refused, see maintenance.py)
+    maintenance_business_hours: WeeklyWindow | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:

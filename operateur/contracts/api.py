@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
 
 from operateur.accounts import service as accounts
 from operateur.accounts.permissions import Actor, Permission
@@ -14,13 +15,14 @@ from operateur.catalog.terms import Service
 from operateur.contracts import (
     equipment,
     lifecycle,
+    maintenance,
     price_changes,
     renewal,
     suspension,
     termination,
 )
 from operateur.contracts import service as contracts
-from operateur.contracts.models import NoticeKind
+from operateur.contracts.models import MaintenanceWindow, NoticeKind
 from operateur.contracts.schemas import (
     ActivateIn,
     ContractEventOut,
@@ -28,6 +30,7 @@ from operateur.contracts.schemas import (
     ContractNoticeIn,
     ContractNoticeOut,
     ContractOut,
+    CustomerMaintenanceOut,
     EquipmentIn,
     EquipmentOut,
     EquipmentReturnIn,
@@ -36,7 +39,11 @@ from operateur.contracts.schemas import (
     LicenceChangeOut,
     LineIn,
     LineOut,
+    MaintenanceContractOut,
+    MaintenanceIn,
+    MaintenanceOut,
     NoticeEndIn,
+    OperatorTerminationIn,
     OverridesIn,
     ReasonIn,
     RightIn,
@@ -45,13 +52,14 @@ from operateur.contracts.schemas import (
     SubscriptionIn,
     SubscriptionOut,
     SuspendIn,
+    SuspensionTerminationIn,
     TerminateIn,
     TerminationIn,
     TerminationOut,
     UsageDecisionOut,
     schedule_out,
 )
-from operateur.errors import InvalidInput
+from operateur.errors import Forbidden, InvalidInput
 from operateur.http.deps import LangDep, SessionDep, require
 from operateur.i18n import Text
 
@@ -274,7 +282,7 @@ def service_usable(
     )
 
 
-# --- termination and rights (CTR-05, CTR-07, CTR-11, CTR-13, CTR-14) --------------------------
+# --- termination and rights (CTR-05, CTR-06, CTR-07, CTR-11, CTR-13, CTR-14) ------------------
 
 
 def _termination_out(request: termination.TerminationRequest, lang: str) -> TerminationOut:
@@ -397,11 +405,21 @@ def add_notice(
             rises=body.rises,
             summary=body.summary,
         )
-    else:
+    elif body.kind is NoticeKind.INACTIVITY:
         raise InvalidInput(
             Text(
                 fr="L'inactivité est constatée par la plateforme.",
                 en="Inactivity is found by the platform.",
+            ),
+            field="kind",
+        )
+    else:
+        raise InvalidInput(
+            Text(
+                fr="Ce préavis se donne par sa propre route (suspension-termination, "
+                "operator-termination).",
+                en="This notice is given through its own route (suspension-termination, "
+                "operator-termination).",
             ),
             field="kind",
         )
@@ -448,6 +466,67 @@ def terminate_with_right(
     else:
         termination.terminate_with_right(session, contract, notice, on=body.on, reason=body.reason)
     return ContractOut.model_validate(contract)
+
+
+@router.post(
+    "/contracts/{contract_id}/suspension-termination",
+    response_model=ContractNoticeOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["contracts"],
+)
+def terminate_after_suspension(
+    customer_id: int,
+    contract_id: int,
+    body: SuspensionTerminationIn,
+    actor: Annotated[Actor, require(Permission.CONTRACTS_TERMINATE)],
+    session: SessionDep,
+) -> ContractNoticeOut:
+    """CTR-06 [004 §11.4] either party terminates a contract totally suspended for the terms'
+    period, with the terms' notice; refused before, naming the first possible day."""
+    if body.by_operator and not actor.is_staff:
+        raise Forbidden(
+            Text(
+                fr="Seul le personnel de l'opérateur donne ce préavis au nom de l'opérateur.",
+                en="Only the operator's staff give this notice on the operator's behalf.",
+            ),
+            code="operator_side_only",
+        )
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    notice = termination.terminate_after_suspension(
+        session,
+        contract,
+        notified_on=body.notified_on or lifecycle.today(),
+        reason=body.reason,
+        by_operator=actor.is_staff if body.by_operator is None else body.by_operator,
+    )
+    return ContractNoticeOut.model_validate(notice)
+
+
+@router.post(
+    "/contracts/{contract_id}/operator-termination",
+    response_model=ContractNoticeOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["contracts"],
+)
+def operator_termination(
+    customer_id: int,
+    contract_id: int,
+    body: OperatorTerminationIn,
+    actor: Writer,
+    session: SessionDep,
+) -> ContractNoticeOut:
+    """CTR-07 [004 §12.2] the operator terminates in one of the clause's specific cases, with
+    the terms' notice in business days; a breach of the customer invoices the terms'
+    early-termination amount (CTR-05)."""
+    contract = contracts.get_contract(session, customer_id, contract_id)
+    notice = termination.operator_termination(
+        session,
+        contract,
+        case=body.case,
+        notified_on=body.notified_on or lifecycle.today(),
+        reason=body.reason,
+    )
+    return ContractNoticeOut.model_validate(notice)
 
 
 # --- licence changes (CTR-04) and equipment inspection (CTR-10) -------------------------------
@@ -503,3 +582,102 @@ def inspect_equipment(
         session, item, inspected_on=body.inspected_on, good_condition=body.good_condition
     )
     return EquipmentOut.model_validate(item)
+
+
+# --- planned maintenance (CTR-06 [002 §13.1.5]) -------------------------------------------------
+
+operator_router = APIRouter(prefix="/maintenance", tags=["maintenance"])
+
+Maintainer = Annotated[Actor, require(Permission.MAINTENANCE_MANAGE)]
+
+
+def _maintenance_out(session: Session, window: MaintenanceWindow, lang: str) -> MaintenanceOut:
+    return MaintenanceOut(
+        id=window.id,
+        status=window.status,
+        starts_at=window.starts_at,
+        ends_at=window.ends_at,
+        offer_id=window.offer_id,
+        services=window.services,
+        scope=window.scope,
+        reason=maintenance.reason_of(window).render(lang),
+        announced_at=window.announced_at,
+        cancelled_at=window.cancelled_at,
+        contracts=[
+            MaintenanceContractOut(
+                contract_id=row.contract_id,
+                customer_id=row.customer_id,
+                accepted=row.accepted,
+                refusal_code=row.refusal_code,
+                refusal=row.refusal.get(lang) if row.refusal else None,
+                suspended=row.suspension_id is not None,
+            )
+            for row in maintenance.rows(session, window)
+        ],
+    )
+
+
+@operator_router.post("", response_model=MaintenanceOut, status_code=status.HTTP_201_CREATED)
+def announce_maintenance(
+    body: MaintenanceIn, actor: Maintainer, session: SessionDep, lang: LangDep
+) -> MaintenanceOut:
+    """Announce a maintenance window: each contract concerned is accepted or refused under its
+    own terms (notice in business days, business hours); accepted customers are told."""
+    window = maintenance.announce(
+        session,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        reason=Text(fr=body.reason_fr, en=body.reason_en),
+        offer_id=body.offer_id,
+        contract_ids=body.contract_ids,
+        services=body.services,
+        scope=body.scope,
+        operator_id=actor.operator_id,
+        announced_by=actor.label,
+    )
+    return _maintenance_out(session, window, lang)
+
+
+@operator_router.get("", response_model=list[MaintenanceOut])
+def list_maintenance(actor: Maintainer, session: SessionDep, lang: LangDep) -> list[MaintenanceOut]:
+    return [
+        _maintenance_out(session, w, lang)
+        for w in maintenance.list_windows(session, actor.operator_id)
+    ]
+
+
+@operator_router.get("/{window_id}", response_model=MaintenanceOut)
+def get_maintenance(
+    window_id: int, actor: Maintainer, session: SessionDep, lang: LangDep
+) -> MaintenanceOut:
+    window = maintenance.get_window(session, window_id, actor.operator_id)
+    return _maintenance_out(session, window, lang)
+
+
+@operator_router.post("/{window_id}/cancel", response_model=MaintenanceOut)
+def cancel_maintenance(
+    window_id: int, body: ReasonIn, actor: Maintainer, session: SessionDep, lang: LangDep
+) -> MaintenanceOut:
+    """Call a window off; the customers concerned are told (or restored if it had started)."""
+    window = maintenance.get_window(session, window_id, actor.operator_id)
+    maintenance.cancel(session, window, reason=body.reason)
+    return _maintenance_out(session, window, lang)
+
+
+@router.get("/maintenance", response_model=list[CustomerMaintenanceOut], tags=["maintenance"])
+def customer_maintenance(
+    customer_id: int, actor: Reader, session: SessionDep, lang: LangDep
+) -> list[CustomerMaintenanceOut]:
+    """The planned maintenance windows that suspend one of the customer's contracts."""
+    return [
+        CustomerMaintenanceOut(
+            id=window.id,
+            status=window.status,
+            starts_at=window.starts_at,
+            ends_at=window.ends_at,
+            scope=window.scope,
+            reason=maintenance.reason_of(window).render(lang),
+            contract_id=row.contract_id,
+        )
+        for window, row in maintenance.for_customer(session, customer_id)
+    ]

@@ -14,7 +14,7 @@ from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from operateur.accounts.models import Customer
-from operateur.billing import payments, wallets
+from operateur.billing import collection, payments, wallets
 from operateur.billing.models import Invoice, InvoiceKind, Wallet
 from operateur.catalog.terms import ContractTerms, PaymentMethod, SuspensionCause
 from operateur.contracts import lifecycle, notices, termination
@@ -87,22 +87,10 @@ def _non_payment(session: Session, contract: Contract) -> list[Suspension]:
 def run(session: Session, as_of: date) -> list[str]:
     """Take every dunning step due by ``as_of``; the steps taken, for the scheduler's report."""
     taken: list[str] = []
-    overdue = session.scalars(
-        select(Invoice)
-        .where(
-            Invoice.kind == InvoiceKind.INVOICE,
-            Invoice.status.in_(payments.OPEN_STATUSES),
-            Invoice.due_date < as_of,
-            Invoice.contract_id.is_not(None),
-        )
-        .order_by(Invoice.due_date, Invoice.id)
-    )
-    for invoice in list(overdue):
-        if payments.outstanding(invoice) <= 0:
-            continue
+    for invoice, due in overdue(session, as_of):
         contract = session.get(Contract, invoice.contract_id)
         assert contract is not None
-        steps = plan(terms_of(contract), invoice.due_date)
+        steps = plan(terms_of(contract), due)
         notices_due = (("reminder", steps.reminder_on), ("formal_notice", steps.formal_notice_on))
         for step, on in notices_due:
             if on is not None and on <= as_of and _step(session, invoice, step, on):
@@ -113,7 +101,7 @@ def run(session: Session, as_of: date) -> list[str]:
                     invoice_id=invoice.id,
                     number=invoice.number,
                     outstanding=payments.outstanding(invoice),
-                    due=invoice.due_date,
+                    due=due,
                     on=on,
                     suspend_on=steps.suspend_on,
                     terminate_on=steps.terminate_on,
@@ -129,10 +117,9 @@ def run(session: Session, as_of: date) -> list[str]:
                     session,
                     contract,
                     cause=SuspensionCause.NON_PAYMENT,
-                    reason=f"facture {invoice.number} impayée à échéance du "
-                    f"{invoice.due_date:%d/%m/%Y}",
+                    reason=f"facture {invoice.number} impayée à échéance du {due:%d/%m/%Y}",
                     on=steps.suspend_on,
-                    why=_unpaid_text(invoice, steps.terminate_on),
+                    why=_unpaid_text(invoice, due, steps.terminate_on),
                 )
             taken.append(f"suspension:{invoice.number}")
         if (
@@ -151,7 +138,7 @@ def run(session: Session, as_of: date) -> list[str]:
                     contract,
                     on=steps.terminate_on,
                     reason=f"facture {invoice.number} toujours impayée",
-                    why=notices.join(_unpaid_text(invoice, None), owed.explanation),
+                    why=notices.join(_unpaid_text(invoice, due, None), owed.explanation),
                 )
             taken.append(f"termination:{invoice.number}")
     taken.extend(_prepaid(session))
@@ -159,13 +146,41 @@ def run(session: Session, as_of: date) -> list[str]:
     return taken
 
 
-def _unpaid_text(invoice: Invoice, terminate_on: date | None) -> Text:
+def overdue(
+    session: Session, as_of: date, operator_id: int | None = None
+) -> list[tuple[Invoice, date]]:
+    """The open invoices past the day they are due on ``as_of``, with that day: their own due
+    date, or earlier when one late invoice made every open invoice of the customer due at once
+    (BIL-06 [000 §6; 004 §9.3, §9.5], read from the terms by ``collection.due_dates``); the
+    oldest due first. ``operator_id``: that operator's customers only (the staff's queue)."""
+    late_customers = select(Invoice.customer_id).where(
+        Invoice.kind == InvoiceKind.INVOICE,
+        Invoice.status.in_(payments.OPEN_STATUSES),
+        Invoice.due_date < as_of,
+        Invoice.contract_id.is_not(None),
+    )
+    if operator_id is not None:
+        late_customers = late_customers.join(Customer, Customer.id == Invoice.customer_id).where(
+            Customer.operator_id == operator_id
+        )
+    found: list[tuple[Invoice, date]] = []
+    for customer_id in session.scalars(late_customers.distinct().order_by(Invoice.customer_id)):
+        due_on = collection.due_dates(session, customer_id, as_of)
+        for invoice in payments.open_invoices(session, customer_id):
+            due = due_on.get(invoice.id)
+            if due is not None and due < as_of and payments.outstanding(invoice) > 0:
+                found.append((invoice, due))
+    found.sort(key=lambda row: (row[1], row[0].id))
+    return found
+
+
+def _unpaid_text(invoice: Invoice, due: date, terminate_on: date | None) -> Text:
     """Why the service stops: the unpaid invoice, its amount and due date, and what follows."""
     amount = notices.eur(payments.outstanding(invoice))
     text = Text(
-        fr=f"Motif : la facture {invoice.number}, échue le {notices.fr(invoice.due_date)}, reste "
+        fr=f"Motif : la facture {invoice.number}, échue le {notices.fr(due)}, reste "
         f"impayée pour {amount.fr}.",
-        en=f"Reason: invoice {invoice.number}, due on {notices.en(invoice.due_date)}, is still "
+        en=f"Reason: invoice {invoice.number}, due on {notices.en(due)}, is still "
         f"unpaid for {amount.en}.",
     )
     if terminate_on is None:
@@ -231,8 +246,9 @@ def _restore_paid(session: Session, as_of: date) -> list[str]:
             continue
         if not terms_of(contract).late_payment.restore_on_payment:
             continue
+        due_on = collection.due_dates(session, contract.customer_id, as_of)
         still_overdue = any(
-            i.due_date < as_of and payments.outstanding(i) > 0
+            due_on.get(i.id, i.due_date) < as_of and payments.outstanding(i) > 0
             for i in payments.open_invoices(session, contract.customer_id)
         )
         customer = session.get(Customer, contract.customer_id)

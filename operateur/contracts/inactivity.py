@@ -3,14 +3,21 @@
 Use is a call or message recorded for the contract (usage records) or an order of the
 customer; before the first one, the period runs from activation. When the period has run
 (1 month [000 §10], 2 months [004 §12.2], 6 months [002 §17.3]) the contract ends at once, or
-after the terms' notice (5 business days [004 §12.2]); the customer is told. Where the terms say
-so the prepaid balance is forfeited [002 §12.7.4] and the remaining subscriptions to the term
-are invoiced (CTR-05 [002 §17.6; 004 §3]).
+after the terms' notice (5 business days [004 §12.2]). Where the terms say so the prepaid
+balance is forfeited [002 §12.7.4] and the remaining subscriptions to the term are invoiced
+(CTR-05 [002 §17.6; 004 §3]).
+
+# CTR-08 [002 §17.3] « La résiliation donnera lieu à une information auprès du Client. »
+The customer is told when the termination is decided — with its date, the last use, and its
+consequences (the prepaid balance forfeited, its amount when the contract ends at once; the
+subscriptions invoiced; a new contract needed) — only where the terms' ``customer_informed``
+says so; otherwise nothing is sent, neither then nor when the notice runs out.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,6 +30,8 @@ from operateur.contracts.service import terms_of
 from operateur.domain.calendar import PARIS
 from operateur.i18n import Text
 from operateur.orders.service import last_order_on
+
+ZERO = Decimal("0")
 
 
 def last_activity(session: Session, contract: Contract) -> date | None:
@@ -63,6 +72,19 @@ def inactive_due(session: Session, as_of: date) -> list[str]:
             owed = termination.early_termination_amount(session, contract, ends_on)
             termination.invoice_early_termination(session, contract, owed, ends_on, as_of)
             extras.append(owed.explanation)
+        if (
+            terms.prepaid_balance_forfeited
+            and ends_on > as_of
+            and not _shares_the_wallet(session, contract)
+        ):
+            extras.append(
+                Text(
+                    fr=f"Le solde prépayé non consommé au {notices.fr(ends_on)} restera acquis "
+                    "à l'opérateur, comme le prévoient vos conditions.",
+                    en=f"The prepaid balance left unused on {notices.en(ends_on)} will be "
+                    "forfeited to the operator, as your terms provide.",
+                )
+            )
         if terms.new_contract_required:
             extras.append(
                 Text(
@@ -84,34 +106,94 @@ def inactive_due(session: Session, as_of: date) -> list[str]:
             )
         )
         reason = f"CTR-08 inactivity since {last.isoformat()}"
-        full = notices.join(why, *extras)
+        inform = terms.customer_informed
         if ends_on > as_of:
             lifecycle.give_notice(
-                session, contract, received_on=as_of, ends_on=ends_on, reason=reason, why=full
+                session,
+                contract,
+                received_on=as_of,
+                ends_on=ends_on,
+                reason=reason,
+                why=notices.join(why, *extras),
+                inform=inform,
             )
         else:
-            lifecycle.terminate(session, contract, on=as_of, reason=reason, why=full)
-            on_end(session, contract)
+            # forfeited before the termination is told, so that the one message gives the amount
+            lost = _forfeit(session, contract) if terms.prepaid_balance_forfeited else ZERO
+            if lost > 0:
+                extras.append(
+                    Text(
+                        fr=f"Le solde prépayé non consommé de {notices.eur(lost).fr} reste "
+                        "acquis à l'opérateur, comme le prévoient vos conditions.",
+                        en=f"The unused prepaid balance of {notices.eur(lost).en} is forfeited "
+                        "to the operator, as your terms provide.",
+                    )
+                )
+            lifecycle.terminate(
+                session,
+                contract,
+                on=as_of,
+                reason=reason,
+                why=notices.join(why, *extras),
+                inform=inform,
+            )
         done.append(f"inactivity:{contract.reference}")
     return done
 
 
-def on_end(session: Session, contract: Contract) -> None:
-    """When a contract ended for inactivity: CTR-08 [002 §12.7.4] the prepaid balance is lost
-    where the terms say so."""
-    terms = terms_of(contract).inactivity
-    ended_idle = session.scalar(
-        select(ContractNotice.id).where(
-            ContractNotice.contract_id == contract.id,
-            ContractNotice.kind == NoticeKind.INACTIVITY,
+def _ended_idle(session: Session, contract: Contract) -> bool:
+    """Whether the contract is (being) terminated for inactivity."""
+    return (
+        session.scalar(
+            select(ContractNotice.id).where(
+                ContractNotice.contract_id == contract.id,
+                ContractNotice.kind == NoticeKind.INACTIVITY,
+            )
         )
+        is not None
     )
-    if terms is None or not terms.prepaid_balance_forfeited or ended_idle is None:
-        return
+
+
+def informed(session: Session, contract: Contract) -> bool:
+    """Whether the customer is told of the contract's end: always, except an end for
+    inactivity under terms whose ``customer_informed`` is false (CTR-08)."""
+    terms = terms_of(contract).inactivity
+    return terms is None or terms.customer_informed or not _ended_idle(session, contract)
+
+
+def _shares_the_wallet(session: Session, contract: Contract) -> bool:
+    """Whether another contract of the customer is still live: the prepaid balance is the
+    customer's, one for all its contracts, and still pays for that one."""
+    return (
+        session.scalar(
+            select(Contract.id).where(
+                Contract.customer_id == contract.customer_id,
+                Contract.id != contract.id,
+                Contract.status.in_(lifecycle.LIVE),
+            )
+        )
+        is not None
+    )
+
+
+def _forfeit(session: Session, contract: Contract) -> Decimal:
+    """CTR-08 [002 §12.7.4] the customer's prepaid balance lost (once: by its reference), unless
+    another live contract of the customer still draws on it."""
     if session.scalar(select(Wallet.id).where(Wallet.customer_id == contract.customer_id)) is None:
+        return ZERO
+    if _shares_the_wallet(session, contract):
+        return ZERO
+    return wallets.forfeit(session, contract.customer_id, f"inactivity:{contract.reference}")
+
+
+def on_end(session: Session, contract: Contract) -> None:
+    """When a contract ended for inactivity after a notice: CTR-08 [002 §12.7.4] the prepaid
+    balance is lost where the terms say so, and the customer told where they say so."""
+    terms = terms_of(contract).inactivity
+    if terms is None or not terms.prepaid_balance_forfeited or not _ended_idle(session, contract):
         return
-    amount = wallets.forfeit(session, contract.customer_id, f"inactivity:{contract.reference}")
-    if amount > 0:
+    amount = _forfeit(session, contract)
+    if amount > 0 and terms.customer_informed:
         notices.send(
             session,
             contract,

@@ -28,11 +28,18 @@ from operateur.contracts import after_end, equipment, notices
 from operateur.contracts.models import (
     Contract,
     ContractEvent,
+    ContractNotice,
     ContractStatus,
+    NoticeKind,
     Suspension,
     SuspensionScope,
 )
-from operateur.contracts.service import end_subscriptions, record_transition, terms_of
+from operateur.contracts.service import (
+    end_subscriptions,
+    list_subscriptions,
+    record_transition,
+    terms_of,
+)
 from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
 from operateur.errors import Conflict, InvalidInput
@@ -213,15 +220,58 @@ def restore(
     on: date | None = None,
     why: Text | None = None,
 ) -> ContractEvent:
-    """Lift every suspension (e.g. on payment, CTR-06 [004 §9.5]) from ``on`` (default today)."""
+    """Lift every suspension (e.g. on payment, CTR-06 [004 §9.5]) from ``on`` (default today).
+    A termination given for the total suspension lapses: the service resumed."""
+    day = on or today()
+    withdrawn = _withdraw_suspension_termination(session, contract, day)
     back = ContractStatus.NOTICE_GIVEN if contract.ends_on else ContractStatus.ACTIVE
     event = _move(session, contract, "restore", back, reason)
-    _lift(session, contract, on or today())
+    _lift(session, contract, day)
     session.flush()
-    notices.restored(
-        session, contract, event_id=event.id, on=on or today(), why=why or as_text(reason)
-    )
+    why = why or as_text(reason)
+    if withdrawn is not None:
+        why = notices.join(
+            why,
+            Text(
+                fr=f"La résiliation notifiée le {notices.fr(withdrawn.notified_on)} pour "
+                "suspension totale du service n'a plus d'objet : le contrat continue.",
+                en=f"The termination notified on {notices.en(withdrawn.notified_on)} for the "
+                "total suspension of the service no longer applies: the contract goes on.",
+            ),
+        )
+    notices.restored(session, contract, event_id=event.id, on=day, why=why)
     return event
+
+
+def _withdraw_suspension_termination(
+    session: Session, contract: Contract, on: date
+) -> ContractNotice | None:
+    """CTR-06 [004 §11.4] the termination after a total suspension is given "à défaut de
+    reprise des Services": when the service resumes before the contract ends, the notice lapses
+    — the contract no longer ends, its subscriptions run on as before the notice."""
+    notice = session.scalar(
+        select(ContractNotice)
+        .where(
+            ContractNotice.contract_id == contract.id,
+            ContractNotice.kind == NoticeKind.TOTAL_SUSPENSION,
+            ContractNotice.used_on.is_not(None),
+            ContractNotice.ended_on.is_(None),
+        )
+        .order_by(ContractNotice.id.desc())
+    )
+    if notice is None or contract.ends_on is None:
+        return None
+    if notice.details.get("ends_on") != contract.ends_on.isoformat():
+        return None  # the contract ends for another notice given since
+    before = notice.details.get("subscription_ends", {})
+    for sub in list_subscriptions(session, contract):
+        if str(sub.id) in before:
+            previous = before[str(sub.id)]
+            sub.end_date = date.fromisoformat(previous) if previous else None
+    contract.ends_on = None
+    notice.ended_on = on
+    session.flush()
+    return notice
 
 
 def require_no_notice(contract: Contract) -> None:
@@ -246,10 +296,12 @@ def give_notice(
     ends_on: date,
     reason: str,
     why: Text | None = None,
+    inform: bool = True,
 ) -> ContractEvent:
     """Record a notice of termination: the contract is served until ``ends_on``. A suspended
     contract stays suspended (CTR-06: a notice cures nothing); restoring it later brings it
-    back to ``notice_given``."""
+    back to ``notice_given``. ``inform=False``: the customer is not told (terms that do not
+    provide it, CTR-08)."""
     require_no_notice(contract)
     if ends_on < received_on:
         raise InvalidInput(
@@ -269,17 +321,25 @@ def give_notice(
     contract.ends_on = ends_on
     end_subscriptions(session, contract, ends_on)
     session.flush()
-    notices.notice_received(
-        session, contract, received_on=received_on, ends_on=ends_on, why=why or as_text(reason)
-    )
+    if inform:
+        notices.notice_received(
+            session, contract, received_on=received_on, ends_on=ends_on, why=why or as_text(reason)
+        )
     return event
 
 
 def terminate(
-    session: Session, contract: Contract, *, on: date, reason: str, why: Text | None = None
+    session: Session,
+    contract: Contract,
+    *,
+    on: date,
+    reason: str,
+    why: Text | None = None,
+    inform: bool = True,
 ) -> ContractEvent:
     """End the contract on ``on`` (its last day): subscriptions stop, the access and the
-    equipment follow the terms (CTR-09, CTR-10), and the customer is told what comes next."""
+    equipment follow the terms (CTR-09, CTR-10), and the customer is told what comes next
+    (unless ``inform=False``: terms that do not provide it, CTR-08)."""
     event = _move(
         session, contract, "terminate", ContractStatus.TERMINATED, reason, {"on": on.isoformat()}
     )
@@ -296,9 +356,10 @@ def terminate(
         ]
     )
     session.flush()
-    notices.terminated(
-        session, contract, on=on, why=why or as_text(reason), after=after if after.fr else None
-    )
+    if inform:
+        notices.terminated(
+            session, contract, on=on, why=why or as_text(reason), after=after if after.fr else None
+        )
     return event
 
 

@@ -201,6 +201,26 @@ class NoticeKind(enum.StrEnum):
     PRICE_CHANGE = "price_change"  # CTR-13 a price change announced with its effective date
     INACTIVITY = "inactivity"  # CTR-08 the contract found inactive
     SUSPENSION = "suspension"  # CTR-06 a formal notice announcing a suspension for a cause
+    # CTR-06 [004 §11.4] a party's notice to terminate after a month of total suspension
+    TOTAL_SUSPENSION = "total_suspension"
+    # CTR-07 [004 §12.2] the operator's termination in the clause's specific cases
+    OPERATOR_TERMINATION = "operator_termination"
+
+
+class OperatorCase(enum.StrEnum):
+    """CTR-07 [004 §12.2] the cases in which the operator may terminate at any time with the
+    terms' specific notice. The clause's inactivity case (no call, use or order for two months)
+    is CTR-08's own engine (``contracts.inactivity``), with the same notice."""
+
+    CEASED_ACTIVITY = "ceased_activity"  # the customer stops its activity in the Territory
+    AUTHORITY_DECISION = "authority_decision"  # a decision of an authority, or a law
+    SERVICE_WITHDRAWN = "service_withdrawn"  # the service is withdrawn ("Evolution")
+    # breaches of an essential obligation of the contract, (i) to (iv) and any other
+    NON_PAYMENT = "non_payment"
+    ILLEGAL_USE = "illegal_use"
+    EQUIPMENT_INTERFERENCE = "equipment_interference"
+    FALSE_INFORMATION = "false_information"
+    ESSENTIAL_OBLIGATION = "essential_obligation"
 
 
 class ContractNotice(Base, Audited):
@@ -241,3 +261,53 @@ class LicenceChange(Base, Audited):
     effective_on: Mapped[date] = mapped_column(Date)
     applied_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MaintenanceStatus(enum.StrEnum):
+    PLANNED = "planned"  # announced, not started
+    STARTED = "started"  # the accepted contracts are suspended
+    DONE = "done"  # over, the contracts restored
+    CANCELLED = "cancelled"  # called off by staff (before or during the window)
+
+
+class MaintenanceWindow(Base, Audited):
+    """CTR-06 [002 §13.1.5] a planned maintenance announced by staff: the service of the
+    accepted contracts (``MaintenanceContract``) is suspended from ``starts_at`` to ``ends_at``.
+    ``operator_id`` None: announced from the command line for every operator."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), index=True)
+    offer_id: Mapped[str | None] = mapped_column(String(50))  # every contract of the offer
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)  # catalog.terms.Service
+    scope: Mapped[SuspensionScope] = mapped_column(StrEnumType(SuspensionScope))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason_fr: Mapped[str] = mapped_column(Text)
+    reason_en: Mapped[str] = mapped_column(Text)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    announced_by: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[MaintenanceStatus] = mapped_column(
+        StrEnumType(MaintenanceStatus), default=MaintenanceStatus.PLANNED
+    )
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class MaintenanceContract(Base, Audited):
+    """One contract concerned by a maintenance window, checked against its own terms: accepted
+    (suspended during the window) or refused with the reason (``refusal``, fr/en)."""
+
+    __tablename__ = "maintenance_contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("maintenance_windows.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    refusal_code: Mapped[str | None] = mapped_column(String(40))
+    refusal: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    suspension_id: Mapped[int | None] = mapped_column(ForeignKey("suspensions.id"))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -9,7 +9,7 @@ not announced twice.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from operateur.catalog.service import get_offer
 from operateur.catalog.terms import Delay, DelayUnit, SuspensionCause
-from operateur.contracts.models import Contract, SuspensionScope
+from operateur.contracts.models import Contract, ContractStatus, SuspensionScope
+from operateur.domain.calendar import PARIS
 from operateur.domain.money import format_eur
 from operateur.i18n import Text
 from operateur.notifications.service import notify
@@ -203,6 +204,13 @@ def notice_received(
                 f"Le service est assuré jusqu'au {fr(ends_on)} inclus.",
                 en=f"We recorded the termination of the contract on {en(received_on)}. "
                 f"The service runs until {en(ends_on)} included.",
+            )
+            if contract.status is not ContractStatus.SUSPENDED
+            else Text(  # a notice cures nothing (CTR-06): the service stays suspended
+                fr=f"Nous avons enregistré le {fr(received_on)} la résiliation du contrat. "
+                f"Il prend fin le {fr(ends_on)} inclus ; le service reste suspendu d'ici là.",
+                en=f"We recorded the termination of the contract on {en(received_on)}. "
+                f"It ends on {en(ends_on)} included; the service stays suspended until then.",
             ),
             why,
         ),
@@ -332,4 +340,82 @@ def unpaid(
             "terminate_on": terminate_on,
         },
         contacts="billing",
+    )
+
+
+# --- planned maintenance (CTR-06 [002 §13.1.5]) -------------------------------------------------
+
+
+def fr_at(moment: datetime) -> str:
+    """A moment in French, Paris time: ``14/03/2026 à 22:00``."""
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+
+
+def en_at(moment: datetime) -> str:
+    """A moment in English, Paris time: ``2026-03-14 22:00 (Paris time)``."""
+    return moment.astimezone(PARIS).strftime("%Y-%m-%d %H:%M (Paris time)")
+
+
+def maintenance_planned(
+    session: Session,
+    contract: Contract,
+    *,
+    window_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    scope: SuspensionScope,
+    why: Text,
+) -> None:
+    """The email announcing a planned maintenance at least the terms' notice ahead."""
+    s = SCOPES[scope]
+    send(
+        session,
+        contract,
+        "contract.maintenance_planned",
+        subject=Text(
+            fr=f"Maintenance programmée — contrat {contract.reference}",
+            en=f"Planned maintenance — contract {contract.reference}",
+        ),
+        body=join(
+            Text(
+                fr=f"Une opération de maintenance suspendra {s.fr} du {fr_at(starts_at)} au "
+                f"{fr_at(ends_at)} (heure française).",
+                en=f"A maintenance operation will suspend {s.en} from {en_at(starts_at)} to "
+                f"{en_at(ends_at)}.",
+            ),
+            why,
+        ),
+        key=f"maintenance:{window_id}:{contract.id}",
+        data={"window_id": window_id, "starts_at": starts_at, "ends_at": ends_at},
+    )
+
+
+def maintenance_cancelled(
+    session: Session,
+    contract: Contract,
+    *,
+    window_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    why: Text,
+) -> None:
+    send(
+        session,
+        contract,
+        "contract.maintenance_cancelled",
+        subject=Text(
+            fr=f"Maintenance annulée — contrat {contract.reference}",
+            en=f"Maintenance cancelled — contract {contract.reference}",
+        ),
+        body=join(
+            Text(
+                fr=f"La maintenance annoncée du {fr_at(starts_at)} au {fr_at(ends_at)} est "
+                "annulée : le service ne sera pas suspendu pour elle.",
+                en=f"The maintenance announced from {en_at(starts_at)} to {en_at(ends_at)} is "
+                "cancelled: the service will not be suspended for it.",
+            ),
+            why,
+        ),
+        key=f"maintenance_cancelled:{window_id}:{contract.id}",
+        data={"window_id": window_id, "starts_at": starts_at, "ends_at": ends_at},
     )

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from operateur.catalog.terms import Service, SuspensionCause
 from operateur.contracts.commitment import Schedule
@@ -16,7 +16,9 @@ from operateur.contracts.models import (
     EquipmentStatus,
     LineKind,
     LineStatus,
+    MaintenanceStatus,
     NoticeKind,
+    OperatorCase,
     SuspensionScope,
 )
 
@@ -262,6 +264,26 @@ class RightIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class SuspensionTerminationIn(BaseModel):
+    """CTR-06 [004 §11.4] a party's notice to terminate a contract totally suspended for the
+    terms' period. A customer credential always speaks for the customer; staff speak for the
+    operator, or record the customer's letter with ``by_operator`` false."""
+
+    model_config = ConfigDict(extra="forbid")
+    notified_on: date | None = Field(default=None, description="Day notice is given (today)")
+    reason: str = Field(min_length=1, max_length=2000)
+    by_operator: bool | None = Field(default=None, description="Default: the caller's side")
+
+
+class OperatorTerminationIn(BaseModel):
+    """CTR-07 [004 §12.2] the operator's termination in one of the clause's specific cases."""
+
+    model_config = ConfigDict(extra="forbid")
+    case: OperatorCase
+    notified_on: date | None = Field(default=None, description="Day notice is given (today)")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class LicenceChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subscription_id: int
@@ -284,3 +306,56 @@ class InspectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     inspected_on: date
     good_condition: bool
+
+
+# --- planned maintenance (CTR-06 [002 §13.1.5]) -------------------------------------------------
+
+
+class MaintenanceIn(BaseModel):
+    """A maintenance window: every contract in service of ``offer_id`` and/or the listed
+    contracts, narrowed to those whose offer provides one of ``services`` when given."""
+
+    model_config = ConfigDict(extra="forbid")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    offer_id: str | None = Field(default=None, min_length=1)
+    contract_ids: list[int] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    scope: SuspensionScope = SuspensionScope.FULL
+    reason_fr: str = Field(min_length=1, max_length=2000)
+    reason_en: str = Field(min_length=1, max_length=2000)
+
+
+class MaintenanceContractOut(BaseModel):
+    contract_id: int
+    customer_id: int
+    accepted: bool
+    refusal_code: str | None
+    refusal: str | None  # the reason, in the caller's language
+    suspended: bool
+
+
+class MaintenanceOut(BaseModel):
+    id: int
+    status: MaintenanceStatus
+    starts_at: datetime
+    ends_at: datetime
+    offer_id: str | None
+    services: list[str]
+    scope: SuspensionScope
+    reason: str
+    announced_at: datetime
+    cancelled_at: datetime | None
+    contracts: list[MaintenanceContractOut]
+
+
+class CustomerMaintenanceOut(BaseModel):
+    """A window as a customer sees it: when, why, for which of its contracts."""
+
+    id: int
+    status: MaintenanceStatus
+    starts_at: datetime
+    ends_at: datetime
+    scope: SuspensionScope
+    reason: str
+    contract_id: int

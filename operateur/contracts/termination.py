@@ -13,7 +13,14 @@
 - CTR-14 an outage attributable to the operator lasting the terms' consecutive days lets the
   customer terminate.
 Each right is a ``ContractNotice`` with the day it opens (and closes); using it terminates the
-contract without any early-termination amount.
+contract, without any early-termination amount except when the operator ends it for the
+customer's breach (CTR-05 [001 §20; 004 §12.1]: the terms' amount, as dunning charges it).
+
+Two terminations take a notice instead, ended by the scheduler's end-of-notice job:
+- CTR-06 [004 §11.4] after the terms' period of total suspension, either party may terminate
+  with the terms' notice (``terminate_after_suspension``);
+- CTR-07 [004 §12.2] the operator may terminate in the clause's specific cases with the terms'
+  notice in business days (``operator_termination``).
 """
 
 from __future__ import annotations
@@ -26,17 +33,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operateur.billing.invoicing import price_excl_vat
-from operateur.catalog.terms import EarlyTermination
+from operateur.catalog.terms import EarlyTermination, SuspensionCause
 from operateur.contracts import charges, lifecycle, notices
 from operateur.contracts.commitment import Schedule, commitment_start, schedule
 from operateur.contracts.models import (
     Contract,
     ContractNotice,
     NoticeKind,
+    OperatorCase,
     Subscription,
+    Suspension,
+    SuspensionScope,
 )
-from operateur.contracts.service import require_state, terms_of
-from operateur.domain.calendar import add_months
+from operateur.contracts.service import list_subscriptions, require_state, terms_of
+from operateur.domain.calendar import PARIS, add_months
 from operateur.domain.money import round_money
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
@@ -522,7 +532,8 @@ def may_terminate(notice: ContractNotice, on: date) -> Text | None:
 def terminate_with_right(
     session: Session, contract: Contract, notice: ContractNotice, *, on: date, reason: str
 ) -> ContractNotice:
-    """Terminate on ``on`` using the right ``notice`` opened; no early-termination amount."""
+    """Terminate on ``on`` using the right ``notice`` opened. No early-termination amount,
+    except when the operator ends the contract for the customer's breach (CTR-05)."""
     refusal = may_terminate(notice, on)
     if refusal is not None:
         raise Conflict(refusal, code="termination_right_closed", field="on")
@@ -536,16 +547,298 @@ def terminate_with_right(
         ),
         NoticeKind.PRICE_CHANGE: Text(fr="hausse de prix", en="price rise"),
     }[notice.kind]
-    lifecycle.terminate(
-        session,
-        contract,
-        on=on,
-        reason=f"{notice.kind.value}: {reason}",
-        why=Text(
+    if notice.kind is NoticeKind.BREACH and notice.by_operator:
+        # CTR-05 [001 §20] "dans le cas d'une résiliation anticipée par [l'opérateur] pour
+        # manquement du Client [...] une indemnité pour rupture anticipée [...] égale aux
+        # redevances mensuelles restant dues"; [004 §12.1] the sums due to the planned end;
+        # [000 §10] all sums remaining due: the terms' amount, charged as dunning charges it.
+        # A breach of the operator (the customer's notice) costs the customer nothing.
+        owed = invoice_early_termination(
+            session, contract, early_termination_amount(session, contract, on), on, on
+        )
+        why = notices.join(
+            Text(
+                fr=f"Résiliation par l'opérateur pour {label.fr} du client ({notice.summary}).",
+                en=f"Termination by the operator for the customer's {label.en} ({notice.summary}).",
+            ),
+            owed.explanation,
+        )
+    else:
+        why = Text(
             fr=f"Résiliation pour {label.fr} ({notice.summary}), sans indemnité de résiliation "
             "anticipée.",
             en=f"Termination for {label.en} ({notice.summary}), without any early-termination "
             "amount.",
+        )
+    lifecycle.terminate(session, contract, on=on, reason=f"{notice.kind.value}: {reason}", why=why)
+    return notice
+
+
+# --- CTR-06 termination after a total suspension ---------------------------------------------
+
+
+def _first_day(suspension: Suspension) -> date:
+    if suspension.starts_on is not None:
+        return suspension.starts_on
+    return suspension.started_at.astimezone(PARIS).date()
+
+
+def totally_suspended_since(session: Session, contract: Contract) -> date | None:
+    """The first day of the total suspension running now: the whole service suspended without
+    a break, force majeure left out (CTR-06 [004 §11.4] "sauf cas de Force majeure"); None when
+    the service is not totally suspended."""
+    total = list(
+        session.scalars(
+            select(Suspension).where(
+                Suspension.contract_id == contract.id,
+                Suspension.scope == SuspensionScope.FULL,
+                Suspension.cause != SuspensionCause.FORCE_MAJEURE.value,
+            )
+        )
+    )
+    running = [s for s in total if s.lifted_at is None]
+    if not running:
+        return None
+    since = min(_first_day(s) for s in running)
+    earlier = True
+    while earlier:  # a lifted suspension that ran into this one extends it backwards
+        earlier = False
+        for s in total:
+            lifted = s.lifted_on
+            if s.lifted_at is not None and lifted is not None and _first_day(s) < since <= lifted:
+                since, earlier = _first_day(s), True
+    return since
+
+
+def terminate_after_suspension(
+    session: Session,
+    contract: Contract,
+    *,
+    notified_on: date,
+    reason: str,
+    by_operator: bool,
+) -> ContractNotice:
+    """CTR-06 [004 §11.4] "dans l'hypothèse où [...] le Service est totalement suspendu pendant
+    un (1) mois consécutif (sauf cas de Force majeure), [...] chacune des Parties pourra
+    résilier le Contrat. Cependant, cette résiliation ne pourra avoir lieu qu'un (1) mois après
+    l'envoi d'une mise en demeure": once the service has been totally suspended for the terms'
+    period, either party's notice ends the contract after the terms' notice (the scheduler's
+    end-of-notice job terminates it). Refused before, naming the first possible day."""
+    terms = terms_of(contract).suspension
+    after, notice_delay = (
+        terms.mutual_termination_after_total_suspension,
+        terms.mutual_termination_notice,
+    )
+    if after is None or notice_delay is None:
+        raise _missing_clause("suspension.mutual_termination_after_total_suspension")
+    require_state(
+        contract, "terminate after a total suspension", lifecycle.TRANSITIONS["give_notice"]
+    )
+    lifecycle.require_no_notice(contract)
+    since = totally_suspended_since(session, contract)
+    if since is None:
+        raise Conflict(
+            Text(
+                fr="Le service du contrat {ref} n'est pas totalement suspendu (hors force "
+                "majeure) : cette résiliation n'est pas ouverte.",
+                en="The service of contract {ref} is not totally suspended (force majeure "
+                "aside): this termination is not open.",
+            ),
+            code="not_totally_suspended",
+            details={"ref": contract.reference},
+        )
+    opens_on = after.after(since)
+    if notified_on < opens_on:
+        period = notices.delay(after)
+        raise Conflict(
+            Text(
+                fr="Résiliation refusée : le service n'est totalement suspendu que depuis le "
+                "{since_fr} ; les conditions demandent " + period.fr + " de suspension totale, "
+                "la résiliation est possible à compter du {from_fr}.",
+                en="Termination refused: the service has only been totally suspended since "
+                "{since_en}; the terms require " + period.en + " of total suspension, "
+                "termination is possible from {from_en}.",
+            ),
+            code="total_suspension_too_short",
+            field="notified_on",
+            details={
+                "since_fr": notices.fr(since),
+                "since_en": notices.en(since),
+                "from_fr": notices.fr(opens_on),
+                "from_en": notices.en(opens_on),
+                "allowed_from": opens_on.isoformat(),
+            },
+        )
+    ends_on = notice_delay.after(notified_on)
+    # kept to undo the notice if the service resumes first ("à défaut de reprise des Services",
+    # lifecycle.restore)
+    subscription_ends = {
+        str(sub.id): sub.end_date.isoformat() if sub.end_date else None
+        for sub in list_subscriptions(session, contract)
+    }
+    notice = record_notice(
+        session,
+        contract,
+        NoticeKind.TOTAL_SUSPENSION,
+        started_on=since,
+        notified_on=notified_on,
+        opens_on=opens_on,
+        closes_on=None,
+        summary=reason,
+        by_operator=by_operator,
+        details={"ends_on": ends_on.isoformat(), "subscription_ends": subscription_ends},
+    )
+    notice.used_on = notified_on
+    party = (
+        Text(fr="l'opérateur", en="the operator")
+        if by_operator
+        else Text(fr="le client", en="the customer")
+    )
+    lifecycle.give_notice(
+        session,
+        contract,
+        received_on=notified_on,
+        ends_on=ends_on,
+        reason=f"total_suspension: {reason}",
+        why=Text(
+            fr=f"Le service est totalement suspendu depuis le {notices.fr(since)}. Après "
+            f"{notices.delay(after).fr} de suspension totale, {party.fr} résilie le contrat "
+            f"(article 11.4) avec un préavis de {notices.delay(notice_delay).fr} notifié le "
+            f"{notices.fr(notified_on)} : le contrat prend fin le {notices.fr(ends_on)}. "
+            f"Motif : {reason}.",
+            en=f"The service has been totally suspended since {notices.en(since)}. After "
+            f"{notices.delay(after).en} of total suspension, {party.en} terminates the contract "
+            f"(article 11.4) with a notice of {notices.delay(notice_delay).en} given on "
+            f"{notices.en(notified_on)}: the contract ends on {notices.en(ends_on)}. "
+            f"Reason: {reason}.",
+        ),
+    )
+    return notice
+
+
+# --- CTR-07 the operator's specific terminations ---------------------------------------------
+
+
+OPERATOR_CASES: dict[OperatorCase, Text] = {
+    OperatorCase.CEASED_ACTIVITY: Text(
+        fr="arrêt de l'activité du client sur le Territoire",
+        en="the customer stopped its activity in the Territory",
+    ),
+    OperatorCase.AUTHORITY_DECISION: Text(
+        fr="décision d'une autorité compétente ou texte législatif",
+        en="decision of a competent authority or legislation",
+    ),
+    OperatorCase.SERVICE_WITHDRAWN: Text(
+        fr="suppression du service (article « Évolution »)",
+        en="the service is withdrawn (article 'Evolution')",
+    ),
+    OperatorCase.NON_PAYMENT: Text(
+        fr="manquement essentiel : facture non payée à l'échéance",
+        en="essential breach: an invoice unpaid when due",
+    ),
+    OperatorCase.ILLEGAL_USE: Text(
+        fr="manquement essentiel : usage illicite du service ou contenus illicites",
+        en="essential breach: unlawful use of the service or unlawful content",
+    ),
+    OperatorCase.EQUIPMENT_INTERFERENCE: Text(
+        fr="manquement essentiel : intervention d'un tiers sur un équipement mis à disposition",
+        en="essential breach: a third party worked on equipment provided without consent",
+    ),
+    OperatorCase.FALSE_INFORMATION: Text(
+        fr="manquement essentiel : falsification ou informations inexactes",
+        en="essential breach: falsification or inaccurate information",
+    ),
+    OperatorCase.ESSENTIAL_OBLIGATION: Text(
+        fr="manquement à une obligation essentielle du contrat",
+        en="breach of an essential obligation of the contract",
+    ),
+}
+
+# the customer's breaches: ending the contract for them owes the terms' early-termination
+# amount (CTR-05 [004 §12.1] "les sommes qui auraient été dues jusqu'à la fin prévue du
+# Contrat"); the other cases owe only what is due to the effective end
+CUSTOMER_BREACHES = frozenset(
+    {
+        OperatorCase.NON_PAYMENT,
+        OperatorCase.ILLEGAL_USE,
+        OperatorCase.EQUIPMENT_INTERFERENCE,
+        OperatorCase.FALSE_INFORMATION,
+        OperatorCase.ESSENTIAL_OBLIGATION,
+    }
+)
+
+
+def operator_termination(
+    session: Session,
+    contract: Contract,
+    *,
+    case: OperatorCase,
+    notified_on: date,
+    reason: str,
+) -> ContractNotice:
+    """CTR-07 [004 §12.2] "[l'opérateur] pourra résilier à tout moment le Contrat [par]
+    courrier recommandé [...] prévoyant un délai de préavis de 5 jours ouvrés [...]; la
+    résiliation prendra effet immédiatement après l'expiration du délai de préavis": the
+    contract ends after the terms' notice (business days, French holidays skipped), through
+    the scheduler's end-of-notice job. For a breach of the customer the terms' early-termination
+    amount is invoiced at once (CTR-05)."""
+    delay = terms_of(contract).termination.operator_specific_notice
+    if delay is None:
+        raise _missing_clause("termination.operator_specific_notice")
+    require_state(contract, "terminate in a specific case", lifecycle.TRANSITIONS["give_notice"])
+    lifecycle.require_no_notice(contract)
+    ends_on = delay.after(notified_on)
+    what = OPERATOR_CASES[case]
+    extras: list[Text] = []
+    details: dict[str, object] = {"case": case.value, "ends_on": ends_on.isoformat()}
+    if case in CUSTOMER_BREACHES:
+        owed = invoice_early_termination(
+            session,
+            contract,
+            early_termination_amount(session, contract, ends_on),
+            ends_on,
+            notified_on,
+        )
+        extras.append(owed.explanation)
+        details["early_termination_excl_vat"] = str(owed.amount)
+    elif case is OperatorCase.CEASED_ACTIVITY:
+        extras.append(
+            Text(
+                fr="Les montants dus au titre du contrat jusqu'à la date de résiliation "
+                "effective restent exigibles.",
+                en="The amounts due under the contract up to the effective termination date "
+                "remain payable.",
+            )
+        )
+    notice = record_notice(
+        session,
+        contract,
+        NoticeKind.OPERATOR_TERMINATION,
+        started_on=notified_on,
+        notified_on=notified_on,
+        opens_on=notified_on,
+        closes_on=None,
+        summary=reason,
+        by_operator=True,
+        details=details,
+    )
+    notice.used_on = notified_on
+    lifecycle.give_notice(
+        session,
+        contract,
+        received_on=notified_on,
+        ends_on=ends_on,
+        reason=f"operator_termination:{case.value}: {reason}",
+        why=notices.join(
+            Text(
+                fr=f"Résiliation à l'initiative de l'opérateur (article 12.2) pour {what.fr} : "
+                f"{reason}. Préavis de {notices.delay(delay).fr} notifié le "
+                f"{notices.fr(notified_on)} : le contrat prend fin le {notices.fr(ends_on)}.",
+                en=f"Termination by the operator (article 12.2) for {what.en}: {reason}. "
+                f"Notice of {notices.delay(delay).en} given on {notices.en(notified_on)}: the "
+                f"contract ends on {notices.en(ends_on)}.",
+            ),
+            *extras,
         ),
     )
     return notice

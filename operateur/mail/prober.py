@@ -84,22 +84,16 @@ async def probe_once(
 
 
 def unavailable_minutes(session: Session, start: datetime, end: datetime) -> int:
-    """Minutes of [start, end) in which every gateway checked in the period failed."""
-    gateways = session.scalar(
-        select(func.count(func.distinct(ProbeResult.gateway))).where(
-            ProbeResult.minute >= start, ProbeResult.minute < end
-        )
-    )
-    if not gateways:
-        return 0
+    """Minutes of [start, end) in which every gateway checked in that minute failed.
+
+    Each minute is judged on its own results, whatever the gateways are called: a gateway
+    renamed (or added, or retired) in the middle of the month does not hide the minutes when
+    all of them were down (MAIL-06 [003 §9])."""
     down = (
         select(ProbeResult.minute)
         .where(ProbeResult.minute >= start, ProbeResult.minute < end)
         .group_by(ProbeResult.minute)
-        .having(
-            func.sum(case((ProbeResult.ok.is_(True), 1), else_=0)) == 0,
-            func.count(ProbeResult.gateway) == gateways,
-        )
+        .having(func.sum(case((ProbeResult.ok.is_(True), 1), else_=0)) == 0)
     )
     return session.scalar(select(func.count()).select_from(down.subquery())) or 0
 

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from operateur.accounts.models import Customer
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract
-from operateur.domain.calendar import PARIS
+from operateur.db import utcnow
+from operateur.domain.calendar import PARIS, is_business_day, public_holiday_name
 from operateur.domain.numbering import NumberKind, classify
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
@@ -216,9 +217,12 @@ def record_donor_answer(
     scheduled_on: date | None = None,
     slot_start: time | None = None,
     slot_end: time | None = None,
+    now: datetime | None = None,
 ) -> PortRequest:
     """The donor operator's answer: a refusal for one of its reasons (number inactive,
-    requester not the holder), or the porting date and time slot, told to the customer."""
+    requester not the holder), or the porting date and time slot, told to the customer. The
+    porting day is a business day not past (``now``: the present moment by default) and the
+    slot a whole-minute span of it not over yet (:func:`check_schedule`)."""
     if request.status is not PortStatus.SUBMITTED:
         raise Conflict(
             Text(
@@ -251,11 +255,7 @@ def record_donor_answer(
             ),
             field="scheduled_on" if scheduled_on is None else "slot_start",
         )
-    if slot_end <= slot_start:
-        raise InvalidInput(
-            Text(fr="Le créneau finit avant de commencer.", en="The slot ends before it starts."),
-            field="slot_end",
-        )
+    check_schedule(scheduled_on, slot_start, slot_end, now=now or utcnow())
     request.status = PortStatus.SCHEDULED
     request.scheduled_on = scheduled_on
     request.slot_start = slot_start.strftime("%H:%M")
@@ -282,6 +282,64 @@ def record_donor_answer(
     )
     event(log, "port.scheduled", port=request.id, on=scheduled_on.isoformat())
     return request
+
+
+def check_schedule(scheduled_on: date, slot_start: time, slot_end: time, *, now: datetime) -> None:
+    """VOX-15 [001 §9.2] "la date et le créneau horaires auxquels sera effectué le portage":
+    the porting day is a business day (Monday to Friday, not a French public holiday) that has
+    not passed, and the slot (Paris time, whole minutes, as it is kept and told) ends after it
+    starts and, on the day itself, is not over yet. No minimum lead time: the seeds give none."""
+    for field, moment in (("slot_start", slot_start), ("slot_end", slot_end)):
+        if moment.second or moment.microsecond or moment.tzinfo is not None:
+            raise InvalidInput(
+                Text(
+                    fr="{field} : une heure de Paris en heures et minutes (HH:MM) est attendue.",
+                    en="{field}: a Paris time in hours and minutes (HH:MM) is expected.",
+                ),
+                field=field,
+                details={"field": field, "value": moment.isoformat()},
+            )
+    if slot_end <= slot_start:
+        raise InvalidInput(
+            Text(fr="Le créneau finit avant de commencer.", en="The slot ends before it starts."),
+            field="slot_end",
+        )
+    local = now.astimezone(PARIS)
+    if scheduled_on < local.date():
+        raise InvalidInput(
+            Text(
+                fr="scheduled_on : la date de portage {day} est passée.",
+                en="scheduled_on: the porting day {day} is in the past.",
+            ),
+            field="scheduled_on",
+            details={"day": scheduled_on.isoformat()},
+        )
+    if not is_business_day(scheduled_on):
+        holiday_fr = public_holiday_name(scheduled_on, "fr")
+        holiday_en = public_holiday_name(scheduled_on, "en")
+        raise InvalidInput(
+            Text(
+                fr="scheduled_on : le {day} n'est pas un jour ouvré ({why_fr}) ; le portage "
+                "a lieu un jour ouvré.",
+                en="scheduled_on: {day} is not a business day ({why_en}); porting takes place "
+                "on a business day.",
+            ),
+            field="scheduled_on",
+            details={
+                "day": scheduled_on.isoformat(),
+                "why_fr": holiday_fr or ("samedi" if scheduled_on.weekday() == 5 else "dimanche"),
+                "why_en": holiday_en or scheduled_on.strftime("%A"),
+            },
+        )
+    if scheduled_on == local.date() and slot_end <= local.time().replace(tzinfo=None):
+        raise InvalidInput(
+            Text(
+                fr="slot_end : le créneau de portage se termine à {end}, heure déjà passée.",
+                en="slot_end: the porting slot ends at {end}, which has already passed.",
+            ),
+            field="slot_end",
+            details={"end": slot_end.strftime("%H:%M")},
+        )
 
 
 def activate_due(session: Session, as_of: date) -> list[PortRequest]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
 from operateur.accounts.models import Customer
 from operateur.catalog.terms import PriceKind
 from operateur.contracts import service as contracts
-from operateur.contracts.models import Contract, Line, LineStatus, Subscription
+from operateur.contracts.models import Contract, ContractStatus, Line, LineStatus, Subscription
 from operateur.contracts.schemas import SubscriptionIn
 from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
@@ -26,6 +26,8 @@ from operateur.numbers.models import (
     NumberStatus,
     NumberTier,
     PhoneNumber,
+    PortRequest,
+    PortStatus,
 )
 
 ASSIGNABLE_KINDS = frozenset(
@@ -474,3 +476,104 @@ def free_quarantined(session: Session) -> int:
         number.quarantined_until = None
     session.flush()
     return len(rows)
+
+
+# --- VOX-14 numbers taken back when their contract ends ---------------------------------------
+
+#: A contract over: its numbers go back to the operator (a purged one was terminated first).
+ENDED = (ContractStatus.TERMINATED, ContractStatus.PURGED)
+
+
+def numbers_of_contract(session: Session, contract: Contract) -> list[PhoneNumber]:
+    """The numbers a contract still holds: those on one of its lines (aliases included), those
+    billed on it, and, once the customer has no contract that is not over, the customer's
+    numbers on no line and billed on no contract."""
+    lines = select(Line.id).where(Line.contract_id == contract.id)
+    billed = select(NumberFee.number_id).where(
+        NumberFee.contract_id == contract.id, NumberFee.ended_on.is_(None)
+    )
+    held: list[ColumnElement[bool]] = [PhoneNumber.line_id.in_(lines), PhoneNumber.id.in_(billed)]
+    others = session.scalar(
+        select(Contract.id).where(
+            Contract.customer_id == contract.customer_id,
+            Contract.id != contract.id,
+            Contract.status.not_in(ENDED),
+        )
+    )
+    if others is None:
+        held.append(
+            PhoneNumber.line_id.is_(None)
+            & PhoneNumber.id.not_in(select(NumberFee.number_id).where(NumberFee.ended_on.is_(None)))
+        )
+    return list(
+        session.scalars(
+            select(PhoneNumber)
+            .where(
+                PhoneNumber.status == NumberStatus.ASSIGNED,
+                PhoneNumber.customer_id == contract.customer_id,
+                or_(*held),
+            )
+            .order_by(PhoneNumber.id)
+            .with_for_update()
+        )
+    )
+
+
+def release_contract_numbers(
+    session: Session, contract: Contract, quarantine_days: int
+) -> list[PhoneNumber]:
+    """VOX-14 [002 §6.5] a number "ne confère pas un droit de propriété … il peut être attribué
+    à un tiers en cas de suspension ou de résiliation du Service": when a contract is over, the
+    numbers it holds leave the customer and its lines, are quarantined, then become assignable
+    again (``free_quarantined``). A port-in still pending on it is cancelled: the line it would
+    land on is gone. Numbers already taken back are not touched, so running it again changes
+    nothing. Returns the numbers taken back now."""
+    if contract.status not in ENDED:
+        raise Conflict(
+            Text(
+                fr="Le contrat {reference} n'est pas terminé : ses numéros restent attribués.",
+                en="Contract {reference} has not ended: its numbers stay assigned.",
+            ),
+            code="contract_not_ended",
+            details={"reference": contract.reference},
+        )
+    released = [
+        release(session, number, quarantine_days)
+        for number in numbers_of_contract(session, contract)
+    ]
+    for request in session.scalars(
+        select(PortRequest).where(
+            PortRequest.contract_id == contract.id,
+            PortRequest.status.in_((PortStatus.SUBMITTED, PortStatus.SCHEDULED)),
+        )
+    ):
+        request.status = PortStatus.CANCELLED
+    session.flush()
+    return released
+
+
+def release_ended_contracts(session: Session, as_of: date, quarantine_days: int) -> int:
+    """The scheduler's daily job: the numbers of every contract whose last day is before
+    ``as_of`` are taken back (whatever ended it: notice, termination by staff, dunning,
+    inactivity, trial). Returns how many numbers were taken back."""
+    held_by_lines = select(Line.contract_id).join(PhoneNumber, PhoneNumber.line_id == Line.id)
+    held_by_fees = select(NumberFee.contract_id).where(NumberFee.ended_on.is_(None))
+    lineless_customers = select(PhoneNumber.customer_id).where(PhoneNumber.line_id.is_(None))
+    count = 0
+    for contract in session.scalars(
+        select(Contract)
+        .where(
+            Contract.status.in_(ENDED),
+            Contract.terminated_on < as_of,
+            or_(
+                Contract.id.in_(held_by_lines.where(PhoneNumber.status == NumberStatus.ASSIGNED)),
+                Contract.id.in_(held_by_fees),
+                Contract.customer_id.in_(
+                    lineless_customers.where(PhoneNumber.status == NumberStatus.ASSIGNED)
+                ),
+            ),
+        )
+        .order_by(Contract.id)
+    ).all():
+        count += len(release_contract_numbers(session, contract, quarantine_days))
+    return count

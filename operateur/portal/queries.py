@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from operateur.accounts.models import Customer
-from operateur.billing import invoicing, payments, wallets
+from operateur.billing import collection, invoicing, payments, wallets
 from operateur.billing.models import (
     BillingRun,
     DirectDebit,
@@ -73,17 +73,20 @@ class Balance:
     outstanding: Decimal
     overdue: Decimal
     wallet: wallets.WalletView | None
+    late_invoices: list[Invoice]  # past the day they are due (brought forward, BIL-06)
 
 
 def balance(session: Session, customer_id: int, today: date) -> Balance:
     open_rows = payments.open_invoices(session, customer_id)
     outstanding = sum((payments.outstanding(i) for i in open_rows), ZERO)
-    overdue = sum((payments.outstanding(i) for i in open_rows if i.due_date < today), ZERO)
+    due_on = collection.due_dates(session, customer_id, today)  # BIL-06 brought forward
+    late = [i for i in open_rows if due_on.get(i.id, i.due_date) < today]
+    overdue = sum((payments.outstanding(i) for i in late), ZERO)
     try:
         wallet: wallets.WalletView | None = wallets.get_wallet(session, customer_id)
     except NotFound:
         wallet = None
-    return Balance(open_rows, outstanding, overdue, wallet)
+    return Balance(open_rows, outstanding, overdue, wallet, late)
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def alerts(
                     f"{base}/contracts/{row.contract.id}",
                 )
             )
-    late = [i for i in money.open_invoices if i.due_date < today]
+    late = money.late_invoices
     if late:
         found.append(
             Alert(
@@ -286,25 +289,13 @@ class DunningRow:
 
 
 def dunning_queue(session: Session, operator_id: int | None, today: date) -> list[DunningRow]:
-    """Overdue invoices still owing money, the oldest due first, with their dated steps."""
-    stmt = (
-        select(Invoice, Customer, Contract)
-        .join(Customer, Customer.id == Invoice.customer_id)
-        .join(Contract, Contract.id == Invoice.contract_id)
-        .where(
-            Invoice.kind == InvoiceKind.INVOICE,
-            Invoice.status.in_(payments.OPEN_STATUSES),
-            Invoice.due_date < today,
-        )
-        .order_by(Invoice.due_date, Invoice.id)
-    )
-    if operator_id is not None:
-        stmt = stmt.where(Customer.operator_id == operator_id)
+    """Overdue invoices still owing money, the oldest due first, with their dated steps (due
+    dates brought forward where one late invoice makes every open one due, BIL-06)."""
     rows = []
-    for invoice, customer, contract in session.execute(stmt):
-        owed = payments.outstanding(invoice)
-        if owed <= 0:
-            continue
+    for invoice, due in dunning.overdue(session, today, operator_id):
+        customer = session.get(Customer, invoice.customer_id)
+        contract = session.get(Contract, invoice.contract_id)
+        assert customer is not None and contract is not None
         taken = list(
             session.scalars(
                 select(dunning.DunningStep.step).where(dunning.DunningStep.invoice_id == invoice.id)
@@ -315,9 +306,9 @@ def dunning_queue(session: Session, operator_id: int | None, today: date) -> lis
                 invoice=invoice,
                 customer=customer,
                 contract=contract,
-                days_late=(today - invoice.due_date).days,
-                outstanding=owed,
-                plan=dunning.plan(contracts.terms_of(contract), invoice.due_date),
+                days_late=(today - due).days,
+                outstanding=payments.outstanding(invoice),
+                plan=dunning.plan(contracts.terms_of(contract), due),
                 taken=taken,
             )
         )

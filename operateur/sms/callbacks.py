@@ -4,6 +4,13 @@ with the send, or the customer's default copied at enqueue), signed with HMAC-SH
 customer's SMS callback secret and retried with backoff by the notifications outbox
 (``operateur.notifications.service.webhook``; the transport's batches go through
 :func:`status_changed_many` and ``webhooks``, one bulk insert per batch).
+
+The event's ``data`` is :func:`payload`: ``id``, ``client_ref``, ``campaign_id``, ``recipient``,
+``sender``, ``status``, ``sequence``, ``parts``, ``encoding``, ``error``, ``submitted_at``,
+``delivered_at``, ``final_at``. ``sequence`` grows with each status reported for one message
+(``submitted`` is 1, the final status after it 2; a message refused, unsubscribed or cancelled
+before it left has only its final status, 1): callbacks are retried with backoff and may arrive
+late or out of order, so a receiver keeps, per message, the one with the highest sequence.
 """
 
 from __future__ import annotations
@@ -24,18 +31,21 @@ from operateur.sms.models import SmsMessage, SmsSettings, SmsStatus
 EVENT = "sms.status"
 SECRET_PREFIX = "smscb_"
 
+#: The ``sequence`` of each reported status in its message's callbacks: a status can only follow
+#: reported statuses of a lower sequence in ``outbox.TRANSITIONS`` (submitted, then the final
+#: status of a receipt; or a final status reached before the message left).
+SEQUENCE: dict[SmsStatus, int] = {
+    SmsStatus.SUBMITTED: 1,
+    SmsStatus.DELIVERED: 2,
+    SmsStatus.UNDELIVERED: 2,
+    SmsStatus.EXPIRED: 2,
+    SmsStatus.REJECTED: 1,
+    SmsStatus.UNSUBSCRIBED: 1,
+    SmsStatus.CANCELLED: 1,
+}
+
 #: The statuses a customer hears about (the queue's inner steps are not reported).
-REPORTED = frozenset(
-    {
-        SmsStatus.SUBMITTED,
-        SmsStatus.DELIVERED,
-        SmsStatus.UNDELIVERED,
-        SmsStatus.EXPIRED,
-        SmsStatus.REJECTED,
-        SmsStatus.UNSUBSCRIBED,
-        SmsStatus.CANCELLED,
-    }
-)
+REPORTED = frozenset(SEQUENCE)
 
 
 def check_callback_url(url: str, *, field: str = "callback_url") -> str:
@@ -94,6 +104,8 @@ def payload(message: SmsMessage) -> dict[str, Any]:
         "recipient": message.recipient,
         "sender": message.sender,
         "status": message.status.value,
+        # 0 for the queue's inner steps, never reported (the API's status view shows them)
+        "sequence": SEQUENCE.get(message.status, 0),
         "parts": message.parts,
         "encoding": message.encoding.value,
         "error": message.error,

@@ -22,7 +22,15 @@ class SendIn(BaseModel):
     client_ref: str | None = Field(
         default=None, max_length=100, description="Your reference: a retry with it sends once"
     )
-    callback_url: str | None = Field(default=None, max_length=500)
+    callback_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Where the sms.status events are POSTed (signed X-Operateur-Signature): "
+        "id, client_ref, campaign_id, recipient, sender, status, sequence, parts, encoding, "
+        "error, submitted_at, delivered_at, final_at. sequence grows with each status of the "
+        "message (submitted 1, its final status 2): keep the highest one per message, "
+        "callbacks retried or late may arrive out of order.",
+    )
     outside_window: OutsideWindow | None = Field(
         default=None, description="Outside the sending window: queue (default) or reject"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from operateur.catalog.service import get_offer
@@ -14,7 +14,7 @@ from operateur.catalog.terms import VOICE_SERVICES
 from operateur.contracts.lifecycle import LIVE
 from operateur.contracts.models import Contract
 from operateur.db import utcnow
-from operateur.errors import InvalidInput, NotFound
+from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
 from operateur.notifications.service import notify
 from operateur.voice.models import DestinationSuspension
@@ -57,8 +57,24 @@ def suspend_destination(
         raise InvalidInput(
             Text(fr="Motif obligatoire.", en="A reason is required."), field="reason"
         )
+    prefix = _prefix(prefix)
+    existing = _in_force(session, prefix, offer_id)
+    if existing is not None:
+        if existing.effective_at == effective_at and existing.reason == reason.strip():
+            return existing  # a retried request: no second record, no second email
+        raise Conflict(
+            Text(
+                fr="La destination +{prefix} est déjà suspendue (suspension {id}) : levez-la "
+                "avant d'en annoncer une autre.",
+                en="Destination +{prefix} is already suspended (suspension {id}): lift it "
+                "before announcing another one.",
+            ),
+            code="destination_already_suspended",
+            field="prefix",
+            details={"prefix": prefix, "id": existing.id},
+        )
     row = DestinationSuspension(
-        prefix=_prefix(prefix), offer_id=offer_id, reason=reason.strip(), effective_at=effective_at
+        prefix=prefix, offer_id=offer_id, reason=reason.strip(), effective_at=effective_at
     )
     session.add(row)
     session.flush()
@@ -89,6 +105,26 @@ def suspend_destination(
             data={"key": f"{EVENT}:{row.id}:{customer_id}", "prefix": row.prefix, "from": when},
         )
     return row
+
+
+def _in_force(session: Session, prefix: str, offer_id: str | None) -> DestinationSuspension | None:
+    """The suspension not lifted of ``prefix`` for ``offer_id`` (None: all offers), if any.
+    On PostgreSQL two identical requests at once wait for each other (a transaction-scoped
+    advisory lock on the destination), so the second finds the first; SQLite has one writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"destination-suspension:{prefix}:{offer_id or '*'}"},
+        )
+    query = select(DestinationSuspension).where(
+        DestinationSuspension.prefix == prefix, DestinationSuspension.lifted_at.is_(None)
+    )
+    query = query.where(
+        DestinationSuspension.offer_id.is_(None)
+        if offer_id is None
+        else DestinationSuspension.offer_id == offer_id
+    )
+    return session.scalars(query.order_by(DestinationSuspension.id)).first()
 
 
 def lift_destination(session: Session, suspension_id: int) -> DestinationSuspension:

@@ -148,12 +148,6 @@ def list_profiles(session: Session, customer_id: int) -> list[VoiceProfile]:
 # --- consents and refusals -------------------------------------------------------------------
 
 
-def e164_of(raw: str, field: str = "number") -> str:
-    """The E.164 form of a subscriber number a consumer can be called on; refused with its
-    ``reason`` (``too_short``, ``emergency``, ``short_number``…) otherwise."""
-    return parse_number(raw, field=field)
-
-
 def record_consent(
     session: Session,
     customer_id: int,
@@ -178,7 +172,7 @@ def record_consent(
             )
     consent = Consent(
         customer_id=customer_id,
-        number=e164_of(number),
+        number=parse_number(number),
         kind=kind,
         subject=subject.strip(),
         given_at=given_at,
@@ -209,7 +203,7 @@ def withdraw_consent(session: Session, customer_id: int, consent_id: int, at: da
 def list_consents(session: Session, customer_id: int, number: str | None = None) -> list[Consent]:
     query = select(Consent).where(Consent.customer_id == customer_id)
     if number:
-        query = query.where(Consent.number == e164_of(number))
+        query = query.where(Consent.number == parse_number(number))
     return list(session.scalars(query.order_by(Consent.given_at.desc(), Consent.id.desc())))
 
 
@@ -252,7 +246,7 @@ def parse_oppositions(text: str) -> tuple[list[str], list[dict[str, Any]]]:
             continue
         seen_number = True
         try:
-            numbers.append(e164_of(value))
+            numbers.append(parse_number(value))
         except InvalidInput as error:
             errors.append(
                 {"line": index, "value": value, "reason": error.details.get("reason", error.code)}

@@ -143,6 +143,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "resolved_on": "2026-01-05",
     },
     ("POST", "/customers/{customer_id}/penalties"): {"as_of": "2026-01-05"},
+    ("POST", "/customers/{customer_id}/refunds/{refund_id}/paid"): {
+        "paid_on": "2026-01-05",
+        "bank_reference": "x",
+    },
     ("POST", "/customers/{customer_id}/payments"): {
         "amount": "10.00",
         "method": "transfer",
@@ -195,6 +199,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/customers/{customer_id}/contracts/{contract_id}/notices/{notice_id}/terminate"): {
         "on": "2026-01-05",
+        "reason": "x",
+    },
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/suspension-termination"): {
+        "reason": "x"
+    },
+    ("POST", "/customers/{customer_id}/contracts/{contract_id}/operator-termination"): {
+        "case": "authority_decision",
         "reason": "x",
     },
     ("POST", "/customers/{customer_id}/contracts/{contract_id}/licence-changes"): {
@@ -250,6 +261,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "proof": "x",
     },
     ("POST", "/customers/{customer_id}/voice/consents/{consent_id}/withdraw"): {},
+    # CTR-06 planned maintenance (staff only)
+    ("POST", "/maintenance"): {
+        "starts_at": "2030-01-05T22:00:00+01:00",
+        "ends_at": "2030-01-06T04:00:00+01:00",
+        "offer_id": "cpaas",
+        "reason_fr": "x",
+        "reason_en": "x",
+    },
+    ("POST", "/maintenance/{window_id}/cancel"): {"reason": "x"},
     ("PUT", "/customers/{customer_id}/voice/profiles/{contract_id}"): {"prospecting": False},
 }
 

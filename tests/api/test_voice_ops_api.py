@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from operateur.billing import usage
 from operateur.contracts.models import Line
+from operateur.domain.calendar import PARIS, is_business_day
 from operateur.fraud import service as fraud
 from operateur.numbers import portability, rio
 from tests.api.conftest import World, auth
@@ -116,12 +117,16 @@ def test_port_in_through_the_api(client: TestClient, world: World, session: Sess
     ).json()
     assert good["status"] == "submitted"
     answer = f"{base}/{good['id']}/answer"
-    accept = {"accepted": True, "scheduled_on": "2026-12-01", "slot_start": "08:00",
+    # a business day to come (a past porting day or a holiday is refused)
+    day = datetime.now(PARIS).date() + timedelta(days=7)
+    while not is_business_day(day):
+        day += timedelta(days=1)
+    accept = {"accepted": True, "scheduled_on": day.isoformat(), "slot_start": "08:00",
               "slot_end": "12:00"}  # fmt: skip
     assert client.post(answer, headers=auth(world.a.admin_key), json=accept).status_code == 403
     scheduled = client.post(answer, headers=auth(world.staff_key), json=accept).json()
     assert (scheduled["status"], scheduled["slot_start"]) == ("scheduled", "08:00")
-    portability.activate_due(session, date(2026, 12, 1))  # the scheduler's job that day
+    portability.activate_due(session, day)  # the scheduler's job that day
     session.commit()
     ported = client.get(f"{base}/{good['id']}", headers=auth(world.a.admin_key)).json()
     assert ported["status"] == "ported"

@@ -265,3 +265,60 @@ def test_two_penalty_runs_at_once_issue_one_penalty_invoice(
     with committed_factory() as session:
         penalties = session.scalars(select(Invoice).where(Invoice.purpose.like("penalty:%"))).all()
         assert [p.total_gross for p in penalties] == [Decimal("44.19")]
+
+
+@pytest.mark.parametrize(
+    ("penalties_run", "interest"),
+    [
+        # 120.00 late 3 March - 1 May, 60 days at ECB 2.15 % + 10 = 12.15 %: 2.3967 -> 2.40
+        (True, Decimal("2.40")),
+        # held 10 February - 1 April: only 2 April - 1 May count, 30 days: 1.1984 -> 1.20
+        (False, Decimal("1.20")),
+    ],
+)
+# SPEC: BIL-07
+def test_a_rejected_dispute_bears_penalties_for_the_held_period_only_if_the_terms_say_so(
+    build: Builder,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    penalties_run: bool,
+    interest: Decimal,
+) -> None:
+    customer = build.customer(payment_method=PaymentMethod.SEPA_DIRECT_DEBIT)
+    build.contract(
+        customer,
+        "cpaas",
+        date(2026, 1, 1),
+        [("option.caps.monthly", 1)],
+        {"disputes": {"penalties_run_if_rejected": penalties_run}},
+    )
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    session.expire_all()
+    invoice = session.scalars(select(Invoice).where(Invoice.customer_id == customer.id)).one()
+    assert (invoice.total_gross, invoice.due_date) == (Decimal("420.00"), date(2026, 3, 2))
+    payments.record_payment(
+        session,
+        customer.id,
+        amount=Decimal("300.00"),
+        method="transfer",
+        received_on=date(2026, 2, 9),
+        reference="VIR-300",
+    )
+    dispute = collection.file_dispute(
+        session,
+        customer.id,
+        invoice.id,
+        filed_on=date(2026, 2, 10),
+        channel="email",
+        contested_amount=Decimal("120.00"),
+        reason="minimum facturé à tort",
+        references=ALL_REFERENCES,
+    )
+    assert dispute.held_amount == Decimal("120.00")
+    collection.resolve_dispute(session, dispute, upheld=False, resolved_on=date(2026, 4, 1))
+    assert dispute.status is DisputeStatus.REJECTED
+    [late] = collection.late_invoices(session, customer.id, date(2026, 5, 1))
+    assert (late.penalty.interest, late.penalty.indemnity) == (interest, Decimal("40.00"))
+    [penalty] = collection.issue_penalty_invoices(session, customer.id, date(2026, 5, 1))
+    assert penalty.total_gross == interest + Decimal("40.00")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from operateur.accounts.audit import set_actor
 from operateur.accounts.permissions import system_actor
 from operateur.billing import invoicing, payments
-from operateur.billing.models import Invoice, InvoiceStatus
+from operateur.billing.models import Invoice, InvoiceStatus, Payment
 from operateur.errors import Conflict, InvalidInput
 from tests.integration.conftest import Builder, commit_while_waited_for
 
@@ -208,3 +208,37 @@ def test_two_payments_at_once_are_both_counted_on_the_invoice(
     # 187.20 TTC: 100.00 + 87.20 paid on it, 12.80 of the second payment left unallocated
     assert (invoice.amount_paid, invoice.status) == (Decimal("187.20"), InvoiceStatus.PAID)
     assert left == [Decimal("0"), Decimal("12.80")]
+
+
+# SPEC: BIL-05
+def test_payment_references_are_unique_per_customer_and_a_retry_is_recognised(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    first_id, (first_january, _) = _two_invoices(build, session, session_factory)
+    second_id, (second_january, _) = _two_invoices(build, session, session_factory)
+
+    def pay(customer_id: int, amount: str) -> Payment:
+        return payments.record_payment(
+            session,
+            customer_id,
+            amount=Decimal(amount),
+            method="transfer",
+            received_on=date(2026, 2, 5),
+            reference="VIR-2026-0001",
+        )
+
+    a = pay(first_id, "187.20")
+    # customer B's bank gave the same reference: B's own payment, settling B's January invoice
+    b = pay(second_id, "100.00")
+    assert a.id != b.id
+    assert (first_january.amount_paid, second_january.amount_paid) == (
+        Decimal("187.20"),
+        Decimal("100.00"),
+    )
+    # A's retry is still the same payment, counted once
+    assert pay(first_id, "187.20").id == a.id
+    assert first_january.amount_paid == Decimal("187.20")
+    # A, another amount under the same reference: not a retry
+    with pytest.raises(Conflict) as refused:
+        pay(first_id, "5.00")
+    assert refused.value.field == "reference"

@@ -10,16 +10,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from operateur import scheduler
+from operateur.accounts import service as accounts
+from operateur.accounts.schemas import ContactIn
 from operateur.billing import wallets
 from operateur.billing.models import Invoice
 from operateur.billing.usage import CallData, record_call
 from operateur.catalog.terms import PaymentMethod
 from operateur.contracts import inactivity
 from operateur.contracts import service as contracts
-from operateur.contracts.models import ContractStatus, LineKind
+from operateur.contracts.models import Contract, ContractStatus, LineKind
 from operateur.contracts.schemas import LineIn
 from operateur.domain.calendar import PARIS
+from operateur.domain.money import format_eur
+from operateur.notifications.service import deliver_due
+from operateur.testing.smtp import SmtpSink
 from tests.integration.conftest import Builder
+from tests.integration.lifecycle.conftest import body, subjects
 
 
 def _call(session: Session, account: str, day: date) -> None:
@@ -99,3 +105,116 @@ def test_cpaas_idle_six_months_forfeits_the_prepaid_balance(
     )
     # [002 §12.7.4] the balance is forfeited
     assert wallets.get_wallet(session, customer.id).available == 0
+
+
+
+# SPEC: CTR-08, BIL-10
+def test_the_balance_is_kept_while_another_contract_still_uses_it(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer(payment_method=PaymentMethod.PREPAID)
+    idle = build.contract(customer, "cpaas", date(2026, 1, 5), [])
+    # a second contract, signed later: not idle on 5 July, it still draws on the one wallet
+    build.contract(customer, "cpaas", date(2026, 5, 4), [])
+    wallets.open_wallet(session, customer.id)
+    wallets.top_up(
+        session, customer.id, received=Decimal("80"), bank_fees=Decimal("0"), reference="T1"
+    )
+    session.commit()
+    scheduler.run_once(session_factory, date(2026, 7, 5))
+    session.refresh(idle)
+    assert idle.status is ContractStatus.TERMINATED
+    # [002 §12.7.4] the balance is the customer's, one for its contracts: not forfeited while
+    # the other contract is in force
+    assert wallets.get_wallet(session, customer.id).available == Decimal("80")
+
+
+def _idle_cpaas(
+    build: Builder, session: Session, *, informed: bool, email: str
+) -> tuple[Contract, int]:
+    customer = build.customer(payment_method=PaymentMethod.PREPAID)
+    accounts.add_contact(session, customer, ContactIn(name="Admin", email=email))
+    overrides: dict[str, object] = {"inactivity": {"customer_informed": informed}}
+    contract = build.contract(customer, "cpaas", date(2026, 1, 5), [], overrides)
+    wallets.open_wallet(session, customer.id)
+    wallets.top_up(
+        session, customer.id, received=Decimal("80"), bank_fees=Decimal("0"), reference="T1"
+    )
+    session.commit()
+    return contract, customer.id
+
+
+# SPEC: CTR-08
+def test_cpaas_customer_is_told_of_the_inactivity_termination_with_date_and_forfeit(
+    build: Builder,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    smtp_sink: SmtpSink,
+) -> None:
+    contract, _ = _idle_cpaas(build, session, informed=True, email="admin@idle.fr")
+    scheduler.run_once(session_factory, date(2026, 7, 5))
+    deliver_due(session_factory)
+    # [002 §17.3] "La résiliation donnera lieu à une information auprès du Client", with the
+    # consequence of [002 §12.7.4]: the unused prepaid balance stays with the operator
+    (told,) = smtp_sink.to("admin@idle.fr")
+    assert told["Subject"] == f"Fin du contrat {contract.reference}"
+    text = body(told)
+    assert "Le contrat a pris fin le 05/07/2026." in text
+    assert "Aucune utilisation du service depuis le 05/01/2026" in text
+    assert f"solde prépayé non consommé de {format_eur(Decimal('80'), 'fr')}" in text
+
+
+# SPEC: CTR-08
+def test_nothing_is_sent_when_the_terms_do_not_inform_the_customer(
+    build: Builder,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    smtp_sink: SmtpSink,
+) -> None:
+    contract, customer_id = _idle_cpaas(build, session, informed=False, email="admin@quiet.fr")
+    scheduler.run_once(session_factory, date(2026, 7, 5))
+    deliver_due(session_factory)
+    session.refresh(contract)
+    assert contract.status is ContractStatus.TERMINATED
+    assert wallets.get_wallet(session, customer_id).available == 0
+    assert smtp_sink.to("admin@quiet.fr") == []
+
+
+# SPEC: CTR-08
+def test_telecom_notice_and_end_follow_customer_informed(
+    build: Builder,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    smtp_sink: SmtpSink,
+) -> None:
+    ends: dict[bool, Contract] = {}
+    for informed in (True, False):
+        customer = build.customer()
+        accounts.add_contact(
+            session, customer, ContactIn(name="Admin", email=f"admin@telecom-{informed}.fr")
+        )
+        ends[informed] = build.contract(
+            customer,
+            "telecom",
+            date(2026, 1, 5),
+            [("fixed.line", 1)],
+            {"inactivity": {"customer_informed": informed}},
+        )
+    session.commit()
+    # [004 §12.2] two months idle from activation (5 March), then 5 business days' notice
+    for day in (date(2026, 3, 5), date(2026, 3, 13)):
+        scheduler.run_once(session_factory, day)
+    deliver_due(session_factory)
+    for contract in ends.values():
+        session.refresh(contract)
+        assert (contract.status, contract.terminated_on) == (
+            ContractStatus.TERMINATED,
+            date(2026, 3, 12),
+        )
+    told = smtp_sink.to("admin@telecom-True.fr")
+    assert subjects(told) == [
+        f"Résiliation du contrat {ends[True].reference}",
+        f"Fin du contrat {ends[True].reference}",
+    ]
+    assert "le contrat prend fin le 12/03/2026" in body(told[0])
+    assert smtp_sink.to("admin@telecom-False.fr") == []

@@ -1,5 +1,6 @@
-"""Ending a contract under its terms: early-termination amounts (CTR-05), termination for
-breach (CTR-07), force majeure (CTR-11), price rises (CTR-13) and operator outages (CTR-14)."""
+"""Ending a contract under its terms: early-termination amounts (CTR-05), termination after a
+total suspension (CTR-06), for breach and in the operator's specific cases (CTR-07), force
+majeure (CTR-11), price rises (CTR-13) and operator outages (CTR-14)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from operateur import scheduler
 from operateur.billing.models import Invoice, InvoiceKind
-from operateur.catalog.terms import EarlyTermination
-from operateur.contracts import price_changes, termination
+from operateur.catalog.terms import EarlyTermination, SuspensionCause
+from operateur.contracts import lifecycle, price_changes, termination
 from operateur.contracts import service as contracts
-from operateur.contracts.models import ContractStatus, NoticeKind
+from operateur.contracts.models import ContractStatus, NoticeKind, OperatorCase, SuspensionScope
 from operateur.contracts.schemas import SubscriptionIn
 from operateur.domain.calendar import PARIS
 from operateur.errors import Conflict, InvalidInput
+from operateur.notifications.models import Channel, OutboxMessage
 from tests.integration.conftest import Builder
+from tests.integration.lifecycle.conftest import contacts
 
 
 def _invoices(session: Session, contract_id: int) -> list[Invoice]:
@@ -141,7 +145,17 @@ def test_breach_notice_then_termination_within_the_window(build: Builder, sessio
         date(2026, 3, 12),
     )
     assert notice.used_on == date(2026, 3, 12)
-    assert not [i for i in _invoices(session, contract.id) if i.purpose.startswith("early")]
+    # CTR-05 [000 §10] the operator ends the contract for the customer's breach: the sums
+    # remaining due to the term are paid, as dunning charges them. The term running on
+    # 12 March ends on 4 April (monthly from 5 January); billing's calendar months left:
+    # 13–31 March (19/31) and 1–4 April (4/30), × 2 licences × 39.00 HT:
+    # 78 × (19/31 + 4/30) = 58.21 HT
+    [fee] = _invoices(session, contract.id)
+    assert (fee.purpose, fee.issue_date, fee.total_net) == (
+        f"early_termination:{contract.id}",
+        date(2026, 3, 12),
+        Decimal("58.21"),
+    )
 
 
 # SPEC: CTR-07
@@ -291,3 +305,332 @@ def test_unfavourable_change_refunds_the_unused_months(build: Builder, session: 
     [refund] = _invoices(session, contract.id)
     assert refund.kind is InvoiceKind.CREDIT_NOTE
     assert (refund.issue_date, refund.total_net) == (date(2026, 5, 31), Decimal("427.74"))
+
+
+def _notice_mails(
+    session: Session, customer_id: int, event: str = "contract.notice_given"
+) -> dict[str, OutboxMessage]:
+    """The termination notices (or another event's emails) queued by email, by recipient."""
+    return {
+        m.recipient: m
+        for m in session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.customer_id == customer_id,
+                OutboxMessage.event == event,
+                OutboxMessage.channel == Channel.EMAIL,
+            )
+        )
+    }
+
+
+# SPEC: CTR-05, CTR-07
+def test_breach_termination_charges_the_customer_in_breach_only(
+    build: Builder, session: Session
+) -> None:
+    customer = build.customer()
+    # [004 §12.1] the operator's formal notice of 2 March, unanswered one month: from 2 April
+    ours = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+    breach = termination.breach_notice(
+        session, ours, notified_on=date(2026, 3, 2), breach="cession du service à un tiers"
+    )
+    termination.terminate_with_right(session, ours, breach, on=date(2026, 4, 2), reason="x")
+    # CTR-05 [004 §3, §12.1] the sums due to the planned end (36 months from 5 January 2026:
+    # 4 January 2029): 3–30 April (28/30), May 2026 – December 2028 (32 months), 1–4 January
+    # 2029 (4/31), × 25.00 HT: 25 × (32 + 28/30 + 4/31) = 826.56 HT, invoiced on the last day
+    [fee] = _invoices(session, ours.id)
+    assert (fee.issue_date, fee.total_net, fee.lines[0].code) == (
+        date(2026, 4, 2),
+        Decimal("826.56"),
+        "early_termination",
+    )
+    assert ours.terminated_on == date(2026, 4, 2)
+    # [004 §12.1] "au gré de la Partie lésée": the customer's formal notice to the operator
+    # opens the same termination, which costs the customer nothing
+    theirs = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+    breach = termination.breach_notice(
+        session,
+        theirs,
+        notified_on=date(2026, 3, 2),
+        breach="numéros non portés",
+        by_operator=False,
+    )
+    termination.terminate_with_right(session, theirs, breach, on=date(2026, 4, 2), reason="x")
+    assert theirs.status is ContractStatus.TERMINATED
+    assert _invoices(session, theirs.id) == []
+
+
+# SPEC: CTR-06
+def test_either_party_terminates_after_a_month_of_total_suspension(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer()
+    contacts(session, customer)
+    contract = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 2)])
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="fraude", on=date(2026, 3, 2)
+    )
+    # [004 §11.4] one month of total suspension first: from 2 April, not on 1 April
+    with pytest.raises(Conflict) as early:
+        termination.terminate_after_suspension(
+            session, contract, notified_on=date(2026, 4, 1), reason="x", by_operator=False
+        )
+    assert early.value.code == "total_suspension_too_short"
+    assert early.value.details["allowed_from"] == "2026-04-02"
+    assert "possible à compter du 02/04/2026" in early.value.render("fr")
+    assert "possible from 2026-04-02" in early.value.render("en")
+    # the customer's notice of 2 April: the contract ends one month later, on 2 May
+    notice = termination.terminate_after_suspension(
+        session,
+        contract,
+        notified_on=date(2026, 4, 2),
+        reason="service toujours coupé",
+        by_operator=False,
+    )
+    assert (notice.kind, notice.by_operator, notice.started_on, notice.opens_on) == (
+        NoticeKind.TOTAL_SUSPENSION,
+        False,
+        date(2026, 3, 2),
+        date(2026, 4, 2),
+    )
+    assert (contract.status, contract.ends_on) == (ContractStatus.SUSPENDED, date(2026, 5, 2))
+    mail = _notice_mails(session, customer.id)["admin@client.fr"]
+    assert "totalement suspendu depuis le 02/03/2026" in mail.body
+    assert "le client résilie le contrat" in mail.body
+    assert "prend fin le 02/05/2026" in mail.body
+    assert "le service reste suspendu" in mail.body
+    # a second notice is refused; the scheduler ends the contract on its last day
+    with pytest.raises(Conflict):
+        termination.terminate_after_suspension(
+            session, contract, notified_on=date(2026, 4, 3), reason="x", by_operator=True
+        )
+    session.commit()
+    scheduler.run_once(session_factory, date(2026, 5, 3))
+    session.refresh(contract)
+    assert (contract.status, contract.terminated_on) == (
+        ContractStatus.TERMINATED,
+        date(2026, 5, 2),
+    )
+    assert _invoices(session, contract.id) == []  # no early-termination amount
+
+
+# SPEC: CTR-06
+def test_the_service_resuming_withdraws_the_termination_for_total_suspension(
+    build: Builder, session: Session
+) -> None:
+    customer = build.customer()
+    contacts(session, customer)
+    contract = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 2)])
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="fraude", on=date(2026, 3, 2)
+    )
+    termination.terminate_after_suspension(
+        session, contract, notified_on=date(2026, 4, 2), reason="coupé", by_operator=True
+    )
+    assert contract.ends_on == date(2026, 5, 2)
+    # [004 §11.4] the termination applies "à défaut de reprise des Services": the service
+    # resumes on 20 April, before the end: the contract goes on, its lines billed as before
+    lifecycle.restore(session, contract, reason="fraude levée", on=date(2026, 4, 20))
+    assert (contract.status, contract.ends_on) == (ContractStatus.ACTIVE, None)
+    assert [s.end_date for s in contracts.list_subscriptions(session, contract)] == [None]
+    restored = _notice_mails(session, customer.id, "contract.restored")["admin@client.fr"]
+    assert "n'a plus d'objet : le contrat continue" in restored.body
+    # a new total suspension needs its own month before a new notice
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="fraude", on=date(2026, 5, 4)
+    )
+    with pytest.raises(Conflict) as early:
+        termination.terminate_after_suspension(
+            session, contract, notified_on=date(2026, 5, 20), reason="x", by_operator=True
+        )
+    assert early.value.details["allowed_from"] == "2026-06-04"
+
+
+# SPEC: CTR-06
+def test_the_operator_terminates_after_total_suspension_and_english_notice(
+    build: Builder, session: Session
+) -> None:
+    customer = build.customer()
+    contacts(session, customer, "en")
+    contract = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+    # 31 January + 1 month = 28 February: the right opens then, the notice ends 28 March
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="fraud", on=date(2026, 1, 31)
+    )
+    notice = termination.terminate_after_suspension(
+        session, contract, notified_on=date(2026, 2, 28), reason="no cure", by_operator=True
+    )
+    assert notice.by_operator and contract.ends_on == date(2026, 3, 28)
+    mail = _notice_mails(session, customer.id)["admin@client.fr"]
+    assert mail.subject == f"Termination of contract {contract.reference}"
+    assert "the operator terminates the contract" in mail.body
+    assert "ends on 2026-03-28" in mail.body
+
+
+# SPEC: CTR-06
+def test_total_suspension_counts_only_whole_consecutive_non_force_majeure_suspensions(
+    build: Builder, session: Session
+) -> None:
+    customer = build.customer()
+    contract = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+    # a partial suspension (international calls) is not a total one
+    lifecycle.suspend(
+        session,
+        contract,
+        cause=SuspensionCause.ABUSE,
+        reason="x",
+        scope=SuspensionScope.INTERNATIONAL_CALLS,
+        on=date(2026, 1, 10),
+    )
+    with pytest.raises(Conflict) as partial:
+        termination.terminate_after_suspension(
+            session, contract, notified_on=date(2026, 4, 1), reason="x", by_operator=True
+        )
+    assert partial.value.code == "not_totally_suspended"
+    lifecycle.restore(session, contract, reason="x", on=date(2026, 2, 1))
+    # "sauf cas de Force majeure": a force majeure suspension does not count either
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FORCE_MAJEURE, reason="x", on=date(2026, 2, 1)
+    )
+    with pytest.raises(Conflict) as majeure:
+        termination.terminate_after_suspension(
+            session, contract, notified_on=date(2026, 4, 1), reason="x", by_operator=True
+        )
+    assert majeure.value.code == "not_totally_suspended"
+    lifecycle.restore(session, contract, reason="x", on=date(2026, 3, 1))
+    # suspended again on 10 March: the month runs from then, not from January
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="x", on=date(2026, 3, 10)
+    )
+    with pytest.raises(Conflict) as again:
+        termination.terminate_after_suspension(
+            session, contract, notified_on=date(2026, 4, 1), reason="x", by_operator=True
+        )
+    assert again.value.details["allowed_from"] == "2026-04-10"
+    # restored on 20 March and suspended again the same day: no day of service in between,
+    # the total suspension still runs from 10 March
+    lifecycle.restore(session, contract, reason="x", on=date(2026, 3, 20))
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="x", on=date(2026, 3, 20)
+    )
+    assert termination.totally_suspended_since(session, contract) == date(2026, 3, 10)
+    lifecycle.restore(session, contract, reason="x", on=date(2026, 3, 25))
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="x", on=date(2026, 3, 26)
+    )
+    assert termination.totally_suspended_since(session, contract) == date(2026, 3, 26)
+
+
+# SPEC: CTR-06
+def test_total_suspension_termination_needs_the_clause(build: Builder, session: Session) -> None:
+    customer = build.customer()
+    contract = build.contract(customer, "centrex", date(2026, 1, 5), [("centrex.line", 1)])
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="x", on=date(2026, 1, 10)
+    )
+    # the Centrex terms terminate an uncured suspension otherwise [001 §19]
+    with pytest.raises(InvalidInput) as refused:
+        termination.terminate_after_suspension(
+            session, contract, notified_on=date(2026, 6, 1), reason="x", by_operator=True
+        )
+    assert refused.value.details == {
+        "clause": "suspension.mutual_termination_after_total_suspension"
+    }
+    assert contract.status is ContractStatus.SUSPENDED and contract.ends_on is None
+
+
+# SPEC: CTR-07
+def test_operator_specific_termination_after_five_business_days(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer()
+    contacts(session, customer)
+    contract = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+    # [004 §12.2] a decision of an authority: letter on Friday 3 April 2026, 5 business days
+    # (Easter Monday 6 April is a holiday): 7, 8, 9, 10 and 13 April, the last day
+    notice = termination.operator_termination(
+        session,
+        contract,
+        case=OperatorCase.AUTHORITY_DECISION,
+        notified_on=date(2026, 4, 3),
+        reason="décision de l'ARCEP",
+    )
+    assert (notice.kind, notice.details["ends_on"]) == (
+        NoticeKind.OPERATOR_TERMINATION,
+        "2026-04-13",
+    )
+    assert (contract.status, contract.ends_on) == (ContractStatus.NOTICE_GIVEN, date(2026, 4, 13))
+    mail = _notice_mails(session, customer.id)["admin@client.fr"]
+    assert "décision d'une autorité compétente" in mail.body
+    assert "Préavis de 5 jours ouvrés notifié le 03/04/2026" in mail.body
+    assert _invoices(session, contract.id) == []  # not the customer's doing: no fee
+    session.commit()
+    scheduler.run_once(session_factory, date(2026, 4, 13))
+    session.refresh(contract)
+    assert contract.status is ContractStatus.NOTICE_GIVEN  # served on its last day
+    scheduler.run_once(session_factory, date(2026, 4, 14))
+    session.refresh(contract)
+    assert (contract.status, contract.terminated_on) == (
+        ContractStatus.TERMINATED,
+        date(2026, 4, 13),
+    )
+
+
+# SPEC: CTR-07, CTR-05
+def test_operator_specific_termination_for_a_breach_invoices_the_remaining_fees(
+    build: Builder, session: Session
+) -> None:
+    customer = build.customer()
+    contract = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+    # [004 §12.2 (ii)] unlawful use, a breach of an essential obligation: the contract ends on
+    # 13 April; [004 §12.1] the sums due to the planned end (4 January 2029) are owed:
+    # 14–30 April (17/30), May 2026 – December 2028 (32 months), 1–4 January 2029 (4/31),
+    # × 25.00 HT: 25 × (32 + 17/30 + 4/31) = 817.39 HT, invoiced with the letter
+    notice = termination.operator_termination(
+        session,
+        contract,
+        case=OperatorCase.ILLEGAL_USE,
+        notified_on=date(2026, 4, 3),
+        reason="appels frauduleux",
+    )
+    [fee] = _invoices(session, contract.id)
+    assert (fee.issue_date, fee.total_net, fee.lines[0].code) == (
+        date(2026, 4, 3),
+        Decimal("817.39"),
+        "early_termination",
+    )
+    assert notice.details["early_termination_excl_vat"] == "817.39"
+    # a second letter is refused: the contract already ends on 13 April
+    with pytest.raises(Conflict):
+        termination.operator_termination(
+            session,
+            contract,
+            case=OperatorCase.NON_PAYMENT,
+            notified_on=date(2026, 4, 7),
+            reason="x",
+        )
+    # [004 §12.2] the customer stopped its activity: only what is due to the effective end
+    other = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+    termination.operator_termination(
+        session,
+        other,
+        case=OperatorCase.CEASED_ACTIVITY,
+        notified_on=date(2026, 4, 3),
+        reason="liquidation",
+    )
+    assert other.ends_on == date(2026, 4, 13) and _invoices(session, other.id) == []
+
+
+# SPEC: CTR-07
+def test_operator_specific_termination_needs_the_clause(build: Builder, session: Session) -> None:
+    customer = build.customer()
+    contract = build.contract(customer, "crm-voip", date(2026, 1, 5), [("crm.licence", 1)])
+    with pytest.raises(InvalidInput) as refused:
+        termination.operator_termination(
+            session,
+            contract,
+            case=OperatorCase.AUTHORITY_DECISION,
+            notified_on=date(2026, 4, 3),
+            reason="x",
+        )
+    assert refused.value.details == {"clause": "termination.operator_specific_notice"}
+    assert contract.status is ContractStatus.ACTIVE and contract.ends_on is None

@@ -94,3 +94,26 @@ def test_a_month_not_over_is_not_handed_to_billing(build: Builder, session: Sess
     after = datetime(2026, 11, 1, 0, 0, 30, tzinfo=PARIS)
     charge = sla.hand_to_billing(session, mail_contract, "2026-10", now=after)
     assert charge is not None and charge.amount == Decimal("-4.40")  # 2 full hours: 20 % of 22
+
+
+# SPEC: MAIL-06
+def test_a_gateway_renamed_during_an_outage_keeps_the_remedy(
+    build: Builder, session: Session
+) -> None:
+    mail_contract = contract(build)
+    start = datetime(2026, 10, 20, 3, tzinfo=PARIS)
+    for n in range(70):
+        minute = (start + timedelta(minutes=n)).astimezone(UTC)
+        # the second gateway is renamed 30 minutes into the outage; both stay down 61 minutes
+        second = "gw2:25" if n < 30 else "mx2.example.net:25"
+        down = n < 61
+        session.add(ProbeResult(gateway="gw1:25", minute=minute, ok=not down, detail=""))
+        session.add(ProbeResult(gateway=second, minute=minute, ok=not down, detail=""))
+    # a minute where only the renamed gateway answered is not unavailable
+    lone = (start + timedelta(hours=5)).astimezone(UTC)
+    session.add(ProbeResult(gateway="gw1:25", minute=lone, ok=False, detail="refused"))
+    session.add(ProbeResult(gateway="mx2.example.net:25", minute=lone, ok=True, detail=""))
+    session.flush()
+    result = sla.remedies(session, mail_contract, "2026-10")
+    assert result.unavailable_minutes == 61
+    assert result.availability_penalty_percent == Decimal("10")  # one full hour

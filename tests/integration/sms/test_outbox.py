@@ -16,7 +16,7 @@ from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
 from operateur.errors import Conflict, InvalidInput
 from operateur.notifications.models import Channel, OutboxMessage
-from operateur.sms import outbox
+from operateur.sms import callbacks, outbox
 from operateur.sms.models import SmsMessage, SmsOptOut, SmsStatus
 from tests.integration.conftest import Builder
 from tests.integration.sms.conftest import TUESDAY_10H, SmsCustomer, make_customer, queued
@@ -211,6 +211,54 @@ def test_status_callbacks_are_queued_signed_for_the_customer(
         ("https://client.example/sms", "sms.status", "delivered"),
     ]
     assert all(c.secret and c.secret.startswith("smscb_") for c in calls)
+
+
+def test_status_callbacks_carry_an_increasing_sequence_per_message(
+    session: Session, sms_customer: SmsCustomer
+) -> None:
+    # SPEC: SMS-01 — callbacks retried or late can be put back in order by the receiver
+    sent = queued(session, sms_customer, "+33600000001", callback_url="https://client.example/a")
+    refused = queued(session, sms_customer, "+33600000002", callback_url="https://client.example/b")
+    outbox.claim(session, route="default", limit=10, now=TUESDAY_10H)
+    outbox.mark_submitted(session, sent.id, ["s1"])
+    outbox.mark_failed(session, refused.id, error="invalid destination", retry=False)
+    outbox.apply_receipt(session, smsc_id="s1", stat="UNDELIV", done_at=None, error="x")
+
+    calls = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.channel == Channel.WEBHOOK)
+        .order_by(OutboxMessage.id)
+    ).all()
+    seen = [
+        ((c.payload or {})["id"], (c.payload or {})["status"], (c.payload or {})["sequence"])
+        for c in calls
+    ]
+    assert sorted(seen) == sorted(
+        [
+            (sent.id, "submitted", 1),
+            (sent.id, "undelivered", 2),
+            (refused.id, "rejected", 1),
+        ]
+    )
+
+
+def test_the_sequence_grows_along_every_path_of_the_state_machine() -> None:
+    # SPEC: SMS-01 — whatever way a message goes, each status reported has the next sequence
+    paths: list[list[SmsStatus]] = []
+
+    def walk(status: SmsStatus, path: list[SmsStatus], seen: set[SmsStatus]) -> None:
+        following = outbox.TRANSITIONS.get(status, frozenset()) - seen
+        if not following:
+            paths.append(path)
+        for target in following:
+            walk(target, path + [target], seen | {target})
+
+    for start in (SmsStatus.HELD, SmsStatus.QUEUED):
+        walk(start, [start], {start})
+    assert len(paths) > 5
+    for path in paths:
+        reported = [callbacks.SEQUENCE[s] for s in path if s in callbacks.REPORTED]
+        assert reported == list(range(1, len(reported) + 1)), path
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from operateur.billing.models import UsageRecord
@@ -12,6 +13,7 @@ from operateur.contracts import lifecycle
 from operateur.contracts import service as contracts
 from operateur.contracts.models import LineKind, SuspensionScope
 from operateur.contracts.schemas import LineIn
+from operateur.errors import Conflict
 from operateur.notifications.models import OutboxMessage
 from operateur.voice import suspensions
 from operateur.voice.control import USAGE_SOURCE
@@ -62,6 +64,47 @@ def test_a_suspended_destination_is_refused_once_the_notice_has_run(voice: Voice
     suspensions.lift_destination(voice.session, row.id)
     voice.session.commit()
     assert voice.call(control, account, "+3222000000")[1].allow
+
+
+# SPEC: VOX-01
+def test_a_retried_destination_suspension_is_recorded_and_announced_once(
+    voice: VoiceWorld,
+) -> None:
+    account = voice.account("centrex", line_kind=LineKind.CENTREX)
+    when = voice.clock.now + timedelta(days=8)
+
+    def suspend(reason: str = "fraude constatée vers ce pays") -> int:
+        row = suspensions.suspend_destination(
+            voice.session, prefix="+32", reason=reason, effective_at=when
+        )
+        voice.session.commit()
+        return row.id
+
+    def mails() -> int:
+        return len(
+            voice.session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.customer_id == account.customer.id,
+                    OutboxMessage.event == suspensions.EVENT,
+                )
+            ).all()
+        )
+
+    first = suspend()
+    sent = mails()
+    assert sent >= 1
+    assert suspend() == first  # the retry answers with the suspension already recorded
+    assert mails() == sent
+    assert [row.id for row in suspensions.list_destinations(voice.session)] == [first]
+    # another announcement for the same destination while it is suspended is refused
+    with pytest.raises(Conflict) as refused:
+        suspend("autre motif")
+    assert refused.value.field == "prefix"
+    voice.session.rollback()
+    # once lifted, the destination can be suspended again
+    suspensions.lift_destination(voice.session, first)
+    voice.session.commit()
+    assert suspend() != first
 
 
 # SPEC: VOX-02

@@ -4,7 +4,7 @@ numbers with their monthly fees (VOX-14, BIL-17)."""
 from __future__ import annotations
 
 import json
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,11 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from operateur import scheduler
 from operateur.accounts import audit
 from operateur.accounts.models import Customer
 from operateur.accounts.permissions import system_actor
 from operateur.cli import app
+from operateur.contracts import lifecycle
 from operateur.contracts.models import Contract, LineStatus, Subscription
+from operateur.db import utcnow
+from operateur.domain.calendar import PARIS
 from operateur.errors import Conflict, InvalidInput
 from operateur.notifications.models import OutboxMessage
 from operateur.numbers import portability, rio
@@ -33,6 +37,7 @@ from tests.integration.conftest import Builder, commit_while_waited_for
 from tests.integration.voice_ops.conftest import Setup
 
 TODAY = date(2026, 3, 2)
+BEFORE = datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)  # when the donor operator answers
 
 
 # SPEC: VOX-15
@@ -178,6 +183,112 @@ def test_gold_silver_and_alias_numbers_carry_their_monthly_fee(
     assert gold.status is NumberStatus.QUARANTINED
 
 
+# SPEC: VOX-14
+def test_the_numbers_of_an_ended_contract_are_quarantined_then_reassigned(
+    setup: Setup, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # [002 §6.5] a number "peut être attribué à un tiers en cas de suspension ou de résiliation"
+    customer = _customer(setup.build, session)
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 5), [("centrex.line", 2)])
+    desk = setup.line(contract, "desk-end")
+    shop = setup.line(contract, "shop-end")
+    numbers.add_to_stock(session, ["+33199000701"], NumberTier.STANDARD)
+    on_line = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=desk.id
+    )
+    numbers.add_to_stock(session, ["+33199000702"], NumberTier.STANDARD)
+    alias = numbers.assign_alias(session, customer, kind="geographic", line_ids=[desk.id, shop.id])
+    numbers.add_to_stock(session, ["+33199000703"], NumberTier.SILVER)
+    billed = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.SILVER, line_id=None,
+        contract_id=contract.id,
+    )  # fmt: skip
+    port = portability.request_port_in(
+        session, customer, number="+33140000070", rio_code=_rio_for("+33140000070"),
+        line_id=shop.id, holder_name="Boulangerie",
+    )  # fmt: skip
+    assert port.status is PortStatus.SUBMITTED
+    lifecycle.terminate(session, contract, on=date(2026, 3, 31), reason="customer's notice")
+    release = next(j for j in scheduler.DAILY_JOBS if j.name == "release_ended_numbers")
+
+    release.body(session, date(2026, 3, 31))  # the last day: still the customer's
+    assert on_line.status is NumberStatus.ASSIGNED and on_line.line_id == desk.id
+
+    release.body(session, date(2026, 4, 1))
+    mine = (on_line, alias, billed)
+    assert [n.status for n in mine] == [NumberStatus.QUARANTINED] * 3
+    assert all(n.customer_id is None and n.line_id is None for n in mine)
+    assert numbers.list_customer_numbers(session, customer.id) == []
+    assert numbers.alias_lines(session, alias.id) == []
+    assert all(f.ended_on is not None for n in mine for f in numbers.fees_of(session, n.id))
+    # its line is gone
+    assert portability.get_request(session, customer.id, port.id).status is PortStatus.CANCELLED
+    until = [n.quarantined_until for n in mine]
+    assert all(u is not None and u > utcnow() + timedelta(days=89) for u in until)
+
+    # the job running again (a retried day) changes nothing
+    assert numbers.release_ended_contracts(session, date(2026, 4, 2), 90) == 0
+    assert [n.quarantined_until for n in mine] == until
+
+    other = _customer(setup.build, session)
+    other_contract = setup.build.contract(other, "centrex", TODAY, [("centrex.line", 1)])
+    other_line = setup.line(other_contract, "other-end")
+    # still in quarantine: not assignable to anyone
+    assert numbers.free_quarantined(session) == 0
+    with pytest.raises(Conflict) as none_free:
+        numbers.assign_random(
+            session, other, kind="geographic", tier=NumberTier.STANDARD, line_id=other_line.id
+        )
+    assert none_free.value.code == "no_free_number"
+    # after the quarantine the number goes to another customer's line
+    later = utcnow() + timedelta(days=91)
+    monkeypatch.setattr(numbers, "utcnow", lambda: later)
+    assert numbers.free_quarantined(session) == 3
+    taken = numbers.assign_random(
+        session, other, kind="geographic", tier=NumberTier.STANDARD, line_id=other_line.id
+    )
+    assert taken.e164 in {"+33199000701", "+33199000702"}
+    assert (taken.customer_id, taken.line_id) == (other.id, other_line.id)
+    assert numbers.list_customer_numbers(session, customer.id) == []
+
+
+# SPEC: VOX-14
+def test_numbers_stay_while_the_customer_keeps_another_contract(
+    setup: Setup, session: Session
+) -> None:
+    customer = _customer(setup.build, session)
+    ended = setup.build.contract(customer, "centrex", date(2026, 1, 5), [("centrex.line", 1)])
+    kept = setup.build.contract(customer, "centrex", date(2026, 1, 5), [("centrex.line", 1)])
+    ended_line = setup.line(ended, "ended-line")
+    kept_line = setup.line(kept, "kept-line")
+    numbers.add_to_stock(
+        session, ["+33199000801", "+33199000802", "+33199000803"], NumberTier.STANDARD
+    )
+    lost = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=ended_line.id
+    )
+    stays = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=kept_line.id
+    )
+    loose = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=None
+    )
+    lifecycle.terminate(session, ended, on=date(2026, 3, 31), reason="customer's notice")
+    with pytest.raises(Conflict):  # a contract not over keeps its numbers
+        numbers.release_contract_numbers(session, kept, 90)
+    assert numbers.release_ended_contracts(session, date(2026, 4, 1), 90) == 1
+    assert lost.status is NumberStatus.QUARANTINED
+    # the other contract's number, and the one on no line, stay the customer's
+    assert {n.id for n in numbers.list_customer_numbers(session, customer.id)} == {
+        stays.id,
+        loose.id,
+    }
+    # once the last contract is over too, every number goes back
+    lifecycle.terminate(session, kept, on=date(2026, 4, 30), reason="customer's notice")
+    assert numbers.release_ended_contracts(session, date(2026, 5, 1), 90) == 2
+    assert numbers.list_customer_numbers(session, customer.id) == []
+
+
 def _portable_customer(setup: Setup, session: Session) -> tuple[Customer, int]:
     customer = _customer(setup.build, session)
     contract = setup.build.contract(customer, "centrex", TODAY, [("centrex.line", 1)])
@@ -253,6 +364,7 @@ def test_accepted_port_is_scheduled_and_active_on_porting_day(
         scheduled_on=date(2026, 3, 10),
         slot_start=time(8, 0),
         slot_end=time(12, 0),
+        now=BEFORE,
     )
     assert request.status is PortStatus.SCHEDULED
     told = session.scalar(
@@ -267,6 +379,59 @@ def test_accepted_port_is_scheduled_and_active_on_porting_day(
     ported = portability.get_request(session, customer.id, request.id)
     assert ported.status is PortStatus.PORTED and ported.number_id == number.id
     assert portability.activate_due(session, date(2026, 3, 11)) == []
+
+
+# SPEC: VOX-15
+@pytest.mark.parametrize(
+    ("day", "start", "end", "field", "said_fr", "said_en"),
+    [
+        # the day before the answer
+        (date(2026, 3, 1), time(8, 0), time(12, 0), "scheduled_on", "est passée", "in the past"),
+        # a Saturday
+        (date(2026, 3, 7), time(8, 0), time(12, 0), "scheduled_on", "samedi", "Saturday"),
+        # Easter Monday, a French public holiday on a weekday
+        (date(2026, 4, 6), time(8, 0), time(12, 0), "scheduled_on", "Lundi de Pâques",
+         "Easter Monday"),
+        # today, but the slot ended at 08:30 and the answer comes at 09:00
+        (date(2026, 3, 2), time(8, 0), time(8, 30), "slot_end", "déjà passée",
+         "already passed"),
+        # a slot kept and told as HH:MM cannot carry seconds
+        (date(2026, 3, 10), time(8, 0, 30), time(12, 0), "slot_start", "HH:MM", "HH:MM"),
+        (date(2026, 3, 10), time(12, 0), time(8, 0), "slot_end", "finit avant",
+         "ends before"),
+    ],
+)  # fmt: skip
+def test_a_porting_day_past_or_not_worked_or_a_slot_over_is_refused(
+    setup: Setup,
+    session: Session,
+    day: date,
+    start: time,
+    end: time,
+    field: str,
+    said_fr: str,
+    said_en: str,
+) -> None:
+    customer, line_id = _portable_customer(setup, session)
+    request = portability.request_port_in(
+        session, customer, number="0140000025", rio_code=_rio_for("+33140000025"),
+        line_id=line_id, holder_name="Boulangerie Martin",
+    )  # fmt: skip
+    with pytest.raises(InvalidInput) as refused:
+        portability.record_donor_answer(
+            session, request, accepted=True, scheduled_on=day, slot_start=start, slot_end=end,
+            now=BEFORE,
+        )  # fmt: skip
+    assert refused.value.field == field
+    assert said_fr in refused.value.render("fr") and said_en in refused.value.render("en")
+    assert request.status is PortStatus.SUBMITTED and request.scheduled_on is None
+    # today's slot 08:00-12:00, not over at 09:00, is accepted
+    portability.record_donor_answer(
+        session, request, accepted=True, scheduled_on=date(2026, 3, 2), slot_start=time(8, 0),
+        slot_end=time(12, 0), now=BEFORE,
+    )  # fmt: skip
+    assert portability.get_request(session, customer.id, request.id).status is (
+        PortStatus.SCHEDULED
+    )
 
 
 # SPEC: VOX-15
@@ -320,7 +485,7 @@ def test_one_port_that_cannot_activate_does_not_hold_back_the_others(
     for request in (first, second, other):
         portability.record_donor_answer(
             session, request, accepted=True, scheduled_on=date(2026, 3, 10),
-            slot_start=time(8, 0), slot_end=time(12, 0),
+            slot_start=time(8, 0), slot_end=time(12, 0), now=BEFORE,
         )  # fmt: skip
     done = portability.activate_due(session, date(2026, 3, 10))
     assert done == [first, other]
@@ -346,7 +511,7 @@ def test_a_ported_number_carries_the_offers_monthly_fee_like_an_assigned_one(
     )  # fmt: skip
     portability.record_donor_answer(
         session, request, accepted=True, scheduled_on=date(2026, 3, 10),
-        slot_start=time(8, 0), slot_end=time(12, 0),
+        slot_start=time(8, 0), slot_end=time(12, 0), now=BEFORE,
     )  # fmt: skip
     assert portability.activate_due(session, date(2026, 3, 10)) == [request]
     [fee] = _fee_subscriptions(session, contract)

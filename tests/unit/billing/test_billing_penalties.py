@@ -17,10 +17,13 @@ import pytest
 
 from operateur.billing.penalties import (
     DAY_COUNT_BASIS,
+    HeldAmount,
     OpenInvoice,
     Penalty,
     PenaltyBasis,
+    accelerated_due_date,
     accelerated_invoices,
+    acceleration_day,
     late_payment_penalty,
     payment_due_date,
     recovery_indemnities,
@@ -405,3 +408,75 @@ def test_no_acceleration_without_the_clause_or_without_a_late_invoice() -> None:
     assert accelerated_invoices(terms_of("telecom"), [DUE_TODAY, NOT_YET_DUE], AS_OF) == ()
     paid_late = OpenInvoice("F-6", date(2026, 1, 10), Decimal("0.00"))
     assert accelerated_invoices(terms_of("telecom"), [paid_late, LATER], AS_OF) == ()
+
+
+def test_the_day_every_open_invoice_became_due() -> None:
+    # SPEC: BIL-06 [004 §9.5] due at once from the first late day of the earliest late invoice
+    telecom = terms_of("telecom")
+    assert acceleration_day(telecom, ALL, AS_OF) == date(2026, 1, 11)
+    assert acceleration_day(terms_of("centrex"), ALL, AS_OF) is None
+    issued_before = OpenInvoice("F-7", date(2026, 2, 10), Decimal("80.00"), date(2026, 1, 5))
+    issued_after = OpenInvoice("F-8", date(2026, 2, 10), Decimal("80.00"), date(2026, 1, 15))
+    invoices = [*ALL, issued_before, issued_after]
+    # issued before the default: due on 11 January; issued during it: due on its issue date
+    assert accelerated_due_date(telecom, issued_before, invoices, AS_OF) == date(2026, 1, 11)
+    assert accelerated_due_date(telecom, issued_after, invoices, AS_OF) == date(2026, 1, 15)
+    # the late invoice itself keeps its due date; without the clause nothing moves
+    assert accelerated_due_date(telecom, LATE, invoices, AS_OF) == date(2026, 1, 10)
+    assert accelerated_due_date(terms_of("centrex"), issued_before, invoices, AS_OF) == date(
+        2026, 2, 10
+    )
+
+
+# --- held amounts (BIL-07) ------------------------------------------------------------------
+
+
+def test_no_interest_on_an_amount_held_by_a_dispute_for_the_held_days() -> None:
+    # SPEC: BIL-07 [001 §11.3] when penalties do not run for the held period
+    def penalty(held: list[HeldAmount]) -> Penalty:
+        return late_payment_penalty(
+            terms_of("cpaas"),
+            invoice_total_incl_vat=Decimal("420.00"),
+            invoice_total_excl_vat=Decimal("350.00"),
+            issue_date=date(2026, 1, 31),
+            due_date=date(2026, 3, 2),
+            received_date=None,
+            as_of=date(2026, 5, 1),
+            paid=[(date(2026, 2, 9), Decimal("300.00"))],
+            held=held,
+        )
+
+    # 120.00 late 3 March - 1 May, 60 days at ECB 2.15 % + 10 = 12.15 %: 2.3967 -> 2.40
+    assert penalty([]).interest == Decimal("2.40")
+    # held 10 February - 1 April: late 2 April - 1 May, 30 days: 1.1984 -> 1.20
+    held = penalty([HeldAmount(date(2026, 2, 10), date(2026, 4, 1), Decimal("120.00"))])
+    assert (held.interest, held.indemnity, held.days_counted) == (
+        Decimal("1.20"),
+        Decimal("40.00"),
+        30,
+    )
+
+
+def test_a_flat_penalty_counts_a_held_amount_once_its_own_delay_passes_the_threshold() -> None:
+    # SPEC: BIL-07, BIL-06 [000 §6] 10 % beyond 7 days late, held days not counted
+    def penalty(as_of: date, held: list[HeldAmount]) -> Penalty:
+        return late_payment_penalty(
+            terms_of("crm-voip"),
+            invoice_total_incl_vat=Decimal("100.00"),
+            invoice_total_excl_vat=Decimal("100.00") * HT / TTC,
+            issue_date=ISSUED,
+            due_date=DUE,
+            received_date=None,
+            as_of=as_of,
+            held=held,
+        )
+
+    hold = [HeldAmount(date(2026, 1, 5), date(2026, 1, 20), Decimal("100.00"))]
+    assert penalty(date(2026, 1, 25), []).interest == Decimal("10.00")
+    # held until 20 January: late from 21 January, more than 7 days late from 28 January
+    assert (penalty(date(2026, 1, 25), hold).interest, penalty(date(2026, 1, 25), hold).late) == (
+        Decimal("0.00"),
+        True,
+    )
+    assert penalty(date(2026, 1, 27), hold).interest == Decimal("0.00")
+    assert penalty(date(2026, 1, 28), hold).interest == Decimal("10.00")
