@@ -294,18 +294,24 @@ def _penalties_invoiced(session: Session, invoice: Invoice) -> dict[str, Decimal
 
 def due_dates(session: Session, customer_id: int, as_of: date) -> dict[int, date]:
     """BIL-06 the day each open invoice of the customer is due on ``as_of``: its own due date,
-    or earlier when its terms make every open invoice due at once because one is late
-    (déchéance du terme, [000 §6; 004 §9.3, §9.5]). Dunning and penalties both read this."""
+    or earlier when its terms make every open invoice of its contract due at once because one
+    of them is late (déchéance du terme, [000 §6; 004 §9.3, §9.5]). Dunning and penalties both
+    read this."""
     invoices = [i for i in open_invoices(session, customer_id) if i.contract_id is not None]
     views = {
         i.id: OpenInvoice(i.number, i.due_date, outstanding(i), issued_on=i.issue_date)
         for i in invoices
     }
+    # a contract's clause reads its own sums only: [000 §6] "toute somme due au titre du
+    # contrat" makes due "toutes les sommes restantes dues ... au titre du contrat"
+    of_contract: dict[int | None, list[OpenInvoice]] = {}
+    for i in invoices:
+        of_contract.setdefault(i.contract_id, []).append(views[i.id])
     return {
         i.id: accelerated_due_date(
             contracts.terms_of(_contract(session, i)).late_payment,
             views[i.id],
-            views.values(),
+            of_contract[i.contract_id],
             as_of,
         )
         for i in invoices

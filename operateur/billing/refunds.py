@@ -120,6 +120,7 @@ def mark_refund_paid(
 ) -> Refund:
     """Record the transfer that paid a refund. Recording the same transfer again changes
     nothing; another transfer for a refund already paid is refused."""
+    bank_reference = bank_reference.strip()  # kept stripped: a retry is compared as kept
     session.flush()
     session.refresh(refund, with_for_update=True)  # paid once, even by two at once
     if refund.status is RefundStatus.PAID:
@@ -133,7 +134,7 @@ def mark_refund_paid(
             code="refund_already_paid",
             details={"reference": refund.bank_reference or ""},
         )
-    if not bank_reference.strip():
+    if not bank_reference:
         raise InvalidInput(
             Text(
                 fr="La référence du virement est nécessaire.",
@@ -143,6 +144,6 @@ def mark_refund_paid(
         )
     refund.status = RefundStatus.PAID
     refund.paid_on = paid_on
-    refund.bank_reference = bank_reference.strip()
+    refund.bank_reference = bank_reference
     session.flush()
     return refund

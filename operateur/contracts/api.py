@@ -16,6 +16,7 @@ from operateur.contracts import (
     equipment,
     lifecycle,
     maintenance,
+    notices,
     price_changes,
     renewal,
     suspension,
@@ -491,11 +492,23 @@ def terminate_after_suspension(
             ),
             code="operator_side_only",
         )
+    today = lifecycle.today()
+    if not actor.is_staff and body.notified_on not in (None, today):
+        # [004 §11.4] "un (1) mois après l'envoi": the customer's notice is sent now; a date
+        # in the past would shorten (or skip) the month. Staff record letters received earlier.
+        raise InvalidInput(
+            Text(
+                fr=f"Votre préavis est daté du jour de son envoi ({notices.fr(today)}).",
+                en=f"Your notice is dated the day it is sent ({notices.en(today)}).",
+            ),
+            field="notified_on",
+            details={"today": today.isoformat()},
+        )
     contract = contracts.get_contract(session, customer_id, contract_id)
     notice = termination.terminate_after_suspension(
         session,
         contract,
-        notified_on=body.notified_on or lifecycle.today(),
+        notified_on=body.notified_on or today,
         reason=body.reason,
         by_operator=actor.is_staff if body.by_operator is None else body.by_operator,
     )

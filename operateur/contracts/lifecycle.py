@@ -247,7 +247,7 @@ def _withdraw_suspension_termination(
     session: Session, contract: Contract, on: date
 ) -> ContractNotice | None:
     """CTR-06 [004 §11.4] the termination after a total suspension is given "à défaut de
-    reprise des Services": when the service resumes before the contract ends, the notice lapses
+    reprise des Services": when the service resumes by the contract's last day, the notice lapses
     — the contract no longer ends, its subscriptions run on as before the notice."""
     notice = session.scalar(
         select(ContractNotice)
@@ -261,6 +261,8 @@ def _withdraw_suspension_termination(
     )
     if notice is None or contract.ends_on is None:
         return None
+    if on > contract.ends_on:
+        return None  # the service came back after the last day: the termination took effect
     if notice.details.get("ends_on") != contract.ends_on.isoformat():
         return None  # the contract ends for another notice given since
     before = notice.details.get("subscription_ends", {})

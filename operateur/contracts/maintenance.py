@@ -426,6 +426,7 @@ def apply_due(session: Session, now: datetime) -> list[str]:
             MaintenanceWindow.starts_at <= now,
         )
         .order_by(MaintenanceWindow.starts_at)
+        .with_for_update()  # one of the scheduler and a cancellation at a time (see cancel)
     )
     for window in list(due):
         if window.status is MaintenanceStatus.PLANNED and now < window.ends_at:
@@ -445,6 +446,9 @@ def cancel(
     """Call a window off: before its start the customers are told it is cancelled; during it
     the suspensions end now (the restoration notice tells them)."""
     at = now or utcnow()
+    # the window as it is now, locked: a scheduler run starting it meanwhile is waited for, and
+    # the suspensions it made are then ended (else they would outlive a cancelled window)
+    session.refresh(window, with_for_update=True)
     if window.status in (MaintenanceStatus.DONE, MaintenanceStatus.CANCELLED):
         raise Conflict(
             Text(

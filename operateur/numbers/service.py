@@ -558,7 +558,12 @@ def release_ended_contracts(session: Session, as_of: date, quarantine_days: int)
     inactivity, trial). Returns how many numbers were taken back."""
     held_by_lines = select(Line.contract_id).join(PhoneNumber, PhoneNumber.line_id == Line.id)
     held_by_fees = select(NumberFee.contract_id).where(NumberFee.ended_on.is_(None))
-    lineless_customers = select(PhoneNumber.customer_id).where(PhoneNumber.line_id.is_(None))
+    # numbers on no line go back only with the customer's last contract (numbers_of_contract):
+    # a customer still under another contract is not scanned again every day for them
+    live_customers = select(Contract.customer_id).where(Contract.status.not_in(ENDED))
+    lineless_customers = select(PhoneNumber.customer_id).where(
+        PhoneNumber.line_id.is_(None), PhoneNumber.customer_id.not_in(live_customers)
+    )
     count = 0
     for contract in session.scalars(
         select(Contract)

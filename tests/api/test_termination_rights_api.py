@@ -4,10 +4,13 @@ naming the date or the missing clause, and the audit trail."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from operateur.contracts import lifecycle
+from operateur.domain.calendar import add_months
 from tests.api.conftest import World, auth
 
 
@@ -53,13 +56,16 @@ def test_the_customer_administrator_terminates_a_totally_suspended_contract(
     assert user.status_code == 403 and user.json()["code"] == "permission_denied"
     posing = _post(client, url, world.a.admin_key, body | {"by_operator": True})
     assert posing.status_code == 403 and posing.json()["code"] == "operator_side_only"
+    # the customer's own notice is dated the day it is sent; staff record a letter received
+    # on an earlier day (by_operator false: the customer's notice)
+    letter = body | {"by_operator": False}
     # [004 §11.4] one month of total suspension first: refused on 1 April, naming 2 April
-    early = _post(client, url, world.a.admin_key, body)
+    early = _post(client, url, world.staff_key, letter)
     assert early.status_code == 409 and early.json()["code"] == "total_suspension_too_short"
     assert "possible à compter du 02/04/2026" in early.json()["message"]
-    early_en = _post(client, url, world.a.admin_key, body, lang="en")
+    early_en = _post(client, url, world.staff_key, letter, lang="en")
     assert "termination is possible from 2026-04-02" in early_en.json()["message"]
-    done = _post(client, url, world.a.admin_key, body | {"notified_on": "2026-04-02"})
+    done = _post(client, url, world.staff_key, letter | {"notified_on": "2026-04-02"})
     assert done.status_code == 201, done.text
     notice = done.json()
     assert (notice["kind"], notice["by_operator"], notice["details"]["ends_on"]) == (
@@ -107,3 +113,33 @@ def test_only_staff_give_the_operator_specific_termination(
     assert refused.json()["details"] == {
         "clause": "suspension.mutual_termination_after_total_suspension"
     }
+
+
+# SPEC: CTR-06, SEC-02
+def test_a_customer_cannot_backdate_its_suspension_termination(
+    client: TestClient, world: World
+) -> None:
+    """[004 §11.4] the termination "ne pourra avoir lieu qu'un (1) mois après l'envoi": a
+    customer credential dating its notice in the past would end the contract before a month
+    has run (at once for a notice two months old)."""
+    path = _telecom(client, world)
+    today = lifecycle.today()
+    since = today - timedelta(days=90)
+    suspended = client.post(
+        f"{path}/suspend",
+        headers=auth(world.staff_key),
+        json={"cause": "fraud", "reason": "fraude", "on": since.isoformat()},
+    )
+    assert suspended.json()["status"] == "suspended"
+    url = f"{path}/suspension-termination"
+    backdated = add_months(since, 1).isoformat()
+    refused = _post(
+        client, url, world.a.admin_key, {"notified_on": backdated, "reason": "coupé"}, lang="en"
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "notified_on"
+    assert today.isoformat() in refused.json()["message"]
+    done = _post(client, url, world.a.admin_key, {"reason": "coupé"})
+    assert done.status_code == 201, done.text
+    assert done.json()["notified_on"] == today.isoformat()
+    assert done.json()["details"]["ends_on"] == add_months(today, 1).isoformat()

@@ -91,6 +91,36 @@ def test_without_the_clause_each_invoice_keeps_its_own_due_date(
     )
 
 
+# SPEC: BIL-06
+def test_a_late_invoice_of_another_contract_does_not_accelerate_this_one(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    # [000 §6] "le défaut ... de paiement à l'échéance de toute somme due au titre du contrat
+    # entraînera ... l'exigibilité immédiate de toutes les sommes restantes dues par le Client
+    # au titre du contrat": a contract's clause reads the sums of that contract only
+    customer = build.customer(payment_method=PaymentMethod.TRANSFER)
+    late_one = build.contract(customer, "crm-voip", date(2026, 1, 1), [("crm.licence", 2)])
+    other = build.contract(customer, "crm-voip", date(2026, 2, 1), [("crm.licence", 2)])
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    invoicing.run_period(session_factory, build.operator_id, "2026-02")
+    session.expire_all()
+    [other_february] = session.scalars(select(Invoice).where(Invoice.contract_id == other.id)).all()
+    late_january = session.scalars(
+        select(Invoice).where(Invoice.contract_id == late_one.id).order_by(Invoice.id)
+    ).first()
+    assert late_january is not None and late_january.due_date == date(2026, 2, 7)
+    assert other_february.due_date == date(2026, 3, 7)
+    due = collection.due_dates(session, customer.id, date(2026, 3, 5))
+    # the first contract's January invoice, unpaid since 8 February, makes its own February
+    # invoice due; the other contract's invoice stays due on its own date
+    assert due[other_february.id] == date(2026, 3, 7)
+    assert collection.late_invoices(session, customer.id, date(2026, 3, 5)) != []
+    assert other_february.id not in {
+        row.invoice.id for row in collection.late_invoices(session, customer.id, date(2026, 3, 5))
+    }
+
+
 # SPEC: BIL-06, CTR-06
 def test_dunning_reminds_an_accelerated_invoice_from_the_day_it_became_due(
     build: Builder, session: Session, session_factory: sessionmaker[Session]

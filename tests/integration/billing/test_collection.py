@@ -106,8 +106,10 @@ def test_admissible_dispute_holds_the_amount_then_a_credit_note_settles_it(
     assert payments.outstanding(invoice) == Decimal("0")
     # nothing is late while the contested part is held
     assert collection.late_invoices(session, customer_id, date(2026, 4, 1)) == []
-    collection.resolve_dispute(session, dispute, upheld=True, resolved_on=date(2026, 3, 1))
-    assert dispute.status is DisputeStatus.UPHELD
+    resolved = collection.resolve_dispute(
+        session, dispute, upheld=True, resolved_on=date(2026, 3, 1)
+    )
+    assert resolved.status is DisputeStatus.UPHELD
     assert invoice.amount_credited == Decimal("120.00")  # credit note of 100.00 HT
     assert invoice.status is InvoiceStatus.PAID
 

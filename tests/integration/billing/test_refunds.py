@@ -80,6 +80,8 @@ def test_an_overpayment_over_the_threshold_is_a_refund_due_within_the_terms_dela
     refunds.mark_refund_paid(session, refund, paid_on=date(2026, 2, 25), bank_reference="RB-1")
     # the same transfer recorded twice is one payment of the refund
     refunds.mark_refund_paid(session, refund, paid_on=date(2026, 2, 25), bank_reference="RB-1")
+    # the same transfer retried with the reference typed with blanks is still that transfer
+    refunds.mark_refund_paid(session, refund, paid_on=date(2026, 2, 25), bank_reference=" RB-1 ")
     assert (refund.status, refund.paid_on, refund.bank_reference) == (
         RefundStatus.PAID,
         date(2026, 2, 25),

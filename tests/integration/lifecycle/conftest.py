@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from operateur import scheduler
+from operateur.accounts import audit
 from operateur.accounts import service as accounts
 from operateur.accounts.models import Customer
+from operateur.accounts.permissions import system_actor
 from operateur.accounts.schemas import ContactIn
+from operateur.cli import app
+from operateur.db import make_engine, make_session_factory, transaction
 from operateur.notifications.service import deliver_due
+from tests.integration.conftest import Builder
+
+
+@contextmanager
+def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Builder]:
+    """The database the CLI uses in this test (``db upgrade`` of a SQLite file under
+    ``tmp_path``, messages in English): a builder on it, committed when the block ends."""
+    monkeypatch.setenv("OPERATEUR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPERATEUR_LANG", "en")
+    monkeypatch.delenv("OPERATEUR_DATABASE_URL", raising=False)
+    monkeypatch.delenv("OPERATEUR_SMTP_URL", raising=False)
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'operateur.db'}")
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            audit.set_actor(session, system_actor("test"))
+            yield Builder(session)
+    finally:
+        engine.dispose()
 
 
 def contacts(session: Session, customer: Customer, lang: str = "fr") -> None:

@@ -107,7 +107,6 @@ def test_cpaas_idle_six_months_forfeits_the_prepaid_balance(
     assert wallets.get_wallet(session, customer.id).available == 0
 
 
-
 # SPEC: CTR-08, BIL-10
 def test_the_balance_is_kept_while_another_contract_still_uses_it(
     build: Builder, session: Session, session_factory: sessionmaker[Session]

@@ -29,14 +29,13 @@ from operateur.contracts.models import (
     MaintenanceWindow,
     Suspension,
 )
-from operateur.db import make_engine, make_session_factory, transaction
 from operateur.domain.calendar import PARIS
 from operateur.errors import Conflict, InvalidInput
 from operateur.i18n import Text
 from operateur.notifications.service import deliver_due
 from operateur.testing.smtp import SmtpSink
-from tests.integration.conftest import Builder
-from tests.integration.lifecycle.conftest import body, subjects
+from tests.integration.conftest import Builder, commit_while_waited_for
+from tests.integration.lifecycle.conftest import body, cli_database, subjects
 
 REASON = Text(fr="Mise à jour des serveurs SIP", en="SIP servers upgrade")
 
@@ -325,19 +324,8 @@ def test_an_offer_window_takes_its_contracts_in_service_only(
 
 @pytest.fixture
 def cli_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("OPERATEUR_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OPERATEUR_LANG", "en")
-    monkeypatch.delenv("OPERATEUR_DATABASE_URL", raising=False)
-    monkeypatch.delenv("OPERATEUR_SMTP_URL", raising=False)
-    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
-    engine = make_engine(f"sqlite:///{tmp_path / 'operateur.db'}")
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            audit.set_actor(session, system_actor("test"))
-            build = Builder(session)
-            return build.contract(build.customer(), "cpaas", date(2026, 1, 5), []).id
-    finally:
-        engine.dispose()
+    with cli_database(tmp_path, monkeypatch) as build:
+        return build.contract(build.customer(), "cpaas", date(2026, 1, 5), []).id
 
 
 # SPEC: CTR-06
@@ -377,3 +365,49 @@ def test_cli_announces_runs_and_cancels(cli_contract: int) -> None:
     assert listed.output.startswith(f"{window_id}\tcancelled")
     again = runner.invoke(app, ["contracts", "maintenance-cancel", window_id, "--reason", "x"])
     assert again.exit_code != 0 and "already over or cancelled" in again.output
+
+
+# SPEC: CTR-06
+def test_a_cancel_racing_the_start_restores_what_the_start_suspended(
+    committed_factory: sessionmaker[Session],
+) -> None:
+    """The scheduler starts a window while staff call it off: the cancellation waits for the
+    start and ends the suspensions it made — no contract stays suspended for a window that is
+    cancelled (nothing would ever restore it)."""
+    with committed_factory() as prepare:
+        audit.set_actor(prepare, system_actor("test"))
+        build = Builder(prepare)
+        contract = build.contract(build.customer(), "cpaas", date(2026, 1, 5), [])
+        window = _announce(
+            prepare,
+            [contract],
+            at(date(2026, 3, 2), 10),
+            at(date(2026, 3, 21), 22),
+            at(date(2026, 3, 22), 4),
+        )
+        prepare.commit()
+        contract_id, window_id = contract.id, window.id
+
+    def staff_cancel() -> None:
+        with committed_factory() as other:
+            audit.set_actor(other, system_actor("test"))
+            found = maintenance.get_window(other, window_id, None)
+            maintenance.cancel(other, found, reason="reportée", now=at(date(2026, 3, 21), 22, 5))
+            other.commit()
+
+    first = committed_factory()
+    try:
+        audit.set_actor(first, system_actor("scheduler:maintenance"))
+        assert maintenance.apply_due(first, at(date(2026, 3, 21), 22)) == [
+            f"maintenance_started:{window_id}"
+        ]
+        commit_while_waited_for(first, staff_cancel)
+    finally:
+        first.close()
+    with committed_factory() as check:
+        window_after = check.get(MaintenanceWindow, window_id)
+        contract_after = check.get(Contract, contract_id)
+        assert window_after is not None and contract_after is not None
+        assert window_after.status is MaintenanceStatus.CANCELLED
+        assert contract_after.status is ContractStatus.ACTIVE
+        assert lifecycle.open_suspensions(check, contract_id) == []

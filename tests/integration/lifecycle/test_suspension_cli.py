@@ -9,31 +9,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from operateur.accounts import audit
-from operateur.accounts.permissions import system_actor
 from operateur.cli import app
-from operateur.db import make_engine, make_session_factory, transaction
-from tests.integration.conftest import Builder
+from tests.integration.lifecycle.conftest import cli_database
 
 
 @pytest.fixture
 def contract_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("OPERATEUR_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OPERATEUR_LANG", "en")
-    monkeypatch.delenv("OPERATEUR_DATABASE_URL", raising=False)
-    monkeypatch.delenv("OPERATEUR_SMTP_URL", raising=False)
-    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
-    engine = make_engine(f"sqlite:///{tmp_path / 'operateur.db'}")
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            audit.set_actor(session, system_actor("test"))
-            build = Builder(session)
-            contract = build.contract(
-                build.customer(), "crm-voip", date(2026, 3, 2), [("crm.licence", 1)]
-            )
-            return contract.id
-    finally:
-        engine.dispose()
+    with cli_database(tmp_path, monkeypatch) as build:
+        contract = build.contract(
+            build.customer(), "crm-voip", date(2026, 3, 2), [("crm.licence", 1)]
+        )
+        return contract.id
 
 
 # SPEC: CTR-06

@@ -9,37 +9,23 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from operateur.accounts import audit
-from operateur.accounts.permissions import system_actor
 from operateur.catalog.terms import SuspensionCause
 from operateur.cli import app
 from operateur.contracts import lifecycle
-from operateur.db import make_engine, make_session_factory, transaction
-from tests.integration.conftest import Builder
+from tests.integration.lifecycle.conftest import cli_database
 
 
 @pytest.fixture
 def contract_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
     """Two telecom contracts active from 5 January 2026; the first suspended from 2 March."""
-    monkeypatch.setenv("OPERATEUR_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("OPERATEUR_LANG", "en")
-    monkeypatch.delenv("OPERATEUR_DATABASE_URL", raising=False)
-    monkeypatch.delenv("OPERATEUR_SMTP_URL", raising=False)
-    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
-    engine = make_engine(f"sqlite:///{tmp_path / 'operateur.db'}")
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            audit.set_actor(session, system_actor("test"))
-            build = Builder(session)
-            customer = build.customer()
-            suspended = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
-            active = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
-            lifecycle.suspend(
-                session, suspended, cause=SuspensionCause.FRAUD, reason="x", on=date(2026, 3, 2)
-            )
-            return suspended.id, active.id
-    finally:
-        engine.dispose()
+    with cli_database(tmp_path, monkeypatch) as build:
+        customer = build.customer()
+        suspended = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+        active = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 1)])
+        lifecycle.suspend(
+            build.session, suspended, cause=SuspensionCause.FRAUD, reason="x", on=date(2026, 3, 2)
+        )
+        return suspended.id, active.id
 
 
 # SPEC: CTR-06

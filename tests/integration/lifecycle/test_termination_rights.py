@@ -426,7 +426,7 @@ def test_the_service_resuming_withdraws_the_termination_for_total_suspension(
     termination.terminate_after_suspension(
         session, contract, notified_on=date(2026, 4, 2), reason="coupé", by_operator=True
     )
-    assert contract.ends_on == date(2026, 5, 2)
+    assert (contract.status, contract.ends_on) == (ContractStatus.SUSPENDED, date(2026, 5, 2))
     # [004 §11.4] the termination applies "à défaut de reprise des Services": the service
     # resumes on 20 April, before the end: the contract goes on, its lines billed as before
     lifecycle.restore(session, contract, reason="fraude levée", on=date(2026, 4, 20))
@@ -443,6 +443,38 @@ def test_the_service_resuming_withdraws_the_termination_for_total_suspension(
             session, contract, notified_on=date(2026, 5, 20), reason="x", by_operator=True
         )
     assert early.value.details["allowed_from"] == "2026-06-04"
+
+
+# SPEC: CTR-06
+def test_a_service_resuming_after_the_end_does_not_withdraw_the_termination(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """[004 §11.4] the notice ended the contract on its last day (2 May): the service coming
+    back on 3 May, before the scheduler's end-of-notice run of that day, is too late to
+    withdraw it — the contract ends on 2 May, its lines with it."""
+    customer = build.customer()
+    contacts(session, customer)
+    contract = build.contract(customer, "telecom", date(2026, 1, 5), [("fixed.line", 2)])
+    lifecycle.suspend(
+        session, contract, cause=SuspensionCause.FRAUD, reason="fraude", on=date(2026, 3, 2)
+    )
+    termination.terminate_after_suspension(
+        session, contract, notified_on=date(2026, 4, 2), reason="coupé", by_operator=True
+    )
+    lifecycle.restore(session, contract, reason="fraude levée", on=date(2026, 5, 3))
+    assert (contract.status, contract.ends_on) == (ContractStatus.NOTICE_GIVEN, date(2026, 5, 2))
+    assert [s.end_date for s in contracts.list_subscriptions(session, contract)] == [
+        date(2026, 5, 2)
+    ]
+    restored = _notice_mails(session, customer.id, "contract.restored")["admin@client.fr"]
+    assert "n'a plus d'objet" not in restored.body
+    session.commit()
+    scheduler.run_once(session_factory, date(2026, 5, 3))
+    session.refresh(contract)
+    assert (contract.status, contract.terminated_on) == (
+        ContractStatus.TERMINATED,
+        date(2026, 5, 2),
+    )
 
 
 # SPEC: CTR-06

@@ -254,7 +254,7 @@ def test_the_numbers_of_an_ended_contract_are_quarantined_then_reassigned(
 
 # SPEC: VOX-14
 def test_numbers_stay_while_the_customer_keeps_another_contract(
-    setup: Setup, session: Session
+    setup: Setup, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     customer = _customer(setup.build, session)
     ended = setup.build.contract(customer, "centrex", date(2026, 1, 5), [("centrex.line", 1)])
@@ -283,6 +283,18 @@ def test_numbers_stay_while_the_customer_keeps_another_contract(
         stays.id,
         loose.id,
     }
+    # the daily job does not come back to the ended contract: nothing is left to take from it
+    # while the customer's other contract keeps the number on no line
+    visited: list[int] = []
+    release_one = numbers.release_contract_numbers
+
+    def recording(session: Session, contract: Contract, quarantine_days: int) -> list[PhoneNumber]:
+        visited.append(contract.id)
+        return release_one(session, contract, quarantine_days)
+
+    monkeypatch.setattr(numbers, "release_contract_numbers", recording)
+    assert numbers.release_ended_contracts(session, date(2026, 4, 2), 90) == 0
+    assert visited == []
     # once the last contract is over too, every number goes back
     lifecycle.terminate(session, kept, on=date(2026, 4, 30), reason="customer's notice")
     assert numbers.release_ended_contracts(session, date(2026, 5, 1), 90) == 2
