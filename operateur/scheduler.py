@@ -9,7 +9,9 @@ run) are idempotent and claim once they are done; a whole ``run_once`` holds an 
 once either.
 
 ``tick`` is what runs every minute inside ``operateur serve`` (and ``scheduler run-once``): the
-jobs due today, then the delivery of the notifications due (emails, webhooks, retries).
+jobs due today, then the delivery of the notifications due (emails, webhooks, retries). The
+planned-maintenance windows (CTR-06) are applied by each ``run_once`` up to the end of its day,
+capped at the clock, so a live tick applies them every minute.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import Engine, String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from operateur.accounts import retention as accounts_retention
 from operateur.accounts.audit import set_actor
 from operateur.accounts.models import Operator
 from operateur.accounts.permissions import system_actor
@@ -186,6 +189,8 @@ DAILY_JOBS = (
     Job("port_ins", lambda d: True, portability.daily_activation),
     # VOX-12, VOX-13: recordings after 24 months, traffic data after 12 months
     Job("voice_retention", lambda d: True, recordings.daily_purge),
+    # PRIV-02: logins (connection data, IP addresses) after the terms' logs_days
+    Job("connection_logs_retention", lambda d: True, accounts_retention.daily_purge),
 )
 
 
@@ -229,7 +234,8 @@ def _exclusive(factory: sessionmaker[Session], name: str) -> Iterator[None]:
 
 
 def run_once(factory: sessionmaker[Session], as_of: date) -> list[str]:
-    """Run every job due on ``as_of`` that has not run for that date; the names of those run."""
+    """Run every job due on ``as_of`` that has not run for that date, and the maintenance
+    windows due by its end; the names of those run."""
     with _exclusive(factory, "operateur.scheduler"):
         return _run_once(factory, as_of)
 
@@ -237,9 +243,8 @@ def run_once(factory: sessionmaker[Session], as_of: date) -> list[str]:
 def tick(factory: sessionmaker[Session], as_of: date | None = None) -> list[str]:
     """The jobs due on ``as_of`` (default: today in Paris, with ``catch_up``), then the
     notifications due."""
-    if as_of is None:
+    if as_of is None:  # catch_up runs today too: the maintenance windows due now included
         executed = catch_up(factory, datetime.now(PARIS).date())
-        executed += run_maintenance(factory, utcnow())
     else:
         executed = run_once(factory, as_of)
     deliver_due(factory)
@@ -249,12 +254,20 @@ def tick(factory: sessionmaker[Session], as_of: date | None = None) -> list[str]
 def run_maintenance(factory: sessionmaker[Session], now: datetime) -> list[str]:
     """CTR-06 planned maintenance windows started or ended by ``now``: not a daily job, the
     window's hours matter, so every live tick runs it (idempotent, under the scheduler lock)."""
-    with _exclusive(factory, "operateur.scheduler"), factory() as session:
-        set_actor(session, system_actor("scheduler:maintenance"))
-        done = maintenance.apply_due(session, now)
-        session.commit()
+    with _exclusive(factory, "operateur.scheduler"):
+        done = _maintenance(factory, now)
     for name in done:
         event(log, "job.done", job=name)
+    return done
+
+
+def _maintenance(
+    factory: sessionmaker[Session], now: datetime, clock: datetime | None = None
+) -> list[str]:
+    with factory() as session:
+        set_actor(session, system_actor("scheduler:maintenance"))
+        done = maintenance.apply_due(session, now, clock=clock)
+        session.commit()
     return done
 
 
@@ -293,6 +306,12 @@ def _run_once(factory: sessionmaker[Session], as_of: date) -> list[str]:
             job.body(session, as_of)
             session.commit()
         executed.append(f"{job.name}:{as_of.isoformat()}")
+    # CTR-06 the maintenance windows started or ended by the end of ``as_of``, never ahead of
+    # the clock (a day run early cuts no service before its hour); not claimed per date: the
+    # windows record each step, so a day run again, or later in the day, is applied once
+    clock = utcnow()
+    day_end = datetime.combine(as_of + timedelta(days=1), time(0), PARIS)
+    executed += _maintenance(factory, min(day_end, clock), clock)
     if as_of == last_day_of_month(as_of):  # BIL-03 invoices are issued on the last day
         name = "billing_run"
         with factory() as session:

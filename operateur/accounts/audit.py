@@ -90,10 +90,13 @@ def _customer_id(obj: Any) -> int | None:
 
 
 def _entity_id(obj: Any) -> str | None:
-    identity = inspect(obj).identity
-    if not identity:
+    """The row's primary key — read from the row, since a row inserted by this very flush has
+    its key but no identity in the session yet (SEC-02: its creation names it too)."""
+    state = inspect(obj)
+    key = state.identity or state.mapper.primary_key_from_instance(obj)
+    if not key or any(part is None for part in key):
         return None
-    return ":".join(str(part) for part in identity)
+    return ":".join(str(part) for part in key)
 
 
 def _rows(session: Session) -> Iterable[dict[str, Any]]:

@@ -141,7 +141,9 @@ class LoginSession(Base, Audited):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str | None] = mapped_column(String(100))
-    client_ip: Mapped[str | None] = mapped_column(String(64))
+    # PRIV-02 [003 §15.3] connection data: kept here for the terms' ``logs_days`` and deleted
+    # with the row (operateur/accounts/retention.py), so never copied into the lasting audit log
+    client_ip: Mapped[str | None] = mapped_column(String(64), info={"audit": False})
 
 
 class ApiKey(Base, Audited):

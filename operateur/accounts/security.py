@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,6 +26,23 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash no password matches, checked when the identifier is unknown or disabled."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def spend_password_check(password: str) -> None:
+    """The cost of a password check without a user: the refusal of an unknown identifier
+    takes as long as a wrong password, so its time does not tell which accounts exist."""
+    verify_password(_decoy_hash(), password)
+
+
+def same_digest(stored: str, token: str) -> bool:
+    """``token`` hashes to ``stored``, compared in constant time."""
+    return hmac.compare_digest(stored, digest(token))
 
 
 def new_token() -> str:

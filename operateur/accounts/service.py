@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from operateur.accounts.models import (
@@ -24,6 +24,8 @@ from operateur.accounts.security import (
     hash_password,
     new_api_key,
     new_token,
+    same_digest,
+    spend_password_check,
     split_api_key,
     verify_password,
 )
@@ -309,6 +311,8 @@ def create_user(
             Text(fr="Gestion du personnel réservée.", en="Managing staff is restricted."),
             code="permission_denied",
         )
+    if customer_id is not None and data.role == Role.CUSTOMER_ADMIN:
+        _check_admin_seats(session, customer_id)
     email = str(data.email).lower()
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict(
@@ -329,6 +333,32 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _check_admin_seats(session: Session, customer_id: int) -> None:
+    """SEC-01 [003 §4]: no more active administrators than the contract's terms allow."""
+    from operateur.contracts.service import max_admin_accounts
+
+    allowed = max_admin_accounts(session, customer_id)
+    if allowed is None:
+        return
+    admins = session.scalar(
+        select(func.count(User.id)).where(
+            User.customer_id == customer_id,
+            User.role == Role.CUSTOMER_ADMIN,
+            User.active.is_(True),
+        )
+    )
+    if (admins or 0) >= allowed:
+        raise Conflict(
+            Text(
+                fr="Votre contrat prévoit au plus {max} comptes administrateurs.",
+                en="Your contract allows at most {max} administrator accounts.",
+            ),
+            code="admin_accounts_limit",
+            field="role",
+            details={"max": allowed},
+        )
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -402,6 +432,7 @@ def login(
     now = utcnow()
     user = find_user_by_email(session, email)
     if user is None or not user.active:
+        spend_password_check(password)  # SEC-01: no quicker refusal to probe accounts with
         raise Unauthenticated(BAD_LOGIN, code="bad_credentials")
     if user.locked_until is not None and user.locked_until > now:
         raise Unauthenticated(
@@ -469,7 +500,7 @@ def authenticate_token(session: Session, token: str, now: datetime | None = None
     public_id = split_api_key(token)
     if public_id is not None:
         key = session.scalar(select(ApiKey).where(ApiKey.public_id == public_id))
-        if key is None or key.revoked_at is not None or key.secret_hash != digest(token):
+        if key is None or key.revoked_at is not None or not same_digest(key.secret_hash, token):
             return None
         key.last_used_at = now
         return Actor(

@@ -13,6 +13,7 @@ from operateur.billing import (
     invoicing,
     payments,
     reference_rates,
+    refund_transfers,
     refunds,
     statements,
     wallets,
@@ -29,13 +30,17 @@ from operateur.billing.schemas import (
     PenaltiesIn,
     RefundOut,
     RefundPaidIn,
+    RefundTransferIn,
+    RefundTransferOut,
     ResolveIn,
     RunIn,
     RunOut,
+    SkippedRefundOut,
     TopUpIn,
     WalletOut,
 )
 from operateur.config import Settings
+from operateur.db import utcnow
 from operateur.errors import InvalidInput
 from operateur.http.deps import LangDep, SessionDep, require
 from operateur.i18n import Text
@@ -211,6 +216,71 @@ def refund_paid(
         session, refund, paid_on=body.paid_on, bank_reference=body.bank_reference
     )
     return RefundOut.model_validate(paid)
+
+
+def _operator_of(actor: Actor) -> int:
+    if actor.operator_id is None:
+        raise InvalidInput(Text(fr="Opérateur inconnu.", en="Unknown operator."), field="operator")
+    return actor.operator_id
+
+
+@router.post("/billing/refunds/transfers", response_model=RefundTransferOut)
+def export_refund_transfers(
+    body: RefundTransferIn,
+    request: Request,
+    response: Response,
+    actor: Writer,
+    session: SessionDep,
+    lang: LangDep,
+) -> RefundTransferOut:
+    """Pay the operator's pending refunds by one SEPA credit-transfer file (BIL-07 [004 §9.4]):
+    they become sent in a new batch (201, its pain.001 file at ``file``); refunds whose
+    customer's account cannot be paid are listed in ``skipped`` and stay pending. Nothing new
+    to pay: 200 without a batch."""
+    result = refund_transfers.export_refunds(
+        session,
+        _operator_of(actor),
+        created_at=utcnow(),
+        due_by=body.up_to,
+        refund_ids=body.refund_ids,
+    )
+    file = None
+    if result.batch_id is not None:
+        response.status_code = status.HTTP_201_CREATED
+        file = str(request.url_for("refund_transfer_file", batch_id=result.batch_id).path)
+    return RefundTransferOut(
+        batch_id=result.batch_id,
+        file=file,
+        refunds=[RefundOut.model_validate(r) for r in result.refunds],
+        total=result.total,
+        skipped=[
+            SkippedRefundOut(
+                refund_id=s.refund_id,
+                customer_id=s.customer_id,
+                customer_name=s.customer_name,
+                field=s.field,
+                reason=s.reason.render(lang),
+            )
+            for s in result.skipped
+        ],
+    )
+
+
+@router.get(
+    "/billing/refunds/transfers/{batch_id}",
+    name="refund_transfer_file",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+)
+def refund_transfer_file(batch_id: str, actor: Writer, session: SessionDep) -> Response:
+    """The pain.001 file of a batch of refund transfers, the same each time it is asked for."""
+    result = refund_transfers.transfer_file(session, _operator_of(actor), batch_id)
+    assert result.xml is not None
+    return Response(
+        result.xml,
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{batch_id}.xml"'},
+    )
 
 
 @router.post("/customers/{customer_id}/penalties", response_model=list[LatePenaltyOut])

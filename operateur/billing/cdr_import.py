@@ -90,6 +90,9 @@ REASONS: Mapping[str, Text] = {
     "unknown_account": Text(fr="compte inconnu", en="unknown account"),
     "no_rate_deck": Text(fr="aucune grille tarifaire", en="no rate deck"),
     "bad_callee": Text(fr="numéro appelé invalide", en="invalid callee"),
+    "too_long": Text(
+        fr="trop long ({value} caractères au plus)", en="too long (at most {value} characters)"
+    ),
 }
 
 
@@ -198,9 +201,15 @@ def _number(raw: str, field: str, *, required: bool) -> str:
     return text[:32]
 
 
-def _required(value: str, field: str) -> str:
+def _required(value: str, field: str, *, column: str | None = None) -> str:
+    """The value, stripped; with ``column``, no longer than the usage record's column keeps
+    it (a SIP Call-ID has no bound: one too long is this row's fault, not the import's)."""
     if not value.strip():
         raise _Bad(field, "required")
+    if column is not None:
+        limit = getattr(UsageRecord.__table__.c[column].type, "length", None)
+        if isinstance(limit, int) and len(value.strip()) > limit:
+            raise _Bad(field, "too_long", str(limit))
     return value.strip()
 
 
@@ -246,7 +255,7 @@ def _channel_peer(channel: str) -> str:
 
 def _asterisk(fields: list[str], zone: ZoneInfo) -> usage.CallData:
     row = dict(zip(ASTERISK_COLUMNS, fields, strict=False))
-    call_id = _required(row["uniqueid"], "uniqueid")
+    call_id = _required(row["uniqueid"], "uniqueid", column="external_id")
     account = row["accountcode"].strip() or _channel_peer(row["channel"].strip())
     disposition = ASTERISK_DISPOSITIONS.get(row["disposition"].strip().upper())
     if disposition is None:
@@ -265,7 +274,7 @@ def _asterisk(fields: list[str], zone: ZoneInfo) -> usage.CallData:
     return usage.CallData(
         source=SOURCES[CdrFormat.ASTERISK],
         call_id=call_id,
-        account=_required(account, "accountcode"),
+        account=_required(account, "accountcode", column="account"),
         caller=_number(row["src"], "src", required=False),
         callee=_number(row["dst"], "dst", required=True),
         start=start,
@@ -312,8 +321,8 @@ def _freeswitch_csv(fields: list[str], zone: ZoneInfo) -> usage.CallData:
     _check_order(start, answer, end)
     return usage.CallData(
         source=SOURCES[CdrFormat.FREESWITCH_CSV],
-        call_id=_required(row["uuid"], "uuid"),
-        account=_required(row["accountcode"], "accountcode"),
+        call_id=_required(row["uuid"], "uuid", column="external_id"),
+        account=_required(row["accountcode"], "accountcode", column="account"),
         caller=_number(row["caller_id_number"], "caller_id_number", required=False),
         callee=_number(row["destination_number"], "destination_number", required=True),
         start=start,
@@ -359,8 +368,10 @@ def _freeswitch_json(cdr: Any) -> usage.CallData:
     _check_order(start, answer, end)
     return usage.CallData(
         source=SOURCES[CdrFormat.FREESWITCH_JSON],
-        call_id=_required(value("uuid"), "uuid"),
-        account=_required(value("accountcode", "user_name", "username"), "accountcode"),
+        call_id=_required(value("uuid"), "uuid", column="external_id"),
+        account=_required(
+            value("accountcode", "user_name", "username"), "accountcode", column="account"
+        ),
         caller=_number(
             value("caller_id_number", "effective_caller_id_number"),
             "caller_id_number",
@@ -464,6 +475,7 @@ def _kamailio_call(
 ) -> usage.CallData:
     """One call from its INVITE transactions (the first answered one, else the last failure)
     and its BYE."""
+    _required(call_id, "callid", column="external_id")
     coded: list[tuple[int, dict[str, str]]] = []
     for _line, row in invites:
         try:
@@ -484,7 +496,7 @@ def _kamailio_call(
     return usage.CallData(
         source=SOURCES[CdrFormat.KAMAILIO_ACC],
         call_id=call_id,
-        account=_required(row["src_user"], "src_user"),
+        account=_required(row["src_user"], "src_user", column="account"),
         caller=_number(row.get("src_user", ""), "src_user", required=False),
         callee=_number(row["dst_user"], "dst_user", required=True),
         start=start,

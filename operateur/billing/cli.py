@@ -22,6 +22,7 @@ from operateur.billing import (
     direct_debit,
     invoicing,
     reference_rates,
+    refund_transfers,
     refunds,
     usage,
 )
@@ -299,10 +300,13 @@ def penalties(
 @app.command("refunds")
 @reports_errors
 def list_refunds(
-    pending: Annotated[bool, typer.Option("--pending", help="Only refunds not yet paid")] = False,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Only refunds not yet paid (pending or sent)")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Refunds owed to customers, earliest due first, pending or paid (BIL-07 [004 §9.4])."""
+    """Refunds owed to customers, earliest due first, pending, sent or paid (BIL-07
+    [004 §9.4])."""
     with unit_of_work("billing refunds") as session:
         rows: list[dict[str, Any]] = [
             {
@@ -312,10 +316,11 @@ def list_refunds(
                 "due_by": refund.due_by.isoformat(),
                 "status": refund.status.value,
                 "paid_on": refund.paid_on.isoformat() if refund.paid_on else None,
+                "bank_reference": refund.bank_reference,
                 "reason": refund.reason,
             }
             for refund in refunds.list_refunds(
-                session, status=RefundStatus.PENDING if pending else None
+                session, status=(RefundStatus.PENDING, RefundStatus.SENT) if pending else None
             )
         ]
     if as_json:
@@ -323,6 +328,75 @@ def list_refunds(
         return
     for row in rows:
         typer.echo("\t".join(f"{k}={v}" for k, v in row.items()))
+
+
+_SKIPPED_REFUND = Text(
+    fr="  remboursement {refund} (client {customer} {name}) laissé en attente, {field} : {reason}",
+    en="  refund {refund} (customer {customer} {name}) left pending, {field}: {reason}",
+)
+
+
+@app.command("refunds-export")
+@reports_errors
+def refunds_export(
+    out: Annotated[Path, typer.Option(help="Where to write the pain.001 file")],
+    up_to: Annotated[
+        datetime | None,
+        typer.Option("--up-to", formats=["%Y-%m-%d"], help="Only refunds due by this date"),
+    ] = None,
+    refund_id: Annotated[
+        list[int] | None, typer.Option("--id", help="Only this refund (repeatable)")
+    ] = None,
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="Write the file of this batch again")
+    ] = None,
+    operator: OperatorOption = None,
+) -> None:
+    """Pay the pending refunds by one SEPA credit-transfer file (pain.001) for the bank; they
+    become sent in that batch, and are recorded paid later (BIL-07 [004 §9.4])."""
+    current = lang()
+    with unit_of_work("billing refunds-export") as session:
+        operator_id = _operator_id(session, operator)
+        if batch is not None:
+            result = refund_transfers.transfer_file(session, operator_id, batch)
+        else:
+            result = refund_transfers.export_refunds(
+                session,
+                operator_id,
+                created_at=utcnow(),
+                due_by=up_to.date() if up_to else None,
+                refund_ids=refund_id or None,
+            )
+        if result.xml is not None:
+            out.write_bytes(result.xml)  # inside the transaction: no file, nothing marked sent
+    if result.xml is None:
+        typer.echo(
+            Text(fr="Aucun remboursement à virer.", en="No refund to transfer.").render(current)
+        )
+    else:
+        typer.echo(
+            Text(
+                fr="{n} virement(s), {total}, lot {batch} dans {path}.",
+                en="{n} transfer(s), {total}, batch {batch} in {path}.",
+            ).render(
+                current,
+                n=len(result.refunds),
+                total=format_eur(result.total, current),
+                batch=result.batch_id,
+                path=out,
+            )
+        )
+    for skipped in result.skipped:
+        typer.echo(
+            _SKIPPED_REFUND.render(
+                current,
+                refund=skipped.refund_id,
+                customer=skipped.customer_id if skipped.customer_id is not None else "-",
+                name=skipped.customer_name or "",
+                field=skipped.field or "-",
+                reason=skipped.reason.render(current),
+            )
+        )
 
 
 @app.command("publish-deck")

@@ -527,7 +527,10 @@ class ContractInputs:
     usage: list[UsageTotal] = field(default_factory=list)
     usage_totals: list[int] = field(default_factory=list)  # the PeriodUsage rows read
     charges: list[PendingCharge] = field(default_factory=list)
-    abuse: UnlimitedPlanAbuse | None = None  # BIL-15 for this period
+    abuse: UnlimitedPlanAbuse | None = None  # BIL-15 for this period (its fee per line)
+    # BIL-15 the unlimited plans are void: abused this period, or in an earlier one when the
+    # terms allow no return to the flat rate (``unlimited_void_is_final``)
+    unlimited_void: bool = False
     # CTR-06/BIL-06 [start, end) of the whole suspensions, read only when the terms stop
     # billing during a suspension (end None: still suspended)
     suspended: list[tuple[date, date | None]] = field(default_factory=list)
@@ -753,7 +756,7 @@ def _allowance_lines(inputs: ContractInputs, period_start: date) -> list[DraftLi
     prices = inputs.prices
     basis = inputs.terms.billing.price_basis
     lines: list[DraftLine] = []
-    voided = inputs.abuse is not None
+    voided = inputs.unlimited_void
     if not voided and not _includes_calls(prices):
         return lines  # no plan includes anything and nothing was abused
     for pool in allowances.pools(inputs.subscriptions, prices, period_start):
@@ -943,10 +946,15 @@ def load_inputs(
     for abuse in session.scalars(
         select(UnlimitedPlanAbuse).where(
             _among(session, UnlimitedPlanAbuse.contract_id, ids),
-            UnlimitedPlanAbuse.period == period,
+            UnlimitedPlanAbuse.period <= period,  # "YYYY-MM" strings sort as the months
         )
     ):
-        inputs[abuse.contract_id].abuse = abuse
+        found = inputs[abuse.contract_id]
+        if abuse.period == period:
+            found.abuse = abuse
+            found.unlimited_void = True
+        elif found.terms.billing.unlimited_void_is_final:
+            found.unlimited_void = True
     # CTR-06/BIL-06: one query for the contracts whose terms stop billing while suspended
     stopping = [i for i, c in inputs.items() if not c.terms.suspension.billing_continues]
     if stopping:

@@ -401,7 +401,11 @@ class Dispute(Base, Audited):
 
 class RefundStatus(enum.StrEnum):
     PENDING = "pending"  # owed to the customer, to send by ``due_by``
-    PAID = "paid"  # sent: ``paid_on`` and the bank reference are recorded
+    # in a SEPA transfer file given to the bank, ``bank_reference`` is the batch id
+    # (refund_transfers); paid once the bank's statement shows it. A new value needs no
+    # migration: StrEnumType stores the value in a VARCHAR(30) without a CHECK constraint.
+    SENT = "sent"
+    PAID = "paid"  # the transfer is done: ``paid_on`` and the bank reference are recorded
 
 
 class Refund(Base, Audited):

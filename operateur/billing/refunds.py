@@ -4,7 +4,8 @@
   and only within the terms' window after its cause [003 §6.4];
 - :func:`owe_dispute_refund`: an agreed overpayment the terms refund rather than credit
   (BIL-07 [004 §9.4]) is recorded as a refund due by the terms' date, once per dispute;
-  staff see it pending (:func:`list_refunds`) and record the transfer with
+  staff see it pending (:func:`list_refunds`), pay it by a SEPA transfer file
+  (:mod:`operateur.billing.refund_transfers`, which marks it sent) and record the transfer with
   :func:`mark_refund_paid` (idempotent on its bank reference).
 """
 
@@ -91,14 +92,20 @@ def owe_dispute_refund(
 
 
 def list_refunds(
-    session: Session, customer_id: int | None = None, *, status: RefundStatus | None = None
+    session: Session,
+    customer_id: int | None = None,
+    *,
+    status: RefundStatus | tuple[RefundStatus, ...] | None = None,
 ) -> list[Refund]:
-    """Refunds, the earliest due first: one customer's, or every customer's for staff."""
+    """Refunds, the earliest due first: one customer's, or every customer's for staff; of one
+    status or of any of several."""
     stmt = select(Refund).order_by(Refund.due_by, Refund.id)
     if customer_id is not None:
         stmt = stmt.where(Refund.customer_id == customer_id)
-    if status is not None:
+    if isinstance(status, RefundStatus):
         stmt = stmt.where(Refund.status == status)
+    elif status is not None:
+        stmt = stmt.where(Refund.status.in_(status))
     return list(session.scalars(stmt))
 
 

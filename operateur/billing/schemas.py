@@ -183,3 +183,33 @@ class RefundPaidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     paid_on: date
     bank_reference: str = Field(min_length=1, max_length=100)
+
+
+class RefundTransferIn(BaseModel):
+    """Which pending refunds to pay by a SEPA transfer file: all, those due by ``up_to``, or
+    only ``refund_ids`` (BIL-07)."""
+
+    model_config = ConfigDict(extra="forbid")
+    up_to: date | None = None
+    refund_ids: list[int] | None = Field(default=None, min_length=1)
+
+
+class SkippedRefundOut(BaseModel):
+    """A refund left pending, and why."""
+
+    refund_id: int
+    customer_id: int | None
+    customer_name: str | None
+    field: str | None
+    reason: str
+
+
+class RefundTransferOut(BaseModel):
+    """A batch of refund transfers: ``batch_id`` is ``None`` when nothing new was exported;
+    ``file`` is where its pain.001 file is fetched."""
+
+    batch_id: str | None
+    file: str | None
+    refunds: list[RefundOut]
+    total: Decimal
+    skipped: list[SkippedRefundOut]

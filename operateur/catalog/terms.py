@@ -412,6 +412,9 @@ class BillingTerms(TermsModel):
     minimum_monthly_commitment: Money | None = None  # BIL-08 [002 §24.4] delta line if short
     early_invoicing_threshold: Money | None = None  # BIL-13 out-of-plan usage invoiced early
     unlimited_abuse_fee_per_line: Money | None = None  # BIL-15 [004 §7.1.2]
+    # BIL-15 [004 §7.1.2] "sans droit de retour à une offre Illimitée forfaitisée": once abused,
+    # the unlimited plans stay void for the following periods too
+    unlimited_void_is_final: bool = False
     early_termination: EarlyTermination  # CTR-05
     credits_on_next_invoice: bool  # BIL-16 credits and SLA penalties deducted next invoice
     general_set_off: bool  # BIL-14 [004 §9.3] mutual debts set off

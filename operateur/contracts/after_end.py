@@ -29,19 +29,11 @@ from operateur.accounts import service as accounts
 from operateur.accounts.models import ApiKey, Role, User
 from operateur.config import Settings
 from operateur.contracts import notices
-from operateur.contracts.models import Contract, ContractStatus, Line, LineStatus
+from operateur.contracts.models import SERVED, Contract, ContractStatus, Line, LineStatus
 from operateur.contracts.service import record_transition, terms_of
 from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
 from operateur.i18n import Text
-
-LIVE = (
-    ContractStatus.TRIAL,
-    ContractStatus.SIGNED,
-    ContractStatus.ACTIVE,
-    ContractStatus.SUSPENDED,
-    ContractStatus.NOTICE_GIVEN,
-)
 
 #: Deleters of end-customer data kept by other contexts (voice recordings, message contents...):
 #: each deletes the rows of one contract and returns how many it deleted.
@@ -67,7 +59,7 @@ def _other_live_contract(session: Session, contract: Contract) -> bool:
             select(Contract.id).where(
                 Contract.customer_id == contract.customer_id,
                 Contract.id != contract.id,
-                Contract.status.in_(LIVE),
+                Contract.status.in_(SERVED),
             )
         )
         is not None

@@ -242,7 +242,15 @@ def _restore_paid(session: Session, as_of: date) -> list[str]:
         select(Contract).where(Contract.status == ContractStatus.SUSPENDED)
     ):
         blocking = _non_payment(session, contract)
-        if not blocking or len(blocking) != len(lifecycle.open_suspensions(session, contract.id)):
+        # a running maintenance window's suspension stays (lifecycle.restore keeps it): the
+        # payment lifts the non-payment one now, the window's end brings the service back
+        held = lifecycle.held_by_maintenance(session, contract.id)
+        others = [
+            s
+            for s in lifecycle.open_suspensions(session, contract.id)
+            if s not in blocking and s.id not in held
+        ]
+        if not blocking or others:
             continue
         if not terms_of(contract).late_payment.restore_on_payment:
             continue

@@ -30,6 +30,8 @@ from operateur.contracts.models import (
     ContractEvent,
     ContractNotice,
     ContractStatus,
+    MaintenanceContract,
+    MaintenanceWindow,
     NoticeKind,
     Suspension,
     SuspensionScope,
@@ -205,9 +207,29 @@ def open_suspensions(session: Session, contract_id: int) -> list[Suspension]:
     )
 
 
-def _lift(session: Session, contract: Contract, on: date) -> None:
-    """End the open suspensions: service (and billing, CTR-06) runs again from ``on``."""
-    for suspension in open_suspensions(session, contract.id):
+def held_by_maintenance(session: Session, contract_id: int) -> dict[int, MaintenanceWindow]:
+    """The contract's suspensions a running planned-maintenance window holds, by id, with the
+    window: only its end or its cancellation lifts them (``maintenance``), never a restore for
+    another cause — CTR-06 [002 §13.1.5] the service is interrupted for the whole window."""
+    return {
+        suspension_id: window
+        for suspension_id, window in session.execute(
+            select(MaintenanceContract.suspension_id, MaintenanceWindow)
+            .join(MaintenanceWindow, MaintenanceWindow.id == MaintenanceContract.window_id)
+            .join(Suspension, Suspension.id == MaintenanceContract.suspension_id)
+            .where(
+                MaintenanceContract.contract_id == contract_id,
+                MaintenanceContract.ended_at.is_(None),
+                Suspension.lifted_at.is_(None),
+            )
+        ).all()
+        if suspension_id is not None
+    }
+
+
+def _lift(session: Session, suspensions: list[Suspension], on: date) -> None:
+    """End these suspensions: service (and billing, CTR-06) runs again from ``on``."""
+    for suspension in suspensions:
         suspension.lifted_at = utcnow()
         suspension.lifted_on = max(on, suspension.starts_on or on)
 
@@ -221,12 +243,17 @@ def restore(
     why: Text | None = None,
 ) -> ContractEvent:
     """Lift every suspension (e.g. on payment, CTR-06 [004 §9.5]) from ``on`` (default today).
-    A termination given for the total suspension lapses: the service resumed."""
+    A termination given for the total suspension lapses: the service resumed. The suspensions
+    of a planned-maintenance window still running stay (:func:`held_by_maintenance`): the
+    others are lifted and the contract stays suspended until the window ends."""
     day = on or today()
+    held = held_by_maintenance(session, contract.id)
+    if held:
+        return _restore_around_maintenance(session, contract, held, reason=reason, on=day, why=why)
     withdrawn = _withdraw_suspension_termination(session, contract, day)
     back = ContractStatus.NOTICE_GIVEN if contract.ends_on else ContractStatus.ACTIVE
     event = _move(session, contract, "restore", back, reason)
-    _lift(session, contract, day)
+    _lift(session, open_suspensions(session, contract.id), day)
     session.flush()
     why = why or as_text(reason)
     if withdrawn is not None:
@@ -240,6 +267,74 @@ def restore(
             ),
         )
     notices.restored(session, contract, event_id=event.id, on=day, why=why)
+    return event
+
+
+def _restore_around_maintenance(
+    session: Session,
+    contract: Contract,
+    held: dict[int, MaintenanceWindow],
+    *,
+    reason: str,
+    on: date,
+    why: Text | None,
+) -> ContractEvent:
+    """A restore while a maintenance window holds the contract: the suspensions for other
+    causes end, the service stays suspended until the window's end (the customer is told
+    both); with nothing else to lift, the restore is refused, naming the window."""
+    until = max(held.values(), key=lambda w: w.ends_at)
+    others = [s for s in open_suspensions(session, contract.id) if s.id not in held]
+    if not others:
+        raise Conflict(
+            Text(
+                fr="Le contrat {ref} est suspendu pour la maintenance programmée n° {id} "
+                "jusqu'au {end_fr} : il est rétabli à sa fin ou à son annulation.",
+                en="Contract {ref} is suspended for planned maintenance #{id} until {end_en}: "
+                "it is restored when it ends or is cancelled.",
+            ),
+            code="maintenance_in_progress",
+            details={
+                "ref": contract.reference,
+                "id": until.id,
+                "end_fr": notices.fr_at(until.ends_at),
+                "end_en": notices.en_at(until.ends_at),
+            },
+        )
+    event = _move(
+        session,
+        contract,
+        "restore",
+        ContractStatus.SUSPENDED,
+        reason,
+        {"lifted": sorted(s.id for s in others), "kept": sorted(held)},
+    )
+    _lift(session, others, on)
+    session.flush()
+    causes = sorted({s.cause for s in others})
+    notices.send(
+        session,
+        contract,
+        "contract.suspension_lifted",
+        subject=Text(
+            fr=f"Levée d'une suspension — contrat {contract.reference}",
+            en=f"Suspension lifted — contract {contract.reference}",
+        ),
+        body=notices.join(
+            Text(
+                fr=f"La suspension pour {', '.join(notices.CAUSES[c].fr for c in causes)} est "
+                f"levée le {notices.fr(on)}. Le service reste interrompu pour la maintenance "
+                f"programmée jusqu'au {notices.fr_at(until.ends_at)} ; il sera rétabli à sa "
+                "fin.",
+                en=f"The suspension for {', '.join(notices.CAUSES[c].en for c in causes)} is "
+                f"lifted on {notices.en(on)}. The service stays interrupted for the planned "
+                f"maintenance until {notices.en_at(until.ends_at)}; it is restored when it "
+                "ends.",
+            ),
+            why or as_text(reason),
+        ),
+        key=f"restore:{contract.id}:{event.id}",
+        data={"on": on, "causes": causes, "until": until.ends_at, "reason": reason},
+    )
     return event
 
 

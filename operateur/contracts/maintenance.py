@@ -414,10 +414,15 @@ def _end(session: Session, window: MaintenanceWindow, now: datetime) -> None:
             suspension.lifted_on = max(day, suspension.starts_on or day)
 
 
-def apply_due(session: Session, now: datetime) -> list[str]:
+def apply_due(session: Session, now: datetime, *, clock: datetime | None = None) -> list[str]:
     """Start the windows whose start has come and end those whose end has: what the scheduler
     runs on every tick. A window that passed entirely while the scheduler was down suspended
-    nobody and is simply closed."""
+    nobody and is simply closed.
+
+    ``clock``: the real time when ``now`` is a past moment replayed (``scheduler run-once
+    --as-of``, a catch-up): the windows started by ``now`` are applied, but one already over by
+    the clock suspends nobody now — it is closed (its suspensions, if any, ended)."""
+    over_by = max(now, clock or now)
     done: list[str] = []
     due = session.scalars(
         select(MaintenanceWindow)
@@ -429,11 +434,11 @@ def apply_due(session: Session, now: datetime) -> list[str]:
         .with_for_update()  # one of the scheduler and a cancellation at a time (see cancel)
     )
     for window in list(due):
-        if window.status is MaintenanceStatus.PLANNED and now < window.ends_at:
+        if window.status is MaintenanceStatus.PLANNED and over_by < window.ends_at:
             _start(session, window, now)
             done.append(f"maintenance_started:{window.id}")
-        if now >= window.ends_at:
-            _end(session, window, now)
+        if over_by >= window.ends_at:
+            _end(session, window, over_by)
             window.status = MaintenanceStatus.DONE
             done.append(f"maintenance_done:{window.id}")
     session.flush()

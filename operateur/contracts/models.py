@@ -25,6 +25,18 @@ class ContractStatus(enum.StrEnum):
     PURGED = "purged"  # its data deleted after the retention of the terms (CTR-09)
 
 
+#: Contracts under which service is provided or about to be (a trial's, one under notice): their
+#: terms apply (SEC-01), their customer keeps its numbers (VOX-14) and its data (CTR-09). Not a
+#: draft (never signed, nothing provided), nor a contract over.
+SERVED = (
+    ContractStatus.TRIAL,
+    ContractStatus.SIGNED,
+    ContractStatus.ACTIVE,
+    ContractStatus.SUSPENDED,
+    ContractStatus.NOTICE_GIVEN,
+)
+
+
 class Contract(Base, Audited):
     """A customer's contract on an offer. ``terms`` is a full copy of the offer's terms plus the
     negotiated ``overrides`` and ``prices`` a copy of its price list; both are recomputed while

@@ -17,6 +17,7 @@ from operateur.catalog import service as catalog
 from operateur.catalog.terms import ContractTerms, PriceItem, PriceKind
 from operateur.contracts.commitment import Schedule, commitment_start, schedule
 from operateur.contracts.models import (
+    SERVED,
     Contract,
     ContractEvent,
     ContractStatus,
@@ -243,12 +244,25 @@ def contract_schedule(contract: Contract, as_of: date) -> Schedule | None:
 
 
 def single_session_required(session: Session, customer_id: int) -> bool:
-    """SEC-01: one connection at a time per identifier when any live contract says so."""
-    live = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.SUSPENDED)
+    """SEC-01: one connection at a time per identifier when any served contract says so."""
     contracts = session.scalars(
-        select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(live))
+        select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(SERVED))
     )
     return any(terms_of(c).security.single_session for c in contracts)
+
+
+def max_admin_accounts(session: Session, customer_id: int) -> int | None:
+    """SEC-01 [003 §4]: how many administrator accounts the customer may have — the largest
+    number its served contracts allow; None: as many as needed (a contract saying so, or none)."""
+    limits = [
+        terms_of(c).security.max_admin_accounts
+        for c in session.scalars(
+            select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(SERVED))
+        )
+    ]
+    if not limits or None in limits:
+        return None
+    return max(limit for limit in limits if limit is not None)
 
 
 # --- subscriptions ---------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """Activity of the demo customers, so that the portal's pages show something: calls over the
-last weeks (usage charts), last month's invoices from the real billing code, support tickets,
-a pending SMS sender request, an order waiting for review and a quarantined mail.
+last weeks (usage charts), last month's invoices from the real billing code — paid on their due
+date when it has passed, so the first scheduler run does not take the demo customers through
+dunning —, support tickets, a pending SMS sender request, an order waiting for review and a
+quarantined mail.
 
 Every step is idempotent: calls are stored once per call id, invoices once per contract and
-period, and the rest is created only when its demo marker is not found.
+period, payments once per invoice (their reference names it), and the rest is created only when
+its demo marker is not found.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from operateur.accounts import service as accounts
 from operateur.accounts.audit import actor_of, set_actor
 from operateur.accounts.models import Customer
 from operateur.accounts.permissions import Actor
-from operateur.billing import invoicing, usage
-from operateur.billing.models import RateDeck
+from operateur.billing import invoicing, payments, usage
+from operateur.billing.models import Invoice, InvoiceKind, InvoiceStatus, RateDeck
 from operateur.catalog.service import get_offer
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, LineKind
@@ -44,6 +47,9 @@ DECK = (
 DECK_OFFERS = ("centrex", "cpaas", "crm-voip", "telecom")
 CALLERS_DIALLED = ("+33140000000", "+33612345678", "+33472000000", "+3225000000")
 SOURCE = "demo"
+VOICE_LINES = (LineKind.CENTREX, LineKind.TRUNK, LineKind.AGENT, LineKind.MOBILE)
+# Calls a working day on the lines of the busiest demo customers; one or two for the others.
+CALLS_PER_DAY = {"boulangerie-martin": 3, "dupont-conseil": 6, "horizon-appels": 8}
 
 
 def _customer(session: Session, operator_id: int, slug: str) -> Customer | None:
@@ -90,22 +96,23 @@ def decks(session: Session) -> int:
 
 
 def calls(session: Session, operator_id: int, now: datetime) -> int:
-    """Calls of the last five weeks on the lines of two demo customers (once per call id)."""
+    """Calls of the last five weeks on the voice lines of every demo customer (once per call
+    id): the usage charts have something to show, and no demo contract looks unused to the
+    inactivity rule of its terms (CTR-08)."""
     batch: list[usage.CallData] = []
-    for slug, per_day in (("boulangerie-martin", 3), ("dupont-conseil", 6)):
-        customer = _customer(session, operator_id, slug)
-        if customer is None:
-            continue
+    for customer in session.scalars(
+        select(Customer).where(Customer.operator_id == operator_id).order_by(Customer.id)
+    ):
+        slug = customer.email.partition("@")[2].removesuffix(".fr")
+        per_day = CALLS_PER_DAY.get(slug, 1)
         lines = [
-            line
-            for line in contracts.list_lines(session, customer.id)
-            if line.kind in (LineKind.CENTREX, LineKind.TRUNK)
+            line for line in contracts.list_lines(session, customer.id) if line.kind in VOICE_LINES
         ]
         if not lines:
             continue
         for day in range(1, 36):
             if (now - timedelta(days=day)).weekday() == 6:
-                continue  # the bakery and the consultancy rest on Sundays
+                continue  # the demo customers rest on Sundays
             for n in range(per_day + day % 3):
                 begin = (now - timedelta(days=day)).replace(
                     hour=8 + (n * 3 + day) % 10, minute=(n * 17) % 60, second=0, microsecond=0
@@ -133,6 +140,37 @@ def invoices(session: Session, operator_id: int, today: date) -> int:
     period_start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     ids = invoicing.billable_contracts(session, operator_id, period_start)
     return len(invoicing.invoice_contracts(session, ids, period_start))
+
+
+def settled_invoices(session: Session, operator_id: int, today: date) -> int:
+    """The demo customers pay on time: each invoice whose due date has passed by ``today`` is
+    paid on its due date, by the customer's payment method, with the payments' own code."""
+    paid = 0
+    for invoice in session.scalars(
+        select(Invoice)
+        .where(
+            Invoice.operator_id == operator_id,
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.status == InvoiceStatus.ISSUED,
+            Invoice.due_date <= today,
+        )
+        .order_by(Invoice.id)
+    ).all():
+        left = payments.outstanding(invoice)
+        customer = session.get(Customer, invoice.customer_id)
+        if left <= 0 or customer is None:
+            continue
+        payments.record_payment(
+            session,
+            invoice.customer_id,
+            amount=left,
+            method=customer.payment_method.value,
+            received_on=invoice.due_date,
+            reference=f"DEMO-{invoice.number}",
+            allocations=[payments.Allocation(invoice_id=invoice.id, amount=left)],
+        )
+        paid += 1
+    return paid
 
 
 def tickets(session: Session, operator_id: int, now: datetime) -> int:
@@ -278,6 +316,7 @@ def load(session: Session, operator_id: int, now: datetime | None = None) -> int
         decks(session)
         + calls(session, operator_id, now)
         + invoices(session, operator_id, today)
+        + settled_invoices(session, operator_id, today)
         + tickets(session, operator_id, now)
         + sender_request(session, operator_id)
         + order(session, operator_id, now)

@@ -239,6 +239,7 @@ CUSTOMERS = (
         "74000",
         "telecom",
         items=(("setup.line", 1), ("fixed.line", 1), ("internet.access", 1), ("portal.snaic", 1)),
+        lines=((LineKind.CENTREX, "Réception"),),
         numbers=(("geographic", NumberTier.STANDARD),),
         payment_method=PaymentMethod.SEPA_DIRECT_DEBIT,
         activated=date(2026, 8, 20),
@@ -396,8 +397,9 @@ def _customer(
     count.add(3 + len(spec.items) + len(spec.lines) + len(spec.numbers) + len(spec.equipment))
 
 
-def load(session: Session) -> int:
-    """Create whatever part of the demo data is missing; return how many objects were created."""
+def load(session: Session, now: datetime | None = None) -> int:
+    """Create whatever part of the demo data is missing; return how many objects were created.
+    ``now`` dates the demo's activity (calls, last month's invoices and their payments)."""
     count = _Counter()
     operator_id = _operator(session, count)
     for email, name, role in STAFF:
@@ -412,5 +414,5 @@ def load(session: Session) -> int:
     for index, spec in enumerate(CUSTOMERS, start=1):
         _customer(session, operator_id, index, spec, count)
     # calls, last month's invoices, tickets, an order, a sender request, a held mail
-    count.add(activity.load(session, operator_id))
+    count.add(activity.load(session, operator_id, now))
     return count.created

@@ -13,7 +13,7 @@ from operateur.accounts.models import User
 from operateur.catalog.service import get_offer
 from operateur.catalog.terms import Service
 from operateur.contracts import after_end, lifecycle
-from operateur.contracts.models import Contract
+from operateur.contracts.models import SERVED, Contract
 from operateur.dialer.models import (
     CallList,
     CallListEntry,
@@ -340,7 +340,7 @@ def erase_crm_data(session: Session, contract: Contract) -> int:
         select(Contract).where(
             Contract.customer_id == contract.customer_id,
             Contract.id != contract.id,
-            Contract.status.in_(after_end.LIVE),
+            Contract.status.in_(SERVED),
         )
     )
     if any(Service.CRM in get_offer(other.offer_id).services for other in others):

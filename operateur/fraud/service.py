@@ -169,7 +169,7 @@ def out_of_plan_amount(
             pool,
             sum(u.seconds for u in covered),
             sum((u.cost for u in covered), ZERO),
-            unlimited_void=inputs.abuse is not None,
+            unlimited_void=inputs.unlimited_void,
         )
         amount -= round_money(invoicing.price_excl_vat(included, basis))
     return amount
@@ -530,15 +530,24 @@ def _lift(session: Session, contract: Contract, alert: FraudAlert) -> None:
     suspensions: list[Suspension] = lifecycle.open_suspensions(session, contract.id)
     if not suspensions:
         return
-    still_open = session.scalar(
-        select(FraudAlert.id).where(
-            FraudAlert.contract_id == contract.id,
-            FraudAlert.status == AlertStatus.OPEN,
-            FraudAlert.id != alert.id,
+    # Only an open alert that restricted the service holds the restriction (an out-of-plan
+    # alert, BIL-13, invoices early and restricts nothing).
+    still_open = [
+        other
+        for other in session.scalars(
+            select(FraudAlert).where(
+                FraudAlert.contract_id == contract.id,
+                FraudAlert.status == AlertStatus.OPEN,
+                FraudAlert.id != alert.id,
+            )
         )
-    )
+        if any(
+            a.get("action") == FraudAction.RESTRICT_SERVICE.value and a.get("suspension_id")
+            for a in other.actions
+        )
+    ]
     others = [s for s in suspensions if s.cause != SuspensionCause.FRAUD.value]
-    if others or still_open is not None:
+    if others or still_open:
         raise Conflict(
             Text(
                 fr="Le contrat reste suspendu pour une autre cause ou une autre alerte ouverte.",

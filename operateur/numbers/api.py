@@ -29,6 +29,7 @@ from operateur.numbers.schemas import (
     PublicNumberOut,
     RioCheckOut,
 )
+from operateur.support.api import request_now
 
 router = APIRouter(tags=["numbers"])
 public_router = APIRouter(tags=["public"])
@@ -252,8 +253,10 @@ def record_donor_answer(
     actor: Annotated[Actor, require(Permission.PORTING_MANAGE)],
     session: SessionDep,
     lang: LangDep,
+    http: Request,
 ) -> PortOut:
-    """The donor operator's answer: refused with its reason, or the date and time slot."""
+    """The donor operator's answer: refused with its reason, or the date and time slot (not
+    past by the application's clock)."""
     request = portability.record_donor_answer(
         session,
         portability.get_request(session, customer_id, port_id),
@@ -262,6 +265,7 @@ def record_donor_answer(
         scheduled_on=body.scheduled_on,
         slot_start=body.slot_start,
         slot_end=body.slot_end,
+        now=request_now(http),
     )
     return _port_out(request, lang)
 

@@ -25,6 +25,9 @@ class NumberStatus(enum.StrEnum):
     ASSIGNED = "assigned"
     PORTING = "porting"
     QUARANTINED = "quarantined"
+    # VOX-14 [002 §6.5] a ported-in number whose service ended: back to the operator its range
+    # is allocated to ("opérateur attributaire"), never ours to assign again
+    RETURNED = "returned"
 
 
 class PhoneNumber(Base, Audited):

@@ -110,7 +110,9 @@ def request_port_in(
     line = contracts.get_line(session, customer.id, line_id)
     numbers.check_residency(session, customer)
     held = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == e164))
-    if held is not None and held.status is not NumberStatus.PORTING:
+    # a number once ported in and returned to its range holder is no longer ours: it may come
+    # back by a new port
+    if held is not None and held.status not in (NumberStatus.PORTING, NumberStatus.RETURNED):
         raise Conflict(
             Text(
                 fr="Le numéro {number} est déjà chez nous.",
@@ -373,7 +375,7 @@ def _activate(session: Session, request: PortRequest) -> None:
             e164=request.e164, kind=_kind_of(request.e164).value, tier=NumberTier.STANDARD
         )
         session.add(number)
-    elif number.status not in (NumberStatus.PORTING, NumberStatus.FREE):
+    elif number.status not in (NumberStatus.PORTING, NumberStatus.FREE, NumberStatus.RETURNED):
         raise Conflict(
             Text(
                 fr="Le numéro {number} est déjà attribué.",

@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from operateur.accounts.models import Customer
 from operateur.catalog.terms import PriceKind
 from operateur.contracts import service as contracts
-from operateur.contracts.models import Contract, ContractStatus, Line, LineStatus, Subscription
+from operateur.contracts.models import (
+    SERVED,
+    Contract,
+    ContractStatus,
+    Line,
+    LineStatus,
+    Subscription,
+)
 from operateur.contracts.schemas import SubscriptionIn
 from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
@@ -439,9 +446,24 @@ def alias_lines(session: Session, number_id: int) -> list[int]:
     )
 
 
+def is_ported_in(session: Session, number: PhoneNumber) -> bool:
+    """Whether the number came to us by portability (VOX-15): its range is allocated to another
+    operator, so it is only ever ours while a customer's service runs on it."""
+    return (
+        session.scalar(
+            select(PortRequest.id)
+            .where(PortRequest.number_id == number.id, PortRequest.status == PortStatus.PORTED)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def release(session: Session, number: PhoneNumber, quarantine_days: int) -> PhoneNumber:
-    """Take a number back: quarantined before it can be reassigned (VOX-14). Its monthly fee
-    stops today, its alias targets and its public directory entry go."""
+    """Take a number back (VOX-14): its monthly fee stops today, its alias targets and its
+    public directory entry go, it leaves the customer and its lines. A number of our ranges is
+    quarantined before it can be reassigned; a ported-in one is returned to the operator its
+    range is allocated to and never offered again."""
     today = utcnow().astimezone(PARIS).date()
     for fee in fees_of(session, number.id):
         if fee.ended_on is None:
@@ -452,10 +474,17 @@ def release(session: Session, number: PhoneNumber, quarantine_days: int) -> Phon
             fee.ended_on = today
     session.execute(delete(AliasTarget).where(AliasTarget.number_id == number.id))
     session.execute(delete(DirectoryEntry).where(DirectoryEntry.number_id == number.id))
-    number.status = NumberStatus.QUARANTINED
     number.customer_id = None
     number.line_id = None
-    number.quarantined_until = utcnow() + timedelta(days=quarantine_days)
+    if is_ported_in(session, number):
+        # VOX-14 [002 §6.5] "l'attribution d'un numéro ne confère pas un droit de propriété":
+        # a ported number ending its service goes back to its range holder ("restitution à
+        # l'opérateur attributaire"), it is not our stock to reassign
+        number.status = NumberStatus.RETURNED
+        number.quarantined_until = None
+    else:
+        number.status = NumberStatus.QUARANTINED
+        number.quarantined_until = utcnow() + timedelta(days=quarantine_days)
     session.flush()
     return number
 
@@ -486,8 +515,8 @@ ENDED = (ContractStatus.TERMINATED, ContractStatus.PURGED)
 
 def numbers_of_contract(session: Session, contract: Contract) -> list[PhoneNumber]:
     """The numbers a contract still holds: those on one of its lines (aliases included), those
-    billed on it, and, once the customer has no contract that is not over, the customer's
-    numbers on no line and billed on no contract."""
+    billed on it, and, once the customer has no other contract holding numbers (``SERVED``),
+    the customer's numbers on no line and billed on no contract."""
     lines = select(Line.id).where(Line.contract_id == contract.id)
     billed = select(NumberFee.number_id).where(
         NumberFee.contract_id == contract.id, NumberFee.ended_on.is_(None)
@@ -497,7 +526,7 @@ def numbers_of_contract(session: Session, contract: Contract) -> list[PhoneNumbe
         select(Contract.id).where(
             Contract.customer_id == contract.customer_id,
             Contract.id != contract.id,
-            Contract.status.not_in(ENDED),
+            Contract.status.in_(SERVED),
         )
     )
     if others is None:
@@ -525,7 +554,8 @@ def release_contract_numbers(
     """VOX-14 [002 §6.5] a number "ne confère pas un droit de propriété … il peut être attribué
     à un tiers en cas de suspension ou de résiliation du Service": when a contract is over, the
     numbers it holds leave the customer and its lines, are quarantined, then become assignable
-    again (``free_quarantined``). A port-in still pending on it is cancelled: the line it would
+    again (``free_quarantined``); a ported-in number is returned to its range holder instead
+    (``release``). A port-in still pending on it is cancelled: the line it would
     land on is gone. Numbers already taken back are not touched, so running it again changes
     nothing. Returns the numbers taken back now."""
     if contract.status not in ENDED:
@@ -560,7 +590,7 @@ def release_ended_contracts(session: Session, as_of: date, quarantine_days: int)
     held_by_fees = select(NumberFee.contract_id).where(NumberFee.ended_on.is_(None))
     # numbers on no line go back only with the customer's last contract (numbers_of_contract):
     # a customer still under another contract is not scanned again every day for them
-    live_customers = select(Contract.customer_id).where(Contract.status.not_in(ENDED))
+    live_customers = select(Contract.customer_id).where(Contract.status.in_(SERVED))
     lineless_customers = select(PhoneNumber.customer_id).where(
         PhoneNumber.line_id.is_(None), PhoneNumber.customer_id.not_in(live_customers)
     )

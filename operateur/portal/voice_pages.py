@@ -222,6 +222,7 @@ def donor_answer(
             scheduled_on=scheduled_on,
             slot_start=slot_start,
             slot_end=slot_end,
+            now=now(request),
         ),
     )
 

@@ -10,10 +10,13 @@ For each window of the terms (an hour) of a customer's call attempts:
   over the clock hour and over a sliding hour (the worst of the hours ending at each answered
   call of the window, [002 §26.3.1] "par heure glissante").
 
-A window is in breach of a target when its value is on the wrong side of it: ASR or ACD below
-the minimum, the sliding short-call ratio above the maximum (the target value itself
-complies). Each breach costs the terms' penalty per attempt of the window ([002 §27]
-"0,02 € / appel par heure en dessous du taux visé").
+A window is in breach of a target when its value is not strictly on the right side of it: the
+clauses ask for an ASR "supérieure à 60 %", an ACD "supérieure à 15 secondes" and short calls
+"inférieur à 10 %", so a value equal to the target misses it. Values are compared exactly, before
+the rounding they are shown with; durations are the exact answered seconds (a call answered
+7.4 s is short, [002 §26.3.1] "durée répondue inférieure à 8 secondes"). Each breach costs the
+terms' penalty per attempt of the window ([002 §27] "0,02 € / appel par heure en dessous du taux
+visé").
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class Attempt:
     started_at: datetime
     disposition: str  # ANSWERED, NO ANSWER, BUSY, FAILED
-    seconds: int  # answered seconds
+    seconds: Decimal  # answered seconds, exact (not rounded up as billing does)
 
     @property
     def answered(self) -> bool:
@@ -70,8 +73,17 @@ class WindowKpis:
         return sum((b.penalty for b in self.breaches), Decimal("0"))
 
 
+def _ratio(part: int, whole: int) -> Decimal:
+    """``part`` in percent of ``whole``, unrounded (compared with the targets)."""
+    return Decimal(part) * HUNDRED / Decimal(whole)
+
+
+def _shown(value: Decimal) -> Decimal:
+    return value.quantize(TWO_PLACES, ROUND_HALF_UP)
+
+
 def _percent(part: int, whole: int) -> Decimal:
-    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(TWO_PLACES, ROUND_HALF_UP)
+    return _shown(_ratio(part, whole))
 
 
 def window_start(moment: datetime, minutes: int) -> datetime:
@@ -85,8 +97,9 @@ def window_start(moment: datetime, minutes: int) -> datetime:
 def _sliding_short_ratio(
     answered: Sequence[Attempt], in_window: Sequence[Attempt], terms: QualityThresholds
 ) -> Decimal | None:
-    """The worst short-call ratio over the sliding hours ending at each answered call of the
-    window (``answered``: every answered call, sorted, including the hour before)."""
+    """The worst short-call ratio, unrounded, over the sliding hours ending at each answered
+    call of the window (``answered``: every answered call, sorted, including the hour
+    before)."""
     if not in_window:
         return None
     span = timedelta(minutes=terms.window_minutes)
@@ -98,7 +111,7 @@ def _sliding_short_ratio(
     for attempt in in_window:
         last = bisect_right(starts, attempt.started_at)
         first = bisect_right(starts, attempt.started_at - span)
-        ratio = _percent(short_before[last] - short_before[first], last - first)
+        ratio = _ratio(short_before[last] - short_before[first], last - first)
         worst = ratio if worst is None or ratio > worst else worst
     return worst
 
@@ -119,21 +132,22 @@ def hourly(attempts: Sequence[Attempt], terms: QualityThresholds) -> list[Window
         answered = [a for a in items if a.answered]
         reached = sum(1 for a in items if a.disposition != "FAILED")
         short = sum(1 for a in answered if a.seconds < terms.short_call_seconds)
-        asr = _percent(len(answered), calls)
-        acd = (
-            (Decimal(sum(a.seconds for a in answered)) / len(answered)).quantize(
-                TWO_PLACES, ROUND_HALF_UP
-            )
-            if answered
-            else None
+        asr_exact = _ratio(len(answered), calls)
+        asr = _shown(asr_exact)
+        acd_exact = (
+            sum((a.seconds for a in answered), Decimal(0)) / len(answered) if answered else None
         )
-        sliding = _sliding_short_ratio(answered_all, answered, terms)
+        acd = _shown(acd_exact) if acd_exact is not None else None
+        sliding_exact = _sliding_short_ratio(answered_all, answered, terms)
+        sliding = _shown(sliding_exact) if sliding_exact is not None else None
         breaches: list[Breach] = []
-        if asr < terms.asr_min_percent:
+        # VOX-08 [002 §26.1.1] "supérieure à 60 %": 60 % itself misses the target
+        if asr_exact <= terms.asr_min_percent:
             breaches.append(
                 Breach("asr", asr, terms.asr_min_percent, calls, calls * terms.asr_penalty_per_call)
             )
-        if acd is not None and acd < terms.acd_min_seconds:
+        # VOX-08 [002 §26.2.1] "supérieure à 15 secondes"
+        if acd_exact is not None and acd is not None and acd_exact <= terms.acd_min_seconds:
             breaches.append(
                 Breach(
                     "acd",
@@ -143,7 +157,12 @@ def hourly(attempts: Sequence[Attempt], terms: QualityThresholds) -> list[Window
                     calls * terms.acd_penalty_per_call,
                 )
             )
-        if sliding is not None and sliding > terms.short_call_max_percent:
+        # VOX-08 [002 §26.3.1] "à un taux inférieur à 10 %"
+        if (
+            sliding_exact is not None
+            and sliding is not None
+            and sliding_exact >= terms.short_call_max_percent
+        ):
             breaches.append(
                 Breach(
                     "short_calls",

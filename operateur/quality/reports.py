@@ -8,7 +8,7 @@ the 100 € per support ticket the customer caused, which the support desk bills
 such a ticket (SUP-03).
 
 Under terms with the abnormal-reports rule ([000 §4.4]), a customer whose consumer reports
-(33700 tickets and complaints) are above the average of all customers of value-added numbers
+(33700 / infosva tickets) are above the average of all customers of value-added numbers
 for the terms' number of consecutive months is given notice (48 h by default) and then
 suspended, unless staff withdraw the notice.
 """
@@ -29,6 +29,7 @@ from operateur.catalog.terms import ContractTerms, Service, SuspensionCause
 from operateur.contracts import lifecycle
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, Line
+from operateur.db import utcnow
 from operateur.domain.calendar import PARIS, add_months
 from operateur.domain.money import round_money
 from operateur.domain.numbering import parse_number
@@ -46,8 +47,10 @@ from operateur.quality.models import (
 
 log = logging.getLogger("operateur.quality")
 
-# The reports that count as consumer reports for the abnormal-reports rule [000 §4.4].
-CONSUMER_KINDS = (ReportKind.REPORT_33700, ReportKind.CONSUMER_COMPLAINT)
+# The reports that count for the abnormal-reports rule: [000 §4.4] "signalements ... recueillis
+# sur les plateformes « infosva.org » et « 33700 »" (a REPORT_33700 is a ticket of either
+# platform); complaints the operator handles are priced apart ([002 §27]) and do not count.
+CONSUMER_KINDS = (ReportKind.REPORT_33700,)
 
 LABELS = {
     ReportKind.REPORT_33700: "Signalement 33700",
@@ -386,10 +389,13 @@ def _start_of(day: date) -> datetime:
 
 
 def monthly_evaluation(session: Session, as_of: date) -> None:
-    """The scheduler's job on the 1st: the month just ended is evaluated (VOX-16)."""
-    evaluate(session, month_of(add_months(as_of, -1)), _start_of(as_of))
+    """The scheduler's job on the 1st: the month just ended is evaluated (VOX-16). The notice
+    runs from now, when the customer is notified ([000 §4.4] "notifiant ... avec un préavis de
+    quarante-huit heures"), even when the scheduler replays the 1st late."""
+    evaluate(session, month_of(add_months(as_of, -1)), utcnow())
 
 
 def daily_suspensions(session: Session, as_of: date) -> None:
-    """The scheduler's daily job: notices run out by the start of the day are enforced."""
-    suspend_due(session, _start_of(as_of))
+    """The scheduler's daily job: notices run out by now are enforced; a day replayed late
+    enforces only those run out by its end."""
+    suspend_due(session, min(utcnow(), _start_of(as_of + timedelta(days=1))))

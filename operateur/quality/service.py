@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,6 @@ from operateur.contracts.models import Contract
 from operateur.domain.calendar import PARIS
 from operateur.domain.money import round_money
 from operateur.errors import InvalidInput
-from operateur.fraud.detectors import answered_seconds
 from operateur.i18n import Text
 from operateur.quality.kpis import Attempt, WindowKpis, hourly
 
@@ -58,9 +58,18 @@ def attempts(session: Session, contract_id: int, start: datetime, end: datetime)
         )
     )
     return [
-        Attempt(r.started_at, r.disposition, answered_seconds(r.answered_at, r.ended_at))
+        Attempt(r.started_at, r.disposition, _answered_seconds(r.answered_at, r.ended_at))
         for r in rows
     ]
+
+
+def _answered_seconds(answered: datetime | None, ended: datetime | None) -> Decimal:
+    """The exact answered duration: [002 §26.3.1] compares "la durée répondue" with 8 s, so
+    a 7.4 s call is short even though billing rounds it up to 8 s."""
+    if answered is None or ended is None or ended <= answered:
+        return Decimal(0)
+    delta = ended - answered
+    return Decimal(delta.days * 86_400 + delta.seconds) + Decimal(delta.microseconds) / 1_000_000
 
 
 def customer_quality(

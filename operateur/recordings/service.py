@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -203,13 +204,25 @@ def file_of(recording: CallRecording, data_dir: Path) -> Path:
     return path
 
 
-def download_name(recording: CallRecording) -> str:
+# Characters of a Call-ID kept in a file name; the others (``/``, ``\``, ``:``...) become ``_``
+# so that no name is a path.
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
+
+
+def download_name(recording: CallRecording, *, unique: bool = False) -> str:
+    """``<start, Paris>-<call id>.<ext>``; ``unique`` adds the recording's id (a call can
+    have several recordings)."""
     started = recording.call_started_at.astimezone(PARIS)
     extension = recording.path.rsplit(".", 1)[-1]
-    return f"{started:%Y%m%d-%H%M%S}-{recording.call_id}.{extension}"
+    call = _UNSAFE.sub("_", recording.call_id).lstrip(".") or "_"
+    suffix = f"-{recording.id}" if unique else ""
+    return f"{started:%Y%m%d-%H%M%S}-{call}{suffix}.{extension}"
 
 
-MANIFEST_COLUMNS = ("file", "call_id", "started_at", "caller", "callee", "bytes", "sha256")
+# ``status``: "ok", or "missing" for a recording whose file the storage lost (no ``file``).
+MANIFEST_COLUMNS = (
+    "file", "call_id", "started_at", "caller", "callee", "bytes", "sha256", "status",
+)  # fmt: skip
 
 
 def export(
@@ -222,8 +235,10 @@ def export(
     until: datetime | None = None,
 ) -> int:
     """Write the customer's recordings (of a period) as a zip with a ``manifest.csv`` into
-    ``out`` (VOX-12 [000 §7.5]: customers take their recordings away); how many."""
+    ``out`` (VOX-12 [000 §7.5]: customers take their recordings away); how many files. A file
+    the storage lost is listed as missing, never a reason to withhold the others."""
     count = 0
+    names: set[str] = set()
     manifest = io.StringIO()
     writer = csv.writer(manifest)
     writer.writerow(MANIFEST_COLUMNS)
@@ -232,7 +247,16 @@ def export(
             session, customer_id, since=since, until=until, limit=1_000_000
         ):
             name = download_name(recording)
-            archive.write(file_of(recording, data_dir), arcname=name)
+            if name in names:  # another recording of the same call
+                name = download_name(recording, unique=True)
+            source = data_dir / recording.path
+            if source.is_file():
+                names.add(name)
+                archive.write(source, arcname=name)
+                count += 1
+            else:
+                name = ""
+                log.warning("recording file missing: %s (recording %s)", source, recording.id)
             writer.writerow(
                 (
                     name,
@@ -242,9 +266,9 @@ def export(
                     recording.callee,
                     recording.size_bytes,
                     recording.sha256,
+                    "ok" if name else "missing",
                 )
             )
-            count += 1
         archive.writestr("manifest.csv", manifest.getvalue())
     return count
 

@@ -12,8 +12,11 @@ from operateur.accounts import service as accounts
 from operateur.accounts.models import Customer, Role
 from operateur.accounts.permissions import system_actor
 from operateur.accounts.schemas import OperatorIn
+from operateur.catalog.terms import Service, SuspensionCause
+from operateur.contracts import lifecycle, maintenance
 from operateur.contracts import service as contracts
 from operateur.domain.calendar import PARIS
+from operateur.i18n import Text
 from tests.api.conftest import World, auth
 
 
@@ -153,3 +156,41 @@ def test_another_operators_staff_never_see_the_window(
         f"/api/v1/maintenance/{mine['id']}/cancel", headers=auth(other_key), json={"reason": "x"}
     )
     assert cancel.status_code == 404
+
+
+# SPEC: CTR-06
+def test_staff_restore_during_a_window_keeps_the_service_interrupted(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """[002 §13.1.5] a restore for another cause (here non-payment) during a running window
+    lifts that cause only; the window alone ends the maintenance suspension."""
+    customer = session.get(Customer, world.a.id)
+    assert customer is not None
+    cpaas = contracts.create_contract(session, customer, "cpaas", {})
+    contracts.sign(session, cpaas, "Signataire", datetime(2026, 1, 5, 9, tzinfo=PARIS))
+    contracts.activate(session, cpaas, date(2026, 1, 5))
+    maintenance.announce(
+        session,
+        starts_at=datetime(2026, 3, 21, 22, tzinfo=PARIS),
+        ends_at=datetime(2026, 3, 22, 4, tzinfo=PARIS),
+        reason=Text(fr="Mise à jour", en="Upgrade"),
+        contract_ids=[cpaas.id],
+        announced_at=datetime(2026, 3, 2, 10, tzinfo=PARIS),
+    )
+    lifecycle.suspend(
+        session, cpaas, cause=SuspensionCause.NON_PAYMENT, reason="impayé", on=date(2026, 3, 20)
+    )
+    maintenance.apply_due(session, datetime(2026, 3, 21, 22, 30, tzinfo=PARIS))
+    session.commit()
+    staff = auth(world.staff_key) | {"Accept-Language": "en"}
+    path = f"/api/v1/customers/{world.a.id}/contracts/{cpaas.id}/restore"
+    restored = client.post(path, headers=staff, json={"reason": "invoice paid"})
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["status"] == "suspended"
+    session.expire_all()
+    assert lifecycle.may_use(session, world.a.id, Service.CPAAS_VOICE).code == (
+        "suspended_maintenance"
+    )
+    again = client.post(path, headers=staff, json={"reason": "invoice paid"})
+    assert again.status_code == 409 and again.json()["code"] == "maintenance_in_progress"
+    assert "until 2026-03-22 04:00 (Paris time)" in again.json()["message"]

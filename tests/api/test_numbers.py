@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+from datetime import date, datetime
 
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from operateur.domain.calendar import PARIS
+from operateur.numbers import portability, rio
 from tests.api.conftest import World, auth
 
 
@@ -92,3 +97,59 @@ def test_classify_says_emergency(client: TestClient, world: World) -> None:
     )
     assert response.json()["kind"] == "emergency"
     assert response.json()["is_emergency"] is True
+
+
+# SPEC: VOX-14, VOX-15
+def test_a_ported_in_number_released_is_returned_and_listed_for_staff(
+    client: TestClient, world: World, session: Session
+) -> None:
+    # the donor operator's answer is checked against the application's clock, not the
+    # machine's: a porting day past by that clock is refused, one to come is accepted
+    app = client.app
+    base = f"/api/v1/customers/{world.a.id}/port-requests"
+    code = "02F123456" + rio.key("02", "F", "123456", "0140000070")
+    submitted = client.post(
+        base,
+        headers=auth(world.a.admin_key),
+        json={"number": "0140000070", "rio": code, "line_id": world.a.ids["line_id"],
+              "holder_name": "Client 1"},
+    ).json()  # fmt: skip
+    assert submitted["status"] == "submitted"
+    answer = f"{base}/{submitted['id']}/answer"
+    accept = {"accepted": True, "slot_start": "08:00", "slot_end": "12:00"}
+    app.state.clock = lambda: datetime(2030, 3, 4, 9, 0, tzinfo=PARIS)  # type: ignore[attr-defined]
+    refused = client.post(
+        answer, headers=auth(world.staff_key), json={**accept, "scheduled_on": "2030-03-01"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "scheduled_on"
+    assert "est passée" in refused.json()["detail"]
+    app.state.clock = lambda: datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)  # type: ignore[attr-defined]
+    answered = client.post(
+        answer, headers=auth(world.staff_key), json={**accept, "scheduled_on": "2026-03-10"}
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["status"] == "scheduled"
+
+    portability.activate_due(session, date(2026, 3, 10))  # the scheduler's job that day
+    session.commit()
+    ported = client.get(f"{base}/{submitted['id']}", headers=auth(world.a.admin_key)).json()
+    released = client.post(
+        f"/api/v1/customers/{world.a.id}/numbers/{ported['number_id']}/release",
+        headers=auth(world.staff_key),
+    )
+    assert released.status_code == 200, released.text
+    body = released.json()
+    assert (body["status"], body["customer_id"], body["quarantined_until"]) == (
+        "returned",
+        None,
+        None,
+    )
+    listed = client.get(
+        "/api/v1/numbers", params={"status": "returned"}, headers=auth(world.staff_key)
+    ).json()
+    assert [n["e164"] for n in listed] == ["+33140000070"]
+    free = client.get(
+        "/api/v1/numbers", params={"status": "free"}, headers=auth(world.staff_key)
+    ).json()
+    assert "+33140000070" not in {n["e164"] for n in free}

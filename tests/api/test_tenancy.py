@@ -147,6 +147,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "paid_on": "2026-01-05",
         "bank_reference": "x",
     },
+    ("POST", "/billing/refunds/transfers"): {"up_to": "2026-01-05"},
     ("POST", "/customers/{customer_id}/payments"): {
         "amount": "10.00",
         "method": "transfer",

@@ -83,6 +83,50 @@ def test_unlimited_plan_includes_calls_to_france_until_abused(
     ]
 
 
+# SPEC: BIL-15
+def test_after_an_abuse_the_flat_rate_does_not_come_back(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """[004 §7.1.2] "sans droit de retour à une offre Illimitée forfaitisée": the month after
+    the abuse is billed at metered prices too, without a second fee per line."""
+    usage.publish_deck(session, DECK, name="Telecom", offer_id="telecom")
+    abuser, contract = _mobile_customer(build, session, "abuser")
+    allowances.flag_unlimited_abuse(
+        session, contract, "2026-01", lines=2, evidence="fraud rule: 900 distinct numbers"
+    )
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-01")
+    line = contracts.list_lines(session, abuser)[0]
+    start = datetime(2026, 2, 10, 9, tzinfo=UTC)
+    usage.record_call(
+        session,
+        usage.CallData(
+            source="test",
+            call_id="abuser-february",
+            account=line.sip_username,
+            caller="+33199000001",
+            callee="+33140000000",
+            start=start,
+            answer=start,
+            end=start + timedelta(minutes=20),
+            disposition="ANSWERED",
+        ),
+    )
+    session.commit()
+    invoicing.run_period(session_factory, build.operator_id, "2026-02")
+    session.expire_all()
+    february = session.scalars(
+        select(Invoice).where(Invoice.customer_id == abuser, Invoice.period == "2026-02")
+    ).one()
+    usage_lines = [
+        (line.code, line.net_amount)
+        for line in february.lines
+        if line.code.startswith(("usage", "allowance", "unlimited"))
+    ]
+    # 20 min to France at 0.05 = 1.00, billed: no deduction, no second 200 € per line
+    assert usage_lines == [("usage.voice", Decimal("1.00"))]
+
+
 def test_finite_allowance_includes_its_minutes_at_the_average_price() -> None:
     pool = allowances.Pool(seconds=600, unlimited=False, prefixes=("33",))
     # 10 included minutes out of 40 covered minutes costing 2.00: a quarter, 0.50

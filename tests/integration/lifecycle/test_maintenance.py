@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,10 @@ from operateur.accounts import service as accounts
 from operateur.accounts.models import Customer
 from operateur.accounts.permissions import system_actor
 from operateur.accounts.schemas import ContactIn
-from operateur.catalog.terms import Service, SuspensionCause
+from operateur.billing import wallets
+from operateur.catalog.terms import PaymentMethod, Service, SuspensionCause
 from operateur.cli import app
-from operateur.contracts import lifecycle, maintenance
+from operateur.contracts import dunning, lifecycle, maintenance
 from operateur.contracts.models import (
     Contract,
     ContractStatus,
@@ -411,3 +413,250 @@ def test_a_cancel_racing_the_start_restores_what_the_start_suspended(
         assert window_after.status is MaintenanceStatus.CANCELLED
         assert contract_after.status is ContractStatus.ACTIVE
         assert lifecycle.open_suspensions(check, contract_id) == []
+
+
+def _causes(session: Session, contract: Contract) -> list[str]:
+    session.expire_all()
+    return sorted(s.cause for s in lifecycle.open_suspensions(session, contract.id))
+
+
+# SPEC: CTR-06
+def test_a_restore_for_another_cause_keeps_the_maintenance_suspension(
+    build: Builder,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    smtp_sink: SmtpSink,
+) -> None:
+    """[002 §13.1.5] the service is interrupted for the whole window: staff lifting a
+    non-payment suspension during it (the API and back-office restore) lift that one only."""
+    customer = _customer(build, session, "admin@cpaas.fr")
+    contract = build.contract(customer, "cpaas", date(2026, 1, 5), [])
+    _announce(
+        session,
+        [contract],
+        at(date(2026, 3, 2), 10),
+        at(date(2026, 3, 21), 22),
+        at(date(2026, 3, 22), 4),
+    )
+    lifecycle.suspend(
+        session,
+        contract,
+        cause=SuspensionCause.NON_PAYMENT,
+        reason="facture impayée",
+        on=date(2026, 3, 20),
+    )
+    session.commit()
+    scheduler.run_maintenance(session_factory, at(date(2026, 3, 21), 22))
+    session.expire_all()
+    lifecycle.restore(session, contract, reason="paiement reçu", on=date(2026, 3, 21))
+    session.commit()
+    assert _causes(session, contract) == [SuspensionCause.MAINTENANCE.value]
+    assert _status(session, contract) is ContractStatus.SUSPENDED
+    decision = lifecycle.may_use(session, customer.id, Service.CPAAS_VOICE)
+    assert decision.allowed is False and decision.code == "suspended_maintenance"
+    # only the window's end restores the service
+    with pytest.raises(Conflict) as held:
+        lifecycle.restore(session, contract, reason="encore", on=date(2026, 3, 21))
+    assert held.value.code == "maintenance_in_progress"
+    session.rollback()
+    scheduler.run_maintenance(session_factory, at(date(2026, 3, 22), 4))
+    assert _causes(session, contract) == []
+    assert _status(session, contract) is ContractStatus.ACTIVE
+    assert lifecycle.may_use(session, customer.id, Service.CPAAS_VOICE).allowed is True
+    deliver_due(session_factory)
+    told = smtp_sink.to("admin@cpaas.fr")
+    assert subjects(told) == [
+        f"Maintenance programmée — contrat {contract.reference}",
+        f"Suspension du contrat {contract.reference}",
+        f"Suspension du contrat {contract.reference}",
+        f"Levée d'une suspension — contrat {contract.reference}",
+        f"Rétablissement du contrat {contract.reference}",
+    ]
+    assert "défaut de paiement est levée le 21/03/2026" in body(told[3])
+    assert "jusqu'au 22/03/2026 à 04:00" in body(told[3])
+
+
+# SPEC: CTR-06, BIL-10
+def test_payment_during_the_window_lifts_its_suspension_the_end_restores(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """The dunning path: a prepaid balance topped up during the window lifts the depletion
+    suspension at once, but the service stays interrupted until the window's end."""
+    customer = build.customer(payment_method=PaymentMethod.PREPAID)
+    contract = build.contract(customer, "cpaas", date(2026, 1, 5), [])
+    wallets.open_wallet(session, customer.id)
+    _announce(
+        session,
+        [contract],
+        at(date(2026, 3, 2), 10),
+        at(date(2026, 3, 21), 22),
+        at(date(2026, 3, 22), 4),
+    )
+    assert dunning.run(session, date(2026, 3, 20)) == [f"prepaid_suspension:{contract.reference}"]
+    session.commit()
+    scheduler.run_maintenance(session_factory, at(date(2026, 3, 21), 22))
+    session.expire_all()
+    wallets.top_up(
+        session, customer.id, received=Decimal("20"), bank_fees=Decimal("0"), reference="T1"
+    )
+    dunning.run(session, date(2026, 3, 21))
+    session.commit()
+    assert _causes(session, contract) == [SuspensionCause.MAINTENANCE.value]
+    assert lifecycle.may_use(session, customer.id, Service.CPAAS_VOICE).allowed is False
+    scheduler.run_maintenance(session_factory, at(date(2026, 3, 22), 4))
+    assert _causes(session, contract) == []
+    assert lifecycle.may_use(session, customer.id, Service.CPAAS_VOICE).allowed is True
+
+
+# SPEC: CTR-06
+def test_end_of_maintenance_keeps_a_non_payment_suspension_made_during_it(
+    build: Builder, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    customer = build.customer()
+    contract = build.contract(customer, "cpaas", date(2026, 1, 5), [])
+    _announce(
+        session,
+        [contract],
+        at(date(2026, 3, 2), 10),
+        at(date(2026, 3, 21), 22),
+        at(date(2026, 3, 22), 4),
+    )
+    session.commit()
+    scheduler.run_maintenance(session_factory, at(date(2026, 3, 21), 22))
+    session.expire_all()
+    lifecycle.suspend(
+        session,
+        contract,
+        cause=SuspensionCause.NON_PAYMENT,
+        reason="facture impayée",
+        on=date(2026, 3, 22),
+    )
+    session.commit()
+    scheduler.run_maintenance(session_factory, at(date(2026, 3, 22), 4))
+    assert _causes(session, contract) == [SuspensionCause.NON_PAYMENT.value]
+    assert _status(session, contract) is ContractStatus.SUSPENDED
+    decision = lifecycle.may_use(session, customer.id, Service.CPAAS_VOICE)
+    assert decision.allowed is False and decision.code == "suspended_non_payment"
+
+
+def _clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """The scheduler's clock (the real time a replayed day is run at)."""
+    monkeypatch.setattr(scheduler, "utcnow", lambda: moment)
+
+
+# SPEC: CTR-06
+def test_run_once_applies_the_windows_of_its_day_once(
+    build: Builder,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    smtp_sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``scheduler run-once --as-of`` (and the catch-up) apply the windows started or ended
+    by the end of the day, once, never ahead of the clock."""
+    customer = _customer(build, session, "admin@cpaas.fr")
+    contract = build.contract(customer, "cpaas", date(2026, 1, 5), [])
+    window = _announce(
+        session,
+        [contract],
+        at(date(2026, 3, 2), 10),
+        at(date(2026, 3, 21), 22),
+        at(date(2026, 3, 22), 4),
+    )
+    session.commit()
+    # Saturday 10:00: running the next day ahead cuts no service before the window's hour
+    _clock(monkeypatch, at(date(2026, 3, 21), 10))
+    assert not [n for n in scheduler.run_once(session_factory, date(2026, 3, 22)) if "maint" in n]
+    assert _status(session, contract) is ContractStatus.ACTIVE
+    # at 23:00 the day's run (a tick, or a replay) starts it
+    _clock(monkeypatch, at(date(2026, 3, 21), 23))
+    assert f"maintenance_started:{window.id}" in scheduler.run_once(
+        session_factory, date(2026, 3, 21)
+    )
+    assert lifecycle.may_use(session, customer.id, Service.CPAAS_VOICE).allowed is False
+    # the scheduler was down at 04:00; staff replay the 22nd later that morning
+    _clock(monkeypatch, at(date(2026, 3, 22), 9))
+    assert scheduler.run_once(session_factory, date(2026, 3, 22)) == [
+        f"maintenance_done:{window.id}"
+    ]
+    assert scheduler.run_once(session_factory, date(2026, 3, 22)) == []
+    assert _status(session, contract) is ContractStatus.ACTIVE
+    assert _window_status(session, window.id) is MaintenanceStatus.DONE
+    assert lifecycle.may_use(session, customer.id, Service.CPAAS_VOICE).allowed is True
+    (suspension,) = session.scalars(select(Suspension).where(Suspension.contract_id == contract.id))
+    assert (suspension.starts_on, suspension.lifted_on) == (date(2026, 3, 21), date(2026, 3, 22))
+    deliver_due(session_factory)
+    assert subjects(smtp_sink.to("admin@cpaas.fr")) == [
+        f"Maintenance programmée — contrat {contract.reference}",
+        f"Suspension du contrat {contract.reference}",
+        f"Rétablissement du contrat {contract.reference}",
+    ]
+
+
+# SPEC: CTR-06
+def test_a_day_replayed_after_its_window_closes_it_without_suspending(
+    build: Builder,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A window that passed while the scheduler was down: replaying its days closes it and
+    suspends nobody after the fact."""
+    customer = build.customer()
+    contract = build.contract(customer, "cpaas", date(2026, 1, 5), [])
+    window = _announce(
+        session,
+        [contract],
+        at(date(2026, 3, 2), 10),
+        at(date(2026, 3, 21), 22),
+        at(date(2026, 3, 22), 4),
+    )
+    session.commit()
+    _clock(monkeypatch, at(date(2026, 3, 23), 9))
+    assert f"maintenance_done:{window.id}" in scheduler.run_once(session_factory, date(2026, 3, 21))
+    assert not [n for n in scheduler.run_once(session_factory, date(2026, 3, 22)) if "maint" in n]
+    assert _window_status(session, window.id) is MaintenanceStatus.DONE
+    assert _status(session, contract) is ContractStatus.ACTIVE
+    assert (
+        session.scalars(select(Suspension).where(Suspension.contract_id == contract.id)).all() == []
+    )
+
+
+@pytest.fixture
+def cli_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """A cpaas contract in the CLI's database with a window started on Saturday 21 March
+    22:00 (until Sunday 04:00), as the live scheduler left it before going down."""
+    with cli_database(tmp_path, monkeypatch) as build:
+        contract = build.contract(build.customer(), "cpaas", date(2026, 1, 5), [])
+        window = _announce(
+            build.session,
+            [contract],
+            at(date(2026, 3, 2), 10),
+            at(date(2026, 3, 21), 22),
+            at(date(2026, 3, 22), 4),
+        )
+        maintenance.apply_due(build.session, at(date(2026, 3, 21), 22))
+        return contract.id, window.id
+
+
+# SPEC: CTR-06
+def test_cli_run_once_after_the_window_restores_the_service_once(
+    cli_window: tuple[int, int],
+) -> None:
+    contract_id, window_id = cli_window
+    runner = CliRunner()
+
+    def status() -> str:
+        shown = runner.invoke(app, ["contracts", "show", str(contract_id), "--json"])
+        return str(json.loads(shown.output)["status"])
+
+    assert status() == "suspended"
+    done = runner.invoke(app, ["scheduler", "run-once", "--as-of", "2026-03-22", "--json"])
+    assert done.exit_code == 0, done.output
+    assert f"maintenance_done:{window_id}" in json.loads(done.output)["executed"]
+    assert status() == "active"
+    listed = runner.invoke(app, ["contracts", "maintenance-list"])
+    assert listed.output.startswith(f"{window_id}\tdone")
+    again = runner.invoke(app, ["scheduler", "run-once", "--as-of", "2026-03-22", "--json"])
+    assert json.loads(again.output)["executed"] == []
+    assert status() == "active"

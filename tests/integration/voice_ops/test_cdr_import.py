@@ -266,3 +266,35 @@ def test_import_cdr_command(demo: Path) -> None:
         app, ["billing", "import-cdr", "--format", "asterisk", str(master), "--timezone", "Mars"]
     )
     assert bad_zone.exit_code == 1 and "timezone" in bad_zone.output
+
+
+# SPEC: BIL-09
+def test_a_value_too_long_to_store_is_a_bad_row_not_a_failed_import(
+    setup: Setup, session: Session
+) -> None:
+    """A Call-ID or an account code longer than the usage record keeps (SIP does not bound
+    them) is reported on its line; the other calls of the file are imported."""
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [])
+    setup.line(contract, "alice")
+    long_id = "x" * 200 + "@pbx.example"
+    acc = (
+        "method,from_tag,to_tag,callid,sip_code,sip_reason,time,src_user,dst_user\n"
+        f"INVITE,ft1,,{long_id},486,Busy Here,2026-03-02 10:30:00,alice,0612345678\n"
+        "INVITE,ft2,,k-ok,486,Busy Here,2026-03-02 10:31:00,alice,0612345678\n"
+    )
+    report = import_cdrs(session, acc, CdrFormat.KAMAILIO_ACC)
+    assert report.stored == 1
+    assert [(bad.line, bad.field, bad.reason) for bad in report.rejected] == [
+        (2, "callid", "too_long")
+    ]
+    assert list(_records(session, "kamailio")) == ["k-ok"]
+    master = MASTER_CSV.splitlines(keepends=True)
+    long_account = master[1].replace('"",', f'"{"a" * 70}",', 1)  # line 2's empty accountcode
+    report = import_cdrs(session, master[0] + long_account, CdrFormat.ASTERISK)
+    assert report.stored == 1
+    assert [(bad.line, bad.field, bad.reason) for bad in report.rejected] == [
+        (2, "accountcode", "too_long")
+    ]
+    assert "too long" in report.rejected[0].describe("en")
+    assert "trop long" in report.rejected[0].describe("fr")

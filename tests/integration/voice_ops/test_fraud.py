@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from operateur.billing.models import Invoice, PendingCharge, UnlimitedPlanAbuse
 from operateur.catalog.terms import Service
 from operateur.contracts import lifecycle
 from operateur.contracts.models import ContractStatus, LineKind, SuspensionScope
+from operateur.errors import Conflict
 from operateur.fraud import service as fraud
 from operateur.fraud.models import AlertKind, AlertStatus, FraudAlert
 from operateur.notifications.models import OutboxMessage
@@ -171,3 +173,49 @@ def test_burst_abroad_restricts_international_calls_and_voids_the_unlimited_plan
     assert invoice is not None
     fee = [line for line in invoice.lines if line.code == "unlimited_abuse"]
     assert [(f.quantity, f.net_amount) for f in fee] == [(Decimal("1"), Decimal("200.00"))]
+
+
+# SPEC: VOX-06, BIL-13
+def test_an_open_out_of_plan_alert_does_not_keep_a_fraud_restriction(
+    setup: Setup, session: Session
+) -> None:
+    """A BIL-13 alert only invoices early: it restricts nothing, so it cannot hold the VOX-06
+    restriction once staff resolve the alert that imposed it."""
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [("centrex.line", 1)])
+    line = setup.line(contract, "export")
+    # out of plan above the threshold (as above): 16 calls of 119 minutes to the UK, and one
+    # call longer than 120 minutes
+    for n in range(16):
+        setup.call(line, f"uk{n}", f"+4420700000{n:02d}", MARCH + timedelta(hours=3 * n), 119 * 60)
+    setup.call(line, "long", "+33140000002", MARCH + timedelta(days=3), 121 * 60)
+    found = {a.kind: a for a in fraud.run(session, date(2026, 3, 6))}
+    assert set(found) == {AlertKind.OUT_OF_PLAN, AlertKind.LONG_CALLS}
+    assert [s.cause for s in lifecycle.open_suspensions(session, contract.id)] == ["fraud"]
+    fraud.resolve(
+        session, found[AlertKind.LONG_CALLS], by="analyst", resolution="checked",
+        lift_restriction=True,
+    )  # fmt: skip
+    assert contract.status is ContractStatus.ACTIVE
+    assert lifecycle.open_suspensions(session, contract.id) == []
+    assert found[AlertKind.OUT_OF_PLAN].status is AlertStatus.OPEN
+
+
+# SPEC: VOX-06
+def test_a_restriction_stays_while_another_alert_that_restricted_is_open(
+    setup: Setup, session: Session
+) -> None:
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [("centrex.line", 2)])
+    first_line = setup.line(contract, "one")
+    second_line = setup.line(contract, "two")
+    setup.call(first_line, "l1", "+33140000001", MARCH, 121 * 60)
+    setup.call(second_line, "l2", "+33140000002", MARCH, 121 * 60)
+    first, second = fraud.run(session, date(2026, 3, 3))
+    assert {first.line_id, second.line_id} == {first_line.id, second_line.id}
+    with pytest.raises(Conflict):
+        fraud.resolve(session, first, by="analyst", resolution="ok", lift_restriction=True)
+    assert len(lifecycle.open_suspensions(session, contract.id)) == 1
+    # (the API rolls the refused request back; here the first alert stays closed)
+    fraud.resolve(session, second, by="analyst", resolution="ok", lift_restriction=True)
+    assert lifecycle.open_suspensions(session, contract.id) == []

@@ -18,6 +18,7 @@ from operateur.accounts.models import Customer
 from operateur.accounts.permissions import system_actor
 from operateur.cli import app
 from operateur.contracts import lifecycle
+from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, LineStatus, Subscription
 from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
@@ -299,6 +300,114 @@ def test_numbers_stay_while_the_customer_keeps_another_contract(
     lifecycle.terminate(session, kept, on=date(2026, 4, 30), reason="customer's notice")
     assert numbers.release_ended_contracts(session, date(2026, 5, 1), 90) == 2
     assert numbers.list_customer_numbers(session, customer.id) == []
+
+
+# SPEC: VOX-14
+@pytest.mark.parametrize(("other_state", "taken_back"), [("draft", True), ("signed", False)])
+def test_a_draft_contract_holds_no_numbers(
+    setup: Setup, session: Session, other_state: str, taken_back: bool
+) -> None:
+    """A draft (never signed, no service provided) does not keep the customer's numbers once
+    its real contract is over; a signed contract, about to be served, does."""
+    customer = _customer(setup.build, session)
+    ended = setup.build.contract(customer, "centrex", date(2026, 1, 5), [("centrex.line", 1)])
+    other = contracts.create_contract(session, customer, "centrex", {})
+    if other_state == "signed":
+        contracts.sign(session, other, "Signataire", datetime(2026, 3, 2, 9, tzinfo=PARIS))
+    assert other.status.value == other_state
+    numbers.add_to_stock(session, ["+33199000811"], NumberTier.STANDARD)
+    loose = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=None
+    )
+    lifecycle.terminate(session, ended, on=date(2026, 3, 31), reason="customer's notice")
+    assert numbers.release_ended_contracts(session, date(2026, 4, 1), 90) == int(taken_back)
+    if taken_back:
+        assert loose.status is NumberStatus.QUARANTINED and loose.customer_id is None
+        assert numbers.list_customer_numbers(session, customer.id) == []
+    else:
+        assert loose.status is NumberStatus.ASSIGNED and loose.customer_id == customer.id
+        assert numbers.numbers_of_contract(session, ended) == []
+
+
+# SPEC: VOX-14, VOX-15
+def test_a_ported_in_number_goes_back_to_its_range_holder_never_to_our_stock(
+    setup: Setup, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # VOX-14 [002 §6.5] a number is never owned by the customer: when the service on a number
+    # brought by portability ends, the number is returned to the operator its range is
+    # allocated to ("restitution à l'opérateur attributaire"), not reassigned by us
+    customer = _customer(setup.build, session)
+    contract = setup.build.contract(customer, "cpaas", TODAY, [])
+    line = setup.line(contract, f"ret{customer.id}")
+    numbers.add_to_stock(session, ["+33199000821"], NumberTier.STANDARD)
+    ours = numbers.assign_random(
+        session, customer, kind="geographic", tier=NumberTier.STANDARD, line_id=line.id
+    )
+    request = portability.request_port_in(
+        session, customer, number="+33140000060", rio_code=_rio_for("+33140000060"),
+        line_id=line.id, holder_name="Boulangerie",
+    )  # fmt: skip
+    portability.record_donor_answer(
+        session, request, accepted=True, scheduled_on=date(2026, 3, 10),
+        slot_start=time(8, 0), slot_end=time(12, 0), now=BEFORE,
+    )  # fmt: skip
+    assert portability.activate_due(session, date(2026, 3, 10)) == [request]
+    ported = session.get(PhoneNumber, request.number_id)
+    assert ported is not None
+    assert (ported.status, ported.customer_id) == (NumberStatus.ASSIGNED, customer.id)
+    lifecycle.terminate(session, contract, on=date(2026, 3, 31), reason="customer's notice")
+
+    assert numbers.release_ended_contracts(session, date(2026, 4, 1), 90) == 2
+    assert (ours.status, ported.status) == (NumberStatus.QUARANTINED, NumberStatus.RETURNED)
+    assert (ported.customer_id, ported.line_id, ported.quarantined_until) == (None, None, None)
+    # its monthly fee ends as for any number taken back
+    assert [f.ended_on for f in numbers.fees_of(session, ported.id)] == [
+        utcnow().astimezone(PARIS).date()
+    ]
+    assert numbers.list_customer_numbers(session, customer.id) == []
+    # staff see it among the returned numbers, never in the free stock
+    assert numbers.list_stock(session, status=NumberStatus.RETURNED) == [ported]
+
+    # after the quarantine our own number is free again; the ported one stays returned
+    later = utcnow() + timedelta(days=91)
+    monkeypatch.setattr(numbers, "utcnow", lambda: later)
+    assert numbers.free_quarantined(session) == 1
+    assert ours.status is NumberStatus.FREE
+    assert ported.status is NumberStatus.RETURNED
+    free = numbers.list_stock(session, status=NumberStatus.FREE, kind="geographic")
+    assert ported not in free and ours in free
+    other = _customer(setup.build, session)
+    other_contract = setup.build.contract(other, "centrex", TODAY, [("centrex.line", 1)])
+    other_line = setup.line(other_contract, f"ret-other{other.id}")
+    taken = numbers.assign_random(
+        session, other, kind="geographic", tier=NumberTier.STANDARD, line_id=other_line.id
+    )
+    assert taken.id == ours.id
+    with pytest.raises(Conflict) as none_free:  # the returned number is not ours to give
+        numbers.assign_random(
+            session, other, kind="geographic", tier=NumberTier.STANDARD, line_id=other_line.id
+        )
+    assert none_free.value.code == "no_free_number"
+    assert ported.status is NumberStatus.RETURNED and ported.customer_id is None
+
+    # no longer ours, the number may come back by a new port, of another customer
+    again = portability.request_port_in(
+        session, other, number="+33140000060", rio_code=_rio_for("+33140000060"),
+        line_id=other_line.id, holder_name="Dupont",
+    )  # fmt: skip
+    assert again.status is PortStatus.SUBMITTED
+    portability.record_donor_answer(
+        session, again, accepted=True, scheduled_on=date(2026, 7, 6),
+        slot_start=time(8, 0), slot_end=time(12, 0), now=BEFORE,
+    )  # fmt: skip
+    assert portability.activate_due(session, date(2026, 7, 6)) == [again]
+    back = session.get(PhoneNumber, again.number_id)
+    assert back is ported
+    assert (back.status, back.customer_id, back.line_id) == (
+        NumberStatus.ASSIGNED,
+        other.id,
+        other_line.id,
+    )
 
 
 def _portable_customer(setup: Setup, session: Session) -> tuple[Customer, int]:

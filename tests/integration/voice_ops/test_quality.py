@@ -246,3 +246,129 @@ def test_a_report_is_recorded_once_and_the_penalty_table_comes_from_the_terms(
         "unauthorised_cli": Decimal("2000.00"),
         "support_ticket": Decimal("100.00"),
     }
+
+
+def _answered(setup: Setup, line: Line, call_id: str, start: datetime, seconds: float) -> None:
+    """A call answered at once and lasting exactly ``seconds`` (fractions kept, as a switch
+    reports them)."""
+    usage.record_call(
+        setup.session,
+        usage.CallData(
+            source="test",
+            call_id=call_id,
+            account=line.sip_username,
+            caller="+33199000001",
+            callee="+33140000001",
+            start=start,
+            answer=start,
+            end=start + timedelta(seconds=seconds),
+            disposition="ANSWERED",
+        ),
+    )
+
+
+# SPEC: VOX-08
+def test_short_calls_and_acd_use_the_exact_answered_duration(
+    setup: Setup, session: Session
+) -> None:
+    """[002 §26.3.1] "appels dont la durée répondue est inférieure à 8 secondes": a call
+    answered 7.4 s is short, though its billed duration rounds up to 8 s; and an hour whose
+    calls last 14.6 s has an ACD below 15 s [002 §26.2.1]."""
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "cpaas", date(2026, 1, 1), [])
+    line = setup.line(contract, "api", LineKind.TRUNK)
+    # 10:xx: four calls of 30 s and one of 7.4 s -> 1 short call of 5 answered, 20 %
+    for n in range(4):
+        _answered(setup, line, f"s{n}", _at(10, n * 10), 30)
+    _answered(setup, line, "s4", _at(10, 45), 7.4)
+    # 12:xx: three calls of 14.6 s each -> ACD 14.6 s
+    for n in range(3):
+        _answered(setup, line, f"d{n}", _at(12, n * 10), 14.6)
+    [found] = quality.customer_quality(session, customer.id, _at(0, 0), _at(23, 59))
+    ten, twelve = found.windows
+    assert ten.short_calls == 1 and ten.short_call_ratio_sliding == Decimal("20.00")
+    assert [b.kpi for b in ten.breaches] == ["short_calls"]
+    assert twelve.acd == Decimal("14.60")
+    assert [b.kpi for b in twelve.breaches] == ["acd"]
+    assert twelve.penalty == Decimal("0.06")  # 3 calls x 0.02
+
+
+# SPEC: VOX-08
+def test_a_ratio_equal_to_the_target_is_not_above_or_below_it(
+    setup: Setup, session: Session
+) -> None:
+    """[002 §26.1.1] ASR "supérieure à 60 %", [002 §26.2.1] ACD "supérieure à 15 secondes",
+    [002 §26.3.1] short calls "inférieur à 10 %": a value equal to the target misses it."""
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "cpaas", date(2026, 1, 1), [])
+    line = setup.line(contract, "api", LineKind.TRUNK)
+    # 10:xx: 5 attempts, 3 answered (40 s each): ASR exactly 60 %
+    for n in range(3):
+        setup.call(line, f"a{n}", "+33140000001", _at(10, n), 40, ring=0)
+    for n in range(2):
+        setup.call(line, f"u{n}", "+33140000001", _at(10, 10 + n), None)
+    # 12:xx: 2 answered calls of 15 s: ACD exactly 15 s
+    for n in range(2):
+        setup.call(line, f"c{n}", "+33140000001", _at(12, n), 15, ring=0)
+    # 14:xx: 10 answered calls, one of 5 s: short calls exactly 10 %
+    for n in range(9):
+        setup.call(line, f"l{n}", "+33140000001", _at(14, n), 30, ring=0)
+    setup.call(line, "s0", "+33140000001", _at(14, 30), 5, ring=0)
+    [found] = quality.customer_quality(session, customer.id, _at(0, 0), _at(23, 59))
+    ten, twelve, fourteen = found.windows
+    assert ten.asr == Decimal("60.00") and [b.kpi for b in ten.breaches] == ["asr"]
+    assert ten.penalty == Decimal("0.10")  # 5 attempts x 0.02
+    assert twelve.acd == Decimal("15.00") and [b.kpi for b in twelve.breaches] == ["acd"]
+    assert fourteen.short_call_ratio_sliding == Decimal("10.00")
+    assert [b.kpi for b in fourteen.breaches] == ["short_calls"]
+
+
+# SPEC: VOX-16
+def test_the_48h_notice_runs_from_when_the_customer_is_notified(
+    build: Builder, session: Session
+) -> None:
+    """[000 §4.4] "notifiant ... avec un préavis de quarante-huit heures ... avant de suspendre":
+    a scheduler catching up on days it missed notifies today; the suspension days it replays
+    next must not suspend before 48 h have passed since that notice."""
+    x, x_number = _special_customer(build, session, "crm-voip", 5)
+    y, _ = _special_customer(build, session, "crm-voip", 6)
+    _reports(session, x, x_number, 1, 2)
+    _reports(session, x, x_number, 2, 2)
+    before = datetime.now(UTC)
+    reports.monthly_evaluation(session, date(2026, 3, 1))  # the 1 March run, replayed late
+    [notice] = reports.list_notices(session, x.customer_id)
+    assert notice.notified_at >= before
+    assert notice.suspend_at == notice.notified_at + timedelta(hours=48)
+    reports.daily_suspensions(session, date(2026, 3, 3))  # replayed too: not 48 h yet
+    assert notice.status is NoticeStatus.NOTIFIED
+    assert lifecycle.open_suspensions(session, x.id) == []
+    assert reports.suspend_due(session, notice.suspend_at) == [notice]
+    assert x.status is ContractStatus.SUSPENDED and y.status is ContractStatus.ACTIVE
+
+
+# SPEC: VOX-16
+def test_abnormal_reports_count_platform_tickets_across_the_new_year(
+    build: Builder, session: Session
+) -> None:
+    """[000 §4.4] counts "signalements ... recueillis sur les plateformes « infosva.org » et
+    « 33700 »" over two consecutive months (December then January here); consumer complaints
+    handled by the operator are another penalty of [002 §27], not platform reports."""
+    x, x_number = _special_customer(build, session, "crm-voip", 7)
+    y, y_number = _special_customer(build, session, "crm-voip", 8)
+    _special_customer(build, session, "crm-voip", 9)
+    for month in (date(2025, 12, 5), date(2026, 1, 5)):
+        reports.record_report(
+            session, x.customer_id, number=x_number, kind=ReportKind.REPORT_33700,
+            reference=f"33700-{month}", received_on=month,
+        )  # fmt: skip
+        for n in range(3):
+            reports.record_report(
+                session, y.customer_id, number=y_number, kind=ReportKind.CONSUMER_COMPLAINT,
+                reference=f"PC-{month}-{n}", received_on=month,
+            )  # fmt: skip
+    [notice] = reports.evaluate(session, "2026-01", datetime(2026, 2, 1, 9, 0, tzinfo=UTC))
+    assert notice.contract_id == x.id
+    assert notice.evidence == [
+        {"month": "2025-12", "reports": 1, "average": "0.33"},
+        {"month": "2026-01", "reports": 1, "average": "0.33"},
+    ]

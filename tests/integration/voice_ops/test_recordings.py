@@ -139,3 +139,59 @@ def test_recordings_deleted_60_days_after_the_contract_ends(
     assert contract.status is ContractStatus.PURGED
     assert session.get(CallRecording, recording.id) is None
     assert not (tmp_path / recording.path).exists()
+
+
+# SPEC: VOX-12
+def test_the_export_holds_every_recording_under_its_own_plain_name(
+    setup: Setup, session: Session, tmp_path: Path
+) -> None:
+    """Two recordings of one call (two legs, a re-encoded file) are two files of the export,
+    and a Call-ID with slashes does not become a path outside the archive's folder."""
+    customer, _, line = _agent(setup)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    setup.call(line, "r1", "+33140000001", start, 60)
+    setup.call(line, "../../etc/r2", "+33140000002", start, 60)
+    for data, call_id in ((WAV + b"a", "r1"), (WAV + b"b", "r1"), (WAV + b"c", "../../etc/r2")):
+        recordings.attach(
+            session, customer.id, call_id=call_id, data=data, content_type="audio/wav",
+            data_dir=tmp_path, max_bytes=1000,
+        )  # fmt: skip
+    archive = io.BytesIO()
+    assert recordings.export(session, customer.id, archive, tmp_path) == 3
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        manifest = list(csv.DictReader(io.StringIO(zipped.read("manifest.csv").decode())))
+        contents = sorted(zipped.read(row["file"]) for row in manifest)
+    assert len(names) == len(set(names)) == 4  # three recordings and the manifest
+    assert all("/" not in name and "\\" not in name for name in names)
+    assert contents == [WAV + b"a", WAV + b"b", WAV + b"c"]
+
+
+# SPEC: VOX-12
+def test_a_lost_file_does_not_stop_the_export_of_the_others(
+    setup: Setup, session: Session, tmp_path: Path
+) -> None:
+    """[000 §7.5] customers export their recordings; one file lost by the storage is listed as
+    missing in the manifest and the others are still exported."""
+    customer, _, line = _agent(setup)
+    setup.call(line, "r1", "+33140000001", datetime(2026, 3, 2, 9, 0, tzinfo=UTC), 60)
+    setup.call(line, "r2", "+33140000002", datetime(2026, 3, 2, 9, 5, tzinfo=UTC), 60)
+    attached = []
+    for call_id in ("r1", "r2"):
+        recording = recordings.attach(
+            session, customer.id, call_id=call_id, data=WAV + call_id.encode(),
+            content_type="audio/wav", data_dir=tmp_path, max_bytes=1000,
+        )  # fmt: skip
+        attached.append(recording)
+    lost, kept = attached
+    (tmp_path / lost.path).unlink()
+    archive = io.BytesIO()
+    assert recordings.export(session, customer.id, archive, tmp_path) == 1
+    with zipfile.ZipFile(archive) as zipped:
+        manifest = list(csv.DictReader(io.StringIO(zipped.read("manifest.csv").decode())))
+        assert [(r["call_id"], r["file"], r["status"]) for r in manifest] == [
+            ("r1", "", "missing"),
+            ("r2", "20260302-100500-r2.wav", "ok"),
+        ]
+        assert zipped.read("20260302-100500-r2.wav") == WAV + b"r2"
+    assert kept.sha256 == manifest[1]["sha256"]
