@@ -10,7 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from operateur.billing.models import Invoice
+from operateur.accounts.audit import set_actor
+from operateur.accounts.permissions import system_actor
+from operateur.billing import payments
+from operateur.billing.models import Invoice, Payment
 from operateur.cli import app
 from operateur.db import make_engine
 
@@ -31,6 +34,20 @@ def _invoice_numbers(demo: Path, period: str) -> set[str]:
     try:
         with Session(engine) as session:
             return set(session.scalars(select(Invoice.number).where(Invoice.period == period)))
+    finally:
+        engine.dispose()
+
+
+def _reverse_demo_payments(demo: Path) -> None:
+    """The demo customers pay on their due dates; here their payments come back unpaid (a
+    rejected direct debit), so their invoices are late whatever day the test runs."""
+    engine = make_engine(f"sqlite:///{demo / 'var' / 'operateur.db'}")
+    try:
+        with Session(engine) as session:
+            set_actor(session, system_actor("test"))
+            for payment in session.scalars(select(Payment)).all():
+                payments.reverse_payment(session, payment)
+            session.commit()
     finally:
         engine.dispose()
 
@@ -71,6 +88,7 @@ def test_publish_deck_import_usage_and_run_the_month(demo: Path) -> None:
     assert again["issued"] == [] and again["skipped"] == 12
     # Centrex and telecom penalties use the legal rate of the half-year: until the operator
     # records the 2026-S2 rate, the command says exactly what is missing.
+    _reverse_demo_payments(demo)
     missing = runner.invoke(app, ["billing", "penalties", "--as-of", "2026-12-31"])
     assert missing.exit_code == 1 and "2026-S2" in missing.output
     added = runner.invoke(
