@@ -243,23 +243,25 @@ def contract_schedule(contract: Contract, as_of: date) -> Schedule | None:
     return None if start is None else schedule(terms, start, as_of)
 
 
+def _served_terms(session: Session, customer_id: int) -> list[ContractTerms]:
+    """The terms of the customer's served contracts (``SERVED``)."""
+    return [
+        terms_of(c)
+        for c in session.scalars(
+            select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(SERVED))
+        )
+    ]
+
+
 def single_session_required(session: Session, customer_id: int) -> bool:
     """SEC-01: one connection at a time per identifier when any served contract says so."""
-    contracts = session.scalars(
-        select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(SERVED))
-    )
-    return any(terms_of(c).security.single_session for c in contracts)
+    return any(terms.security.single_session for terms in _served_terms(session, customer_id))
 
 
 def max_admin_accounts(session: Session, customer_id: int) -> int | None:
     """SEC-01 [003 §4]: how many administrator accounts the customer may have — the largest
     number its served contracts allow; None: as many as needed (a contract saying so, or none)."""
-    limits = [
-        terms_of(c).security.max_admin_accounts
-        for c in session.scalars(
-            select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(SERVED))
-        )
-    ]
+    limits = [terms.security.max_admin_accounts for terms in _served_terms(session, customer_id)]
     if not limits or None in limits:
         return None
     return max(limit for limit in limits if limit is not None)

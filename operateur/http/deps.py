@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Annotated
 
 import anyio.to_thread
@@ -13,6 +14,7 @@ from operateur.accounts import service as accounts
 from operateur.accounts.audit import set_actor
 from operateur.accounts.models import Customer
 from operateur.accounts.permissions import Actor, Permission
+from operateur.db import utcnow
 from operateur.errors import Forbidden, NotFound, Unauthenticated
 from operateur.i18n import Lang, Text, pick_lang
 
@@ -156,3 +158,9 @@ class Require:
 def require(permission: Permission) -> object:
     """``actor: Annotated[Actor, require(Permission.X)]`` in a route signature."""
     return Depends(Require(permission))
+
+
+def request_now(request: Request) -> datetime:
+    """The current time, or the application's clock when one is set (tests, demos)."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else utcnow()

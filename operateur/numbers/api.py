@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, status
 from operateur.accounts import service as accounts
 from operateur.accounts.permissions import Actor, Permission
 from operateur.config import Settings
-from operateur.http.deps import LangDep, SessionDep, require
+from operateur.http.deps import LangDep, SessionDep, request_now, require
 from operateur.numbers import directory, portability, rio
 from operateur.numbers import service as numbers
 from operateur.numbers.models import NumberStatus, NumberTier, PortRequest
@@ -29,7 +29,6 @@ from operateur.numbers.schemas import (
     PublicNumberOut,
     RioCheckOut,
 )
-from operateur.support.api import request_now
 
 router = APIRouter(tags=["numbers"])
 public_router = APIRouter(tags=["public"])

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from operateur.accounts.audit import set_actor
 from operateur.accounts.permissions import Actor
-from operateur.db import utcnow
 from operateur.domain.calendar import PARIS
 from operateur.errors import InvalidInput, OperateurError
+from operateur.http.deps import request_now
 from operateur.i18n import Text
 from operateur.portal.render import redirect
 from operateur.portal.security import check_csrf, page_lang
@@ -31,8 +31,7 @@ def portal_router() -> APIRouter:
 
 def now(request: Request) -> datetime:
     """The current time, or the application's clock when one is set (tests)."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock is not None else utcnow()
+    return request_now(request)
 
 
 def today(request: Request) -> date:

@@ -147,26 +147,22 @@ def hourly(attempts: Sequence[Attempt], terms: QualityThresholds) -> list[Window
                 Breach("asr", asr, terms.asr_min_percent, calls, calls * terms.asr_penalty_per_call)
             )
         # VOX-08 [002 §26.2.1] "supérieure à 15 secondes"
-        if acd_exact is not None and acd is not None and acd_exact <= terms.acd_min_seconds:
+        if acd_exact is not None and acd_exact <= terms.acd_min_seconds:
             breaches.append(
                 Breach(
                     "acd",
-                    acd,
+                    _shown(acd_exact),
                     Decimal(terms.acd_min_seconds),
                     calls,
                     calls * terms.acd_penalty_per_call,
                 )
             )
         # VOX-08 [002 §26.3.1] "à un taux inférieur à 10 %"
-        if (
-            sliding_exact is not None
-            and sliding is not None
-            and sliding_exact >= terms.short_call_max_percent
-        ):
+        if sliding_exact is not None and sliding_exact >= terms.short_call_max_percent:
             breaches.append(
                 Breach(
                     "short_calls",
-                    sliding,
+                    _shown(sliding_exact),
                     terms.short_call_max_percent,
                     calls,
                     calls * terms.short_call_penalty_per_call,

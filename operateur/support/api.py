@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 from operateur.accounts.permissions import Actor, Permission
 from operateur.config import Settings
 from operateur.contracts import service as contracts
-from operateur.db import utcnow
-from operateur.http.deps import SessionDep, require
+from operateur.http.deps import SessionDep, request_now, require
 from operateur.support import service as support
 from operateur.support.models import Ticket, TicketAttachment, TicketStatus
 from operateur.support.schemas import (
@@ -40,12 +39,6 @@ Answerer = Annotated[Actor, require(Permission.TICKETS_ANSWER)]
 SAFE_TYPES = frozenset(
     {"application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain", "text/csv"}
 )
-
-
-def request_now(request: Request) -> datetime:
-    """The current time, or the application's clock when one is set (tests)."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock is not None else utcnow()
 
 
 def detail_out(session: Session, ticket: Ticket, now: datetime) -> TicketDetailOut:
