@@ -22,6 +22,7 @@ from operateur.billing.models import Dispute
 from operateur.billing.schemas import (
     DisputeIn,
     DisputeOut,
+    IgnoredReturnOut,
     InvoiceDetailOut,
     InvoiceOut,
     LatePenaltyOut,
@@ -30,6 +31,7 @@ from operateur.billing.schemas import (
     PenaltiesIn,
     RefundOut,
     RefundPaidIn,
+    RefundReturnsOut,
     RefundTransferIn,
     RefundTransferOut,
     ResolveIn,
@@ -42,7 +44,7 @@ from operateur.billing.schemas import (
 from operateur.config import Settings
 from operateur.db import utcnow
 from operateur.errors import InvalidInput
-from operateur.http.deps import LangDep, SessionDep, require
+from operateur.http.deps import LangDep, SessionDep, request_now, require
 from operateur.i18n import Text
 
 router = APIRouter(tags=["billing"])
@@ -280,6 +282,35 @@ def refund_transfer_file(batch_id: str, actor: Writer, session: SessionDep) -> R
         result.xml,
         media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{batch_id}.xml"'},
+    )
+
+
+@router.post(
+    "/billing/refunds/returns",
+    response_model=RefundReturnsOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def refund_returns(
+    request: Request, actor: Writer, session: SessionDep, lang: LangDep
+) -> RefundReturnsOut:
+    """Apply the bank's report on refund transfers (the request body: a pain.002 or a
+    camt.054): each rejected or returned transfer puts its refund back to pending and asks its
+    customer for another account (BIL-07 [004 §9.4]). Sending the same report again changes
+    nothing."""
+    result = refund_transfers.import_returns(
+        session, _operator_of(actor), await request.body(), now=request_now(request)
+    )
+    return RefundReturnsOut(
+        returned=[RefundOut.model_validate(r) for r in result.returned],
+        ignored=[
+            IgnoredReturnOut(end_to_end_id=i.end_to_end_id, reason=i.reason.render(lang))
+            for i in result.ignored
+        ],
     )
 
 

@@ -38,6 +38,7 @@ from operateur.billing.rating import (
 from operateur.cli_support import (
     lang,
     print_json,
+    read_file,
     read_text_file,
     reports_errors,
     settings,
@@ -395,6 +396,46 @@ def refunds_export(
                 name=skipped.customer_name or "",
                 field=skipped.field or "-",
                 reason=skipped.reason.render(current),
+            )
+        )
+
+
+@app.command("refunds-returns")
+@reports_errors
+def refunds_returns(
+    report: Annotated[Path, typer.Argument(help="The bank's pain.002 or camt.054 file")],
+    operator: OperatorOption = None,
+) -> None:
+    """Apply the bank's report on refund transfers: each rejected or returned transfer puts
+    its refund back to pending and asks the customer for another account (BIL-07
+    [004 §9.4])."""
+    current = lang()
+    data = read_file(report, "report")
+    with unit_of_work("billing refunds-returns") as session:
+        result = refund_transfers.import_returns(
+            session, _operator_id(session, operator), data, now=utcnow()
+        )
+        returned = [
+            (refund.id, refund.customer_id, refund.return_code) for refund in result.returned
+        ]
+    typer.echo(
+        Text(
+            fr="{n} virement(s) de remboursement renvoyé(s) par la banque.",
+            en="{n} refund transfer(s) sent back by the bank.",
+        ).render(current, n=len(returned))
+    )
+    for refund_id, customer_id, code in returned:
+        typer.echo(
+            Text(
+                fr="  remboursement {refund} (client {customer}) de nouveau en attente, "
+                "motif {code}",
+                en="  refund {refund} (customer {customer}) pending again, reason {code}",
+            ).render(current, refund=refund_id, customer=customer_id, code=code)
+        )
+    for ignored in result.ignored:
+        typer.echo(
+            Text(fr="  ignoré {e2e} : {reason}", en="  ignored {e2e}: {reason}").render(
+                current, e2e=ignored.end_to_end_id, reason=ignored.reason.render(current)
             )
         )
 

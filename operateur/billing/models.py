@@ -425,6 +425,13 @@ class Refund(Base, Audited):
     paid_on: Mapped[date | None] = mapped_column(Date)
     bank_reference: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The transfers made for it (refund_transfers): how many files it went into (its end-to-end
+    # id names the attempt), the IBAN of the last one, and, when the bank sent that one back,
+    # when and why (an ISO 20022 reason code): it then waits for another IBAN.
+    transfer_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    transfer_iban: Mapped[str | None] = mapped_column(String(34), info={"secret": True})
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    return_code: Mapped[str | None] = mapped_column(String(10))
 
 
 class MandateScheme(enum.StrEnum):

@@ -177,6 +177,8 @@ class RefundOut(BaseModel):
     status: RefundStatus
     paid_on: date | None
     bank_reference: str | None
+    returned_on: date | None  # its last transfer was sent back by the bank, for return_code
+    return_code: str | None
 
 
 class RefundPaidIn(BaseModel):
@@ -213,3 +215,17 @@ class RefundTransferOut(BaseModel):
     refunds: list[RefundOut]
     total: Decimal
     skipped: list[SkippedRefundOut]
+
+
+class IgnoredReturnOut(BaseModel):
+    """A line of a bank report that changed no refund, and why."""
+
+    end_to_end_id: str
+    reason: str
+
+
+class RefundReturnsOut(BaseModel):
+    """What a bank report on refund transfers did: the refunds back to pending."""
+
+    returned: list[RefundOut]
+    ignored: list[IgnoredReturnOut]

@@ -1284,6 +1284,21 @@ def parse_rejects(xml: bytes) -> list[Reject]:
     not a positive EUR amount with at most 2 decimals raise :class:`InvalidInput` whose
     ``field`` names the element (``TxInfAndSts/OrgnlTxRef/Amt/InstdAmt``).
     """
+    return _bank_report(xml, returned="DBIT")
+
+
+def parse_transfer_returns(xml: bytes) -> list[Reject]:
+    """The credit transfers a bank report says were not paid, in document order: the same
+    ``pain.002`` rejections as :func:`parse_rejects` (a report on a transfer file), or, from a
+    ``camt.054``, every booked transaction *credited* back to the debtor's account (``CdtDbtInd``
+    ``CRDT``) with return information — transfers the beneficiary's bank sent back. Errors as
+    :func:`parse_rejects`."""
+    return _bank_report(xml, returned="CRDT")
+
+
+def _bank_report(xml: bytes, *, returned: str) -> list[Reject]:
+    """``pain.002`` rejections, or the ``camt.054`` returns booked on the ``returned`` side of
+    the account (``DBIT``: collections taken back; ``CRDT``: transfers coming back)."""
     root = _parse_xml(xml)
     if _local(root.tag) != "Document":
         raise _unknown_document(_local(root.tag))
@@ -1292,7 +1307,7 @@ def parse_rejects(xml: bytes) -> list[Reject]:
         return _pain002_rejects(report)
     notification = _find(root, "BkToCstmrDbtCdtNtfctn")
     if notification is not None:
-        return _camt054_returns(notification)
+        return _camt054_returns(notification, returned)
     first = next(iter(root), None)
     raise _unknown_document(_local(first.tag) if first is not None else "Document")
 
@@ -1378,7 +1393,7 @@ def _file_rejected(message_id: str, block_id: str | None, reasons: list[ET.Eleme
     )
 
 
-def _camt054_returns(notification: ET.Element) -> list[Reject]:
+def _camt054_returns(notification: ET.Element, returned: str) -> list[Reject]:
     returns: list[Reject] = []
     for ntfctn in _children(notification, "Ntfctn"):
         for entry in _children(ntfctn, "Ntry"):
@@ -1397,8 +1412,8 @@ def _camt054_returns(notification: ET.Element) -> list[Reject]:
                 return_info = _find(tx, "RtrInf")
                 if return_info is None or status != "BOOK":
                     continue
-                if (_text(tx, "CdtDbtInd") or entry_indicator) != "DBIT":
-                    continue  # money coming back to us (a returned transfer): not a collection
+                if (_text(tx, "CdtDbtInd") or entry_indicator) != returned:
+                    continue  # a return of the other kind (a collection, or a transfer)
                 returns.append(_camt054_return(entry, tx, return_info, len(transactions)))
     return returns
 
@@ -1431,7 +1446,8 @@ def _camt054_return(
 
 # ISO 20022 external code sets ExternalStatusReason1Code (pain.002) and ExternalReturnReason1Code
 # (camt.054), as used for SDD R-transactions by EPC173-14 "Guidance on reason codes for SDD
-# R-transactions" (v8.0, 2024). Wording summarised from those definitions; French by us.
+# R-transactions" (v8.0, 2024), and the same codes on returned credit transfers (BE04 is one of
+# the SCT rulebook's). Wording summarised from those definitions; French by us.
 REASON_CODES: Final[Mapping[str, Text]] = MappingProxyType(
     {
         "AC01": Text(
@@ -1457,6 +1473,10 @@ REASON_CODES: Final[Mapping[str, Text]] = MappingProxyType(
         ),
         "AM04": Text(fr="Provision insuffisante", en="Insufficient funds"),
         "AM05": Text(fr="Prélèvement en double", en="Duplicate collection"),
+        "BE04": Text(
+            fr="Adresse du bénéficiaire manquante ou incorrecte",
+            en="Creditor address missing or incorrect",
+        ),
         "BE05": Text(fr="Identifiant du créancier incorrect", en="Creditor identifier incorrect"),
         "CNOR": Text(
             fr="La banque du créancier n'est pas adhérente au schéma",

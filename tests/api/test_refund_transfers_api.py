@@ -97,3 +97,49 @@ def test_an_unknown_batch_is_not_found(client: TestClient, world: World) -> None
     for batch_id in ("RFD-20260223-103000-AAAA-BBBB", "nope"):
         missing = client.get(f"{URL}/{batch_id}", headers=auth(world.staff_key))
         assert missing.status_code == 404, missing.text
+
+
+# SPEC: BIL-07
+def test_staff_apply_the_banks_report_and_the_refund_is_owed_again(
+    client: TestClient, world: World, session: Session
+) -> None:
+    from tests.integration.billing.test_refund_returns import _pain002
+
+    operator = session.get(Operator, world.operator_id)
+    assert operator is not None
+    operator.iban, operator.bic = "FR1420041010050500013M02606", "PSSTFRPP"
+    to_a = _owe(session, world.a.id, world.a.ids["invoice_id"], "36.10")
+    session.commit()
+    batch = client.post(URL, headers=auth(world.staff_key), json={}).json()
+    report = _pain002(batch["batch_id"], (f"REFUND-{to_a.id}", "36.10", "AC04"))
+    returns = "/api/v1/billing/refunds/returns"
+    xml = {"Content-Type": "application/xml"}
+
+    # a customer's administrator may not apply the bank's reports
+    refused = client.post(returns, headers=auth(world.a.admin_key) | xml, content=report)
+    assert refused.status_code == 403
+
+    applied = client.post(
+        returns, headers=auth(world.staff_key) | xml | {"Accept-Language": "en"}, content=report
+    )
+    assert applied.status_code == 200, applied.text
+    body = applied.json()
+    assert [(r["id"], r["status"], r["return_code"]) for r in body["returned"]] == [
+        (to_a.id, "pending", "AC04")
+    ]
+    assert body["ignored"] == []
+    again = client.post(
+        returns, headers=auth(world.staff_key) | xml | {"Accept-Language": "en"}, content=report
+    )
+    assert again.json()["ignored"] == [
+        {"end_to_end_id": f"REFUND-{to_a.id}", "reason": "Return already recorded."}
+    ]
+    # the customer sees its refund owed again, with the bank's reason
+    mine = client.get(
+        f"/api/v1/customers/{world.a.id}/refunds", headers=auth(world.a.admin_key)
+    ).json()
+    assert [(r["status"], r["return_code"]) for r in mine] == [("pending", "AC04")]
+    broken = client.post(
+        returns, headers=auth(world.staff_key) | xml, content=b"<Document><Nope/></Document>"
+    )
+    assert broken.status_code == 422 and broken.json()["field"] == "Document"
