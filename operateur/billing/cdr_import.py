@@ -11,16 +11,31 @@ switches").
 
 Times: Asterisk, FreeSWITCH CSV and Kamailio write local wall-clock times; they are read in the
 time zone given (``Europe/Paris`` by default, ``UTC`` for Asterisk's ``usegmtime=yes``).
-FreeSWITCH JSON carries epoch times. Numbers are read in French national form by default and
-stored in E.164.
+FreeSWITCH JSON carries epoch times; an epoch or a time with its own offset is always taken as
+it is. A local time that does not exist (the hour skipped when the clocks go forward) is a bad
+row naming its field. A local time that happens twice (the hour repeated when they go back) is
+read so that the call's times agree with the durations the switch recorded (Asterisk's and
+FreeSWITCH's ``duration`` and ``billsec``: a call from 02:50 CEST to 02:10 CET lasted 20
+minutes); when several readings agree, the one nearest to the epoch in Asterisk's uniqueid,
+else the first occurrence; when none agrees, a bad row. Kamailio's ``acc`` records no
+duration: its repeated hour is read as the shortest call the times allow (export epoch times
+to avoid the guess). Numbers are read in French national form by default and stored in E.164.
+
+FreeSWITCH writes one record per leg when asked to (``legs=ab``, ``log-b-leg=true``): the
+caller's leg (A, inbound to the switch, the customer's account) is the billable call; the other
+leg of a bridged call (B, named by the A-leg's ``bleg_uuid``, or in JSON carrying
+``originating_leg_uuid`` or an ``originator`` caller profile) is reported as skipped and never
+stored, whatever the order of the legs and however many times the file is imported.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -70,6 +85,24 @@ REASONS: Mapping[str, Text] = {
         fr="« {value} » n'est pas un nombre entier", en="“{value}” is not a whole number"
     ),
     "end_before_start": Text(fr="la fin précède le début", en="the end precedes the start"),
+    "nonexistent_time": Text(
+        fr="« {value} » n'existe pas en heure locale (passage à l'heure d'été)",
+        en="“{value}” does not exist in local time (clocks going forward)",
+    ),
+    "ambiguous_time": Text(
+        fr="« {value} » existe deux fois en heure locale (retour à l'heure d'hiver) et les "
+        "durées du ticket ne disent pas laquelle",
+        en="“{value}” happens twice in local time (clocks going back) and the record's "
+        "durations do not tell which",
+    ),
+    "other_leg": Text(
+        fr="autre branche de l'appel {value}, facturé une fois sur la branche de l'appelant",
+        en="other leg of call {value}, billed once on the caller's leg",
+    ),
+    "other_leg_stored": Text(
+        fr="l'autre branche de cet appel ({value}) est déjà enregistrée",
+        en="the other leg of this call ({value}) is already stored",
+    ),
     "unknown_disposition": Text(fr="issue « {value} » inconnue", en="unknown outcome “{value}”"),
     "duplicate_call_id": Text(
         fr="appel {value} déjà présent ligne {first_line}",
@@ -133,6 +166,8 @@ class BadRow:
 class Parsed:
     calls: list[tuple[int, usage.CallData]] = field(default_factory=list)
     rejected: list[BadRow] = field(default_factory=list)
+    # FreeSWITCH: a call's other leg as it names it (the A-leg's ``bleg_uuid``)
+    other_legs: dict[str, str] = field(default_factory=dict)
 
 
 class _Bad(Exception):
@@ -146,18 +181,95 @@ class _Bad(Exception):
 # --- values ------------------------------------------------------------------------------------
 
 
-def _local_time(raw: str, field: str, zone: ZoneInfo) -> datetime:
-    """``2026-03-02 10:15:00`` in ``zone`` (or an ISO time with its own offset, or epoch)."""
+def _local_times(raw: str, field: str, zone: ZoneInfo) -> tuple[datetime, ...]:
+    """The instants (UTC) ``2026-03-02 10:15:00`` in ``zone`` may be: one, or two in the hour
+    repeated when the clocks go back; an ISO time with its own offset, or epoch, is one. A local
+    time the clocks skipped is a bad row."""
     text = raw.strip()
     if not text:
         raise _Bad(field, "required")
     if text.isdigit():
-        return _epoch(text, field)
+        return (_epoch(text, field),)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise _Bad(field, "not_a_time", text) from None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=zone)
+    if moment.tzinfo:
+        return (moment.astimezone(UTC),)
+    first = moment.replace(tzinfo=zone)
+    second = moment.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return (first.astimezone(UTC),)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
+        raise _Bad(field, "nonexistent_time", text)
+    return first.astimezone(UTC), second.astimezone(UTC)
+
+
+def _local_time(raw: str, field: str, zone: ZoneInfo) -> datetime:
+    """One local time alone (no duration to tell the repeated hour's occurrences apart): the
+    first occurrence."""
+    return _local_times(raw, field, zone)[0]
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    """A time of a call as written, and the instants it may be."""
+
+    field: str
+    raw: str
+    instants: tuple[datetime, ...]
+
+
+def _stamp(raw: str, field: str, zone: ZoneInfo) -> _Stamp:
+    return _Stamp(field, raw.strip(), _local_times(raw, field, zone))
+
+
+def _seconds(raw: str) -> int | None:
+    text = raw.strip()
+    return int(text) if text.isdigit() else None
+
+
+# The switches write whole seconds and round a duration of a fraction of a second either way.
+DURATION_TOLERANCE = 1
+
+
+def _resolve(
+    stamps: Sequence[_Stamp],
+    durations: Sequence[tuple[int, int, int | None]] = (),
+    *,
+    hint: datetime | None = None,
+) -> list[datetime]:
+    """One instant per stamp, in order (each no earlier than the one before), such that each
+    ``(i, j, seconds)`` of ``durations`` holds: stamp j - stamp i = seconds (None: unknown).
+    Only a time of the repeated hour leaves a choice: among the readings that agree, the one
+    whose first stamp is nearest to ``hint``, else the shortest call, else the earliest."""
+    if all(len(stamp.instants) == 1 for stamp in stamps):
+        return [stamp.instants[0] for stamp in stamps]
+    known = [(i, j, seconds) for i, j, seconds in durations if seconds is not None]
+    ordered = [
+        list(reading)
+        for reading in itertools.product(*(stamp.instants for stamp in stamps))
+        if all(a <= b for a, b in itertools.pairwise(reading))
+    ]
+    if not ordered:  # out of order however read: the caller reports it
+        return [stamp.instants[0] for stamp in stamps]
+    readings = [
+        reading
+        for reading in ordered
+        if all(
+            abs((reading[j] - reading[i]).total_seconds() - seconds) <= DURATION_TOLERANCE
+            for i, j, seconds in known
+        )
+    ]
+    if not readings:
+        ambiguous = next(stamp for stamp in stamps if len(stamp.instants) > 1)
+        raise _Bad(ambiguous.field, "ambiguous_time", ambiguous.raw)
+
+    def preference(reading: list[datetime]) -> tuple[float, timedelta, datetime]:
+        near = abs((reading[0] - hint).total_seconds()) if hint is not None else 0.0
+        return near, reading[-1] - reading[0], reading[0]
+
+    return min(readings, key=preference)
 
 
 def _epoch(raw: str, field: str, *, micro: bool = False) -> datetime:
@@ -253,6 +365,30 @@ def _channel_peer(channel: str) -> str:
     return rest.rsplit("-", 1)[0] if "-" in rest else rest
 
 
+# A uniqueid is ``[systemname-]<epoch of the channel's creation>.<sequence>``.
+ASTERISK_UNIQUEID_EPOCH = re.compile(r"(?:^|-)(\d{9,11})\.\d+$")
+
+
+def _asterisk_times(
+    row: Mapping[str, str], call_id: str, zone: ZoneInfo
+) -> tuple[datetime, datetime | None, datetime]:
+    """Start, answer and end, the repeated hour read so that end - start is ``duration`` and
+    end - answer is ``billsec``, near the epoch of the uniqueid."""
+    start = _stamp(row["start"], "start", zone)
+    end = _stamp(row["end"], "end", zone)
+    duration, billsec = _seconds(row["duration"]), _seconds(row["billsec"])
+    matched = ASTERISK_UNIQUEID_EPOCH.search(call_id)
+    hint = _epoch(matched.group(1), "uniqueid") if matched else None
+    if row["answer"].strip():
+        answer = _stamp(row["answer"], "answer", zone)
+        first, answered, last = _resolve(
+            (start, answer, end), ((0, 2, duration), (1, 2, billsec)), hint=hint
+        )
+        return first, answered, last
+    first, last = _resolve((start, end), ((0, 1, duration),), hint=hint)
+    return first, None, last
+
+
 def _asterisk(fields: list[str], zone: ZoneInfo) -> usage.CallData:
     row = dict(zip(ASTERISK_COLUMNS, fields, strict=False))
     call_id = _required(row["uniqueid"], "uniqueid", column="external_id")
@@ -260,9 +396,7 @@ def _asterisk(fields: list[str], zone: ZoneInfo) -> usage.CallData:
     disposition = ASTERISK_DISPOSITIONS.get(row["disposition"].strip().upper())
     if disposition is None:
         raise _Bad("disposition", "unknown_disposition", row["disposition"])
-    start = _local_time(row["start"], "start", zone)
-    end = _local_time(row["end"], "end", zone)
-    answer = _local_time(row["answer"], "answer", zone) if row["answer"].strip() else None
+    start, answer, end = _asterisk_times(row, call_id, zone)
     if disposition is Disposition.ANSWERED and answer is None:
         billsec = row["billsec"].strip() or "0"
         if not billsec.isdigit():
@@ -311,13 +445,17 @@ def _freeswitch_disposition(answered: bool, cause: str) -> Disposition:
 
 def _freeswitch_csv(fields: list[str], zone: ZoneInfo) -> usage.CallData:
     row = dict(zip(FREESWITCH_COLUMNS, fields, strict=False))
-    start = _local_time(row["start_stamp"], "start_stamp", zone)
-    end = _local_time(row["end_stamp"], "end_stamp", zone)
-    answer = (
-        _local_time(row["answer_stamp"], "answer_stamp", zone)
-        if row["answer_stamp"].strip()
-        else None
-    )
+    start_stamp = _stamp(row["start_stamp"], "start_stamp", zone)
+    end_stamp = _stamp(row["end_stamp"], "end_stamp", zone)
+    duration, billsec = _seconds(row["duration"]), _seconds(row["billsec"])
+    answer: datetime | None = None
+    if row["answer_stamp"].strip():
+        answer_stamp = _stamp(row["answer_stamp"], "answer_stamp", zone)
+        start, answer, end = _resolve(
+            (start_stamp, answer_stamp, end_stamp), ((0, 2, duration), (1, 2, billsec))
+        )
+    else:
+        start, end = _resolve((start_stamp, end_stamp), ((0, 1, duration),))
     _check_order(start, answer, end)
     return usage.CallData(
         source=SOURCES[CdrFormat.FREESWITCH_CSV],
@@ -338,6 +476,32 @@ def _json_time(variables: Mapping[str, Any], name: str) -> datetime | None:
         raw = str(variables.get(name + suffix, "") or "").strip()
         if raw and raw != "0":
             return _epoch(raw, name + suffix, micro=micro)
+    return None
+
+
+def _originating_leg(cdr: Any) -> str | None:
+    """The uuid of the leg that originated this one when it is a B-leg (mod_json_cdr's own
+    test: the channel has an originator caller profile; FreeSWITCH also sets
+    ``originating_leg_uuid`` on it), else None. "" when a B-leg does not name its A-leg."""
+    if not isinstance(cdr, dict):
+        return None
+    variables = cdr.get("variables")
+    if isinstance(variables, dict):
+        origin = str(variables.get("originating_leg_uuid") or "").strip()
+        if origin and origin != str(variables.get("uuid") or "").strip():
+            return origin
+    flows = cdr.get("callflow") or []
+    for flow in flows if isinstance(flows, list) else [flows]:
+        profile = flow.get("caller_profile") if isinstance(flow, dict) else None
+        originator = profile.get("originator") if isinstance(profile, dict) else None
+        if originator:
+            profiles = (
+                originator.get("originator_caller_profiles")
+                if isinstance(originator, dict)
+                else None
+            )
+            first = profiles[0] if isinstance(profiles, list) and profiles else None
+            return str(first.get("uuid") or "") if isinstance(first, dict) else ""
     return None
 
 
@@ -488,10 +652,12 @@ def _kamailio_call(
     answer: datetime | None = None
     end = start
     if answered:
-        answer = start
         if call_id not in byes:
             raise _Bad("callid", "no_bye")
-        end = _local_time(byes[call_id][1]["time"], "time", zone)
+        start, end = _resolve(
+            (_stamp(row["time"], "time", zone), _stamp(byes[call_id][1]["time"], "time", zone))
+        )
+        answer = start
     _check_order(start, answer, end)
     return usage.CallData(
         source=SOURCES[CdrFormat.KAMAILIO_ACC],
@@ -517,6 +683,8 @@ def parse(text: str, fmt: CdrFormat, *, zone: ZoneInfo = PARIS) -> Parsed:
         _kamailio(text, zone, parsed)
     else:
         _rows_of(text, fmt, zone, parsed)
+    if parsed.other_legs:
+        _skip_b_legs(parsed)
     seen: dict[str, int] = {}
     kept: list[tuple[int, usage.CallData]] = []
     for line, call in parsed.calls:
@@ -539,6 +707,30 @@ def parse(text: str, fmt: CdrFormat, *, zone: ZoneInfo = PARIS) -> Parsed:
     return parsed
 
 
+def _skip_b_legs(parsed: Parsed) -> None:
+    """FreeSWITCH CSV: a leg named as the other leg of a call of the file is that call's B-leg
+    (when two legs name each other, the one that started later): reported, not stored."""
+    start_of = {call.call_id: (call.start, line) for line, call in parsed.calls}
+    b_legs: dict[str, str] = {}
+    for call_id, other in parsed.other_legs.items():
+        if other not in start_of or call_id in b_legs:
+            continue
+        if parsed.other_legs.get(other) == call_id and start_of[call_id] > start_of[other]:
+            b_legs[call_id] = other
+        else:
+            b_legs[other] = call_id
+    kept: list[tuple[int, usage.CallData]] = []
+    for line, call in parsed.calls:
+        if call.call_id in b_legs:
+            a_leg = b_legs[call.call_id]
+            parsed.rejected.append(BadRow(line, call.call_id, "uuid", "other_leg", a_leg))
+        else:
+            kept.append((line, call))
+    parsed.calls = kept
+    for b_leg in b_legs:
+        parsed.other_legs.pop(b_leg, None)
+
+
 def _rows_of(text: str, fmt: CdrFormat, zone: ZoneInfo, parsed: Parsed) -> None:
     if fmt is CdrFormat.FREESWITCH_JSON:
         for line, document in _json_documents(text):
@@ -546,6 +738,12 @@ def _rows_of(text: str, fmt: CdrFormat, zone: ZoneInfo, parsed: Parsed) -> None:
                 parsed.rejected.append(
                     BadRow(line, "", document.field, document.reason, document.value)
                 )
+                continue
+            origin = _originating_leg(document)
+            if origin is not None:
+                variables = document.get("variables") or {}
+                uuid = str(variables.get("uuid", "")) if isinstance(variables, dict) else ""
+                parsed.rejected.append(BadRow(line, uuid, "uuid", "other_leg", origin))
                 continue
             try:
                 parsed.calls.append((line, _freeswitch_json(document)))
@@ -571,6 +769,10 @@ def _rows_of(text: str, fmt: CdrFormat, zone: ZoneInfo, parsed: Parsed) -> None:
             parsed.rejected.append(BadRow(line, call_id, bad.field, bad.reason, bad.value))
             continue
         parsed.calls.append((line, call))
+        if fmt is CdrFormat.FREESWITCH_CSV:
+            other = fields[FREESWITCH_COLUMNS.index("bleg_uuid")].strip()
+            if other and other != call.call_id:
+                parsed.other_legs[call.call_id] = other
 
 
 @dataclass(frozen=True)
@@ -606,6 +808,8 @@ def import_cdrs(
                 select(Contract).where(Contract.id.in_({line.contract_id for line in lines}))
             )
         )
+    # the calls, and the other legs they name (a B-leg stored before its A-leg came)
+    ids += sorted(set(parsed.other_legs.values()) - set(ids))
     known: set[str] = set()
     for chunk in range(0, len(ids), 500):
         known.update(
@@ -619,6 +823,10 @@ def import_cdrs(
     for line, call in parsed.calls:
         if call.call_id in known:
             duplicates += 1
+            continue
+        other = parsed.other_legs.get(call.call_id)
+        if other is not None and other in known:
+            rejected.append(BadRow(line, call.call_id, "uuid", "other_leg_stored", other))
             continue
         record = usage.record_call(session, call)
         stored += 1

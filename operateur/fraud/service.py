@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, timedelta
+from collections.abc import Collection
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,7 @@ from operateur.contracts import lifecycle
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract, Subscription, Suspension, SuspensionScope
 from operateur.db import utcnow
+from operateur.domain.calendar import PARIS
 from operateur.domain.money import round_money
 from operateur.errors import Conflict, NotFound
 from operateur.fraud import detectors
@@ -62,22 +64,59 @@ def periods_to_scan(as_of: date) -> list[str]:
 # --- running the detectors ---------------------------------------------------------------------
 
 
+def late_periods(session: Session, as_of: date, scanned: Collection[str]) -> dict[str, set[int]]:
+    """The other billing periods of the calls stored since the start of the day before
+    ``as_of`` (Paris) — call records imported late, e.g. on the 2nd for calls of the 30th —
+    each with the contracts those calls belong to. A period is the call's own (its start, in
+    Paris), never the import's. The window overlaps the previous day's run, so a record stored
+    while that run was going is not missed; the alerts are deduplicated per period."""
+    since = datetime.combine(as_of - timedelta(days=1), time(0), tzinfo=PARIS)
+    rows = session.execute(
+        select(UsageRecord.period, UsageRecord.contract_id)
+        .where(
+            UsageRecord.created_at >= since,
+            UsageRecord.kind == UsageKind.VOICE,
+            UsageRecord.direction == "outbound",
+            UsageRecord.contract_id.is_not(None),
+            UsageRecord.period.not_in(list(scanned)),
+        )
+        .distinct()
+    )
+    late: dict[str, set[int]] = defaultdict(set)
+    for period, contract_id in rows:
+        if contract_id is not None:
+            late[period].add(contract_id)
+    return dict(late)
+
+
 def run(session: Session, as_of: date) -> list[FraudAlert]:
-    """Run every detector on the periods of ``as_of`` (the scheduler's daily job); the alerts
-    raised or updated."""
+    """Run every detector on the periods of ``as_of`` (the scheduler's daily job), and on the
+    periods of calls imported late, for the contracts they belong to; the alerts raised or
+    updated."""
     alerts: list[FraudAlert] = []
-    for period in periods_to_scan(as_of):
+    scanned = periods_to_scan(as_of)
+    for period in scanned:
         alerts.extend(scan_period(session, period, as_of))
+    for period, contract_ids in sorted(late_periods(session, as_of, scanned).items()):
+        event(log, "fraud.late_usage", period=period, contracts=len(contract_ids))
+        alerts.extend(scan_period(session, period, as_of, contract_ids=contract_ids))
     return alerts
 
 
-def scan_period(session: Session, period: str, as_of: date) -> list[FraudAlert]:
-    """Detect on each live contract's calls of ``period``; record what is found."""
+def scan_period(
+    session: Session,
+    period: str,
+    as_of: date,
+    *,
+    contract_ids: Collection[int] | None = None,
+) -> list[FraudAlert]:
+    """Detect on each live contract's calls of ``period`` (only ``contract_ids``' when
+    given); record what is found."""
     alerts: list[FraudAlert] = []
-    live = session.scalars(
-        select(Contract).where(Contract.status.in_(lifecycle.LIVE)).order_by(Contract.id)
-    )
-    for contract in live:
+    query = select(Contract).where(Contract.status.in_(lifecycle.LIVE)).order_by(Contract.id)
+    if contract_ids is not None:
+        query = query.where(Contract.id.in_(list(contract_ids)))
+    for contract in session.scalars(query):
         terms = contracts.terms_of(contract)
         for finding in findings_for(session, contract, terms, period, as_of):
             alerts.append(record(session, contract, terms, finding, period, as_of))

@@ -11,6 +11,12 @@ The daily purge deletes what the terms no longer allow to keep: recordings older
 ``retention.traffic_data_months`` (12, [002 §6.7]). Sixty days after the end of a contract
 ([000 §7.4]) the contract's purge (``contracts.after_end``, CTR-09) deletes its files and, through
 the eraser registered here, its recordings. Each deletion is in the audit log.
+
+A purged recording's file is deleted only once the deletion of its row is committed: a purge
+whose transaction fails or is rolled back leaves every row with its file. A file already gone is
+no error; a file that could not be deleted after the commit (a storage error) is logged and
+deleted by a later purge, which also sweeps the files of the expired months that no recording
+refers to any more.
 """
 
 from __future__ import annotations
@@ -22,18 +28,20 @@ import logging
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Delete, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event as sqla_event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from operateur.billing.models import UsageRecord
 from operateur.config import Settings
 from operateur.contracts import after_end
 from operateur.contracts import service as contracts
 from operateur.contracts.models import Contract
+from operateur.db import utcnow
 from operateur.domain.calendar import PARIS, add_months
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
@@ -286,18 +294,129 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=PARIS)
 
 
+# Files of purged recordings wait for the commit of their rows' deletion, per transaction: a
+# committed savepoint hands them to the enclosing transaction, a committed root transaction
+# deletes them, a transaction rolled back or closed without a commit keeps them (its rows too).
+_TO_DELETE = "operateur.recordings.files_to_delete"
+
+# A file younger than this is never swept as unreferenced: ``attach`` writes the file before its
+# row is committed (a technical guard against that race, not a retention term).
+SWEEP_GRACE = timedelta(days=1)
+
+
+def _transaction_of(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _delete_after_commit(session: Session, path: Path) -> None:
+    staged: dict[SessionTransaction | None, list[Path]] = session.info.setdefault(_TO_DELETE, {})
+    staged.setdefault(_transaction_of(session), []).append(path)
+
+
+def _remove_file(path: Path) -> bool:
+    """Delete a purged recording's file (already gone is fine) and its emptied month and year
+    folders; False when the storage refused (a later purge sweeps it)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("recording file not deleted, left to the next purge: %s (%s)", path, error)
+        return False
+    for folder in (path.parent, path.parent.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            break  # not empty (or gone): nothing more to tidy
+    return True
+
+
+def _on_commit(session: Session) -> None:
+    staged = session.info.get(_TO_DELETE)
+    if not staged:
+        return
+    transaction = _transaction_of(session)
+    files = staged.pop(transaction, [])
+    if transaction is not None and transaction.nested and transaction.parent is not None:
+        staged.setdefault(transaction.parent, []).extend(files)
+        return
+    failed = [path for path in files if not _remove_file(path)]
+    if files:
+        event(log, "recordings.files_deleted", files=len(files) - len(failed), failed=len(failed))
+
+
+def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """Rolled back: the rows are still there, so are their files."""
+    staged = session.info.get(_TO_DELETE)
+    if staged:
+        staged.pop(transaction, None)
+
+
+def install_file_deletion() -> None:
+    """Listen to every session's commits and rollbacks (once per process)."""
+    if not sqla_event.contains(Session, "after_commit", _on_commit):
+        sqla_event.listen(Session, "after_commit", _on_commit)
+        sqla_event.listen(Session, "after_transaction_end", _on_transaction_end)
+
+
+install_file_deletion()
+
+
 def _delete_recordings(session: Session, rows: list[CallRecording], data_dir: Path) -> int:
+    """Delete the rows now and their files once that is committed (a file another recording
+    still refers to stays)."""
+    deleted = {recording.id for recording in rows}
     for recording in rows:
         shared = session.scalar(
             select(func.count(CallRecording.id)).where(
-                CallRecording.path == recording.path, CallRecording.id != recording.id
+                CallRecording.path == recording.path, CallRecording.id.not_in(deleted)
             )
         )
         if not shared:
-            (data_dir / recording.path).unlink(missing_ok=True)
+            _delete_after_commit(session, data_dir / recording.path)
         session.delete(recording)
     session.flush()
     return len(rows)
+
+
+def _sweep(session: Session, contract: Contract, limit: datetime, data_dir: Path) -> int:
+    """Stage for deletion the files of the contract's months up to ``limit``'s that no
+    recording refers to (left by a deletion that failed after its commit); how many."""
+    root = data_dir / "contracts" / str(contract.id) / ROOT
+    if not root.is_dir():
+        return 0
+    last = limit.astimezone(PARIS)
+    months = [
+        month
+        for year in root.iterdir()
+        if year.is_dir() and year.name.isdigit() and int(year.name) <= last.year
+        for month in year.iterdir()
+        if month.is_dir()
+        and month.name.isdigit()
+        and (int(year.name), int(month.name)) <= (last.year, last.month)
+    ]
+    if not months:
+        return 0
+    referenced = set(
+        session.scalars(
+            select(CallRecording.path).where(
+                CallRecording.contract_id == contract.id,
+                CallRecording.call_started_at < _start_of(add_months(last.date(), 1)),
+            )
+        )
+    )
+    staged = {path for paths in session.info.get(_TO_DELETE, {}).values() for path in paths}
+    young = (utcnow() - SWEEP_GRACE).timestamp()
+    swept = 0
+    for month in months:
+        for file in month.iterdir():
+            if (
+                file.is_file()
+                and file not in staged
+                and file.relative_to(data_dir).as_posix() not in referenced
+                and file.stat().st_mtime < young
+            ):
+                _delete_after_commit(session, file)
+                swept += 1
+    return swept
 
 
 def _deleted(session: Session, statement: Delete) -> int:
@@ -313,6 +432,7 @@ def purge(
     recordings of an ended contract go with its purge, CTR-09.)"""
     recordings = 0
     usage_records = 0
+    swept = 0
     for contract in session.scalars(select(Contract).order_by(Contract.id)):
         retention = contracts.terms_of(contract).retention
         if retention.recordings_months is not None:
@@ -329,6 +449,7 @@ def purge(
                 ),
                 data_dir,
             )
+            swept += _sweep(session, contract, limit, data_dir)
         if retention.traffic_data_months is not None:
             limit = _start_of(add_months(as_of, -retention.traffic_data_months))
             usage_records += _deleted(
@@ -345,8 +466,14 @@ def purge(
         ),
     )
     session.flush()
-    if recordings or usage_records:
-        event(log, "retention.purged", recordings=recordings, usage_records=usage_records)
+    if recordings or usage_records or swept:
+        event(
+            log,
+            "retention.purged",
+            recordings=recordings,
+            usage_records=usage_records,
+            unreferenced_files=swept,
+        )
     return PurgeReport(recordings=recordings, usage_records=usage_records)
 
 

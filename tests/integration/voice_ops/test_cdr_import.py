@@ -298,3 +298,193 @@ def test_a_value_too_long_to_store_is_a_bad_row_not_a_failed_import(
     ]
     assert "too long" in report.rejected[0].describe("en")
     assert "trop long" in report.rejected[0].describe("fr")
+
+
+# Paris goes back from 03:00 CEST (UTC+2) to 02:00 CET (UTC+1) on 25 October 2026: 02:00-02:59
+# happens twice, first 00:00-00:59 UTC, then 01:00-01:59 UTC. It goes forward from 02:00 CET to
+# 03:00 CEST on 29 March 2026: 02:00-02:59 does not exist.
+MASTER_CSV_DST = (
+    # line 1: 02:50 CEST -> 02:10 CET: 20 minutes across the change (1210 s, 1200 s billed)
+    '"alice","0140000000","0140000001","from-internal","","PJSIP/alice-00000011","","Dial","",'
+    '"2026-10-25 02:50:00","2026-10-25 02:50:10","2026-10-25 02:10:10",1210,1200,"ANSWERED",'
+    '"DOCUMENTATION","pbx-a.11"\n'
+    # line 2: 01:55 CEST -> 02:20 CET: 85 minutes (5105 s, 5100 s billed), not 25
+    '"alice","0140000000","0140000002","from-internal","","PJSIP/alice-00000012","","Dial","",'
+    '"2026-10-25 01:55:00","2026-10-25 01:55:05","2026-10-25 02:20:05",5105,5100,"ANSWERED",'
+    '"DOCUMENTATION","pbx-a.12"\n'
+    # line 3: a minute within the second 02:30; the uniqueid's epoch (1792891800 = 01:30 UTC)
+    # tells which
+    '"alice","0140000000","0140000003","from-internal","","PJSIP/alice-00000013","","Dial","",'
+    '"2026-10-25 02:30:00","2026-10-25 02:30:05","2026-10-25 02:31:05",65,60,"ANSWERED",'
+    '"DOCUMENTATION","1792891800.13"\n'
+    # line 4: 02:30 on 29 March does not exist in Paris
+    '"alice","0140000000","0140000004","from-internal","","PJSIP/alice-00000014","","Dial","",'
+    '"2026-03-29 02:30:00","2026-03-29 02:30:05","2026-03-29 03:31:05",65,60,"ANSWERED",'
+    '"DOCUMENTATION","pbx-a.14"\n'
+    # line 5: 02:10 -> 02:20, but 5 s recorded: no reading of the repeated hour agrees
+    '"alice","0140000000","0140000005","from-internal","","PJSIP/alice-00000015","","Dial","",'
+    '"2026-10-25 02:10:00","2026-10-25 02:10:00","2026-10-25 02:20:00",5,5,"ANSWERED",'
+    '"DOCUMENTATION","pbx-a.15"\n'
+)
+
+
+# SPEC: VOX-13, BIL-09
+def test_local_times_of_the_clock_changes_keep_the_recorded_durations(
+    setup: Setup, session: Session
+) -> None:
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [])
+    setup.line(contract, "alice")
+    report = import_cdrs(session, MASTER_CSV_DST, CdrFormat.ASTERISK)
+    assert report.stored == 3
+    assert [(bad.line, bad.field, bad.reason, bad.value) for bad in report.rejected] == [
+        (4, "start", "nonexistent_time", "2026-03-29 02:30:00"),
+        (5, "start", "ambiguous_time", "2026-10-25 02:10:00"),
+    ]
+    assert "n'existe pas" in report.rejected[0].describe("fr")
+    rows = _records(session, "asterisk")
+    across = rows["pbx-a.11"]
+    assert (across.started_at, across.answered_at, across.ended_at) == (
+        datetime(2026, 10, 25, 0, 50, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 50, 10, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 10, 10, tzinfo=UTC),
+    )
+    assert across.billable_seconds == 1200
+    long_call = rows["pbx-a.12"]
+    assert long_call.started_at == datetime(2026, 10, 24, 23, 55, tzinfo=UTC)
+    assert long_call.billable_seconds == 5100  # 85 minutes, as the switch billed them
+    second = rows["1792891800.13"]
+    assert second.started_at == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert second.billable_seconds == 60
+    # Master.csv written in UTC (usegmtime=yes) has no such hour: read as it is
+    utc = import_cdrs(
+        session,
+        MASTER_CSV_DST.splitlines(keepends=True)[3].replace("pbx-a.14", "pbx-u.14"),
+        CdrFormat.ASTERISK,
+        zone=ZoneInfo("UTC"),
+    )
+    assert (utc.stored, utc.rejected) == (1, [])
+
+
+# SPEC: VOX-13, BIL-09
+def test_freeswitch_and_kamailio_local_times_of_the_clock_changes(
+    setup: Setup, session: Session
+) -> None:
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [])
+    setup.line(contract, "alice")
+    fs_csv = (
+        '"Alice","0140000000","0140000001","default","2026-10-25 02:50:00",'
+        '"2026-10-25 02:50:10","2026-10-25 02:10:10","1210","1200","NORMAL_CLEARING",'
+        '"fs-dst-1","","alice","PCMA","PCMA"\n'
+        '"Alice","0140000000","0140000001","default","2026-03-29 01:59:00",'
+        '"2026-03-29 02:00:30","2026-03-29 03:01:00","120","30","NORMAL_CLEARING",'
+        '"fs-dst-2","","alice","PCMA","PCMA"\n'
+    )
+    report = import_cdrs(session, fs_csv, CdrFormat.FREESWITCH_CSV)
+    assert report.stored == 1
+    assert [(bad.line, bad.field, bad.reason) for bad in report.rejected] == [
+        (2, "answer_stamp", "nonexistent_time")
+    ]
+    call = _records(session, "freeswitch")["fs-dst-1"]
+    assert call.ended_at == datetime(2026, 10, 25, 1, 10, 10, tzinfo=UTC)
+    assert call.billable_seconds == 1200
+    acc = (
+        "method,from_tag,to_tag,callid,sip_code,sip_reason,time,src_user,dst_user\n"
+        "INVITE,ft1,tt1,k-dst-1,200,OK,2026-10-25 02:50:00,alice,0140000001\n"
+        "BYE,ft1,tt1,k-dst-1,200,OK,2026-10-25 02:10:00,alice,0140000001\n"
+        "INVITE,ft2,,k-dst-2,486,Busy Here,2026-03-29 02:15:00,alice,0140000001\n"
+    )
+    report = import_cdrs(session, acc, CdrFormat.KAMAILIO_ACC)
+    assert report.stored == 1
+    assert [(bad.line, bad.field, bad.reason) for bad in report.rejected] == [
+        (4, "time", "nonexistent_time")
+    ]
+    k = _records(session, "kamailio")["k-dst-1"]
+    assert (k.answered_at, k.ended_at) == (
+        datetime(2026, 10, 25, 0, 50, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 10, tzinfo=UTC),
+    )
+    assert k.billable_seconds == 20 * 60
+
+
+# The two legs of one bridged call: alice's phone to the switch (A, inbound, uuid a-leg-1,
+# naming its other leg) and the switch to the callee (B, outbound, uuid b-leg-1).
+FREESWITCH_LEGS_CSV = (
+    # line 1: the B-leg, written first (it hung up first)
+    '"Alice","0140000000","0140000001","default","2026-03-02 10:00:01","2026-03-02 10:00:05",'
+    '"2026-03-02 10:01:10","69","65","NORMAL_CLEARING","b-leg-1","","alice","PCMA","PCMA"\n'
+    # line 2: the A-leg: the customer's call
+    '"Alice","0140000000","0140000001","default","2026-03-02 10:00:00","2026-03-02 10:00:05",'
+    '"2026-03-02 10:01:10","70","65","NORMAL_CLEARING","a-leg-1","b-leg-1","alice","PCMA",'
+    '"PCMA"\n'
+)
+
+
+# SPEC: VOX-13, BIL-09
+def test_freeswitch_bills_a_call_once_on_the_callers_leg(setup: Setup, session: Session) -> None:
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [])
+    setup.line(contract, "alice")
+    report = import_cdrs(session, FREESWITCH_LEGS_CSV, CdrFormat.FREESWITCH_CSV)
+    assert (report.stored, report.duplicates) == (1, 0)
+    assert [(bad.line, bad.call_id, bad.reason, bad.value) for bad in report.rejected] == [
+        (1, "b-leg-1", "other_leg", "a-leg-1")
+    ]
+    assert "billed once on the caller's leg" in report.rejected[0].describe("en")
+    rows = _records(session, "freeswitch")
+    assert list(rows) == ["a-leg-1"]
+    assert rows["a-leg-1"].cost == Decimal("0.024000")  # 65 s billed once
+    again = import_cdrs(session, FREESWITCH_LEGS_CSV, CdrFormat.FREESWITCH_CSV)
+    assert (again.stored, again.duplicates) == (0, 1)
+    assert [bad.reason for bad in again.rejected] == ["other_leg"]
+
+    # the same call in mod_json_cdr's form (log-b-leg=true): the B-leg carries the uuid of
+    # the leg that originated it
+    a_leg = _fs_json("a-leg-2", 1772442000, 1772442005, 1772442070, "0140000001")
+    a_leg["variables"].update(  # type: ignore[attr-defined]
+        {"direction": "inbound", "bridge_uuid": "b-leg-2", "signal_bond": "b-leg-2"}
+    )
+    b_leg = _fs_json("b-leg-2", 1772442001, 1772442005, 1772442070, "0140000001")
+    b_leg["variables"].update(  # type: ignore[attr-defined]
+        {"direction": "outbound", "originating_leg_uuid": "a-leg-2", "signal_bond": "a-leg-2"}
+    )
+    b_leg["callflow"] = [
+        {
+            "caller_profile": {
+                "username": "alice",
+                "originator": {"originator_caller_profiles": [{"uuid": "a-leg-2"}]},
+            }
+        }
+    ]
+    lines = json.dumps(b_leg) + "\n" + json.dumps(a_leg) + "\n"
+    report = import_cdrs(session, lines, CdrFormat.FREESWITCH_JSON)
+    assert report.stored == 1
+    assert [(bad.line, bad.call_id, bad.reason, bad.value) for bad in report.rejected] == [
+        (1, "b-leg-2", "other_leg", "a-leg-2")
+    ]
+    # imported again as an array, or the B-leg alone in a later file: never stored
+    again = import_cdrs(session, json.dumps([a_leg, b_leg]), CdrFormat.FREESWITCH_JSON)
+    assert (again.stored, again.duplicates) == (0, 1)
+    alone = import_cdrs(session, json.dumps(b_leg), CdrFormat.FREESWITCH_JSON)
+    assert (alone.stored, [bad.reason for bad in alone.rejected]) == (0, ["other_leg"])
+    assert sorted(_records(session, "freeswitch")) == ["a-leg-1", "a-leg-2"]
+
+
+# SPEC: VOX-13, BIL-09
+def test_a_freeswitch_leg_whose_other_leg_is_stored_is_not_billed_again(
+    setup: Setup, session: Session
+) -> None:
+    """A B-leg stored on its own (its A-leg in a file rotated later) already holds the call:
+    the A-leg arriving later is skipped rather than billed a second time."""
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [])
+    setup.line(contract, "alice")
+    b_row, a_row = FREESWITCH_LEGS_CSV.splitlines(keepends=True)
+    assert import_cdrs(session, b_row, CdrFormat.FREESWITCH_CSV).stored == 1
+    report = import_cdrs(session, a_row, CdrFormat.FREESWITCH_CSV)
+    assert report.stored == 0
+    assert [(bad.call_id, bad.reason, bad.value) for bad in report.rejected] == [
+        ("a-leg-1", "other_leg_stored", "b-leg-1")
+    ]
+    assert list(_records(session, "freeswitch")) == ["b-leg-1"]

@@ -219,3 +219,55 @@ def test_a_restriction_stays_while_another_alert_that_restricted_is_open(
     # (the API rolls the refused request back; here the first alert stays closed)
     fraud.resolve(session, second, by="analyst", resolution="ok", lift_restriction=True)
     assert lifecycle.open_suspensions(session, contract.id) == []
+
+
+# SPEC: VOX-06
+def test_calls_of_last_month_imported_late_are_examined_against_their_own_period(
+    setup: Setup, session: Session
+) -> None:
+    """CDRs of 30 March imported on 2 April: the next daily runs examine March (the period
+    of the calls, not of their import) with March's calls, once."""
+    customer = setup.build.customer()
+    contract = setup.build.contract(customer, "centrex", date(2026, 1, 1), [("centrex.line", 1)])
+    line = setup.line(contract, "standard")
+    march_30 = datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
+
+    def imported_on(day: datetime, calls: list[tuple[str, str, datetime, int]]) -> None:
+        for call_id, callee, start, seconds in calls:
+            setup.call(line, call_id, callee, start, seconds).created_at = day
+
+    # 498 numbers called in March (one every 85 minutes) and imported then: within the limit
+    # of the terms (500)
+    first = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+    imported_on(
+        march_30,
+        [(f"c{n}", f"+3314{n:07d}", first + timedelta(minutes=85 * n), 60) for n in range(498)],
+    )
+    assert fraud.run(session, date(2026, 3, 31)) == []
+    assert fraud.run(session, date(2026, 4, 1)) == []
+    assert fraud.run(session, date(2026, 4, 2)) == []  # the daily job runs just after midnight
+    # On 2 April at 10:00 the switch's CDRs of the evening of 30 March arrive: three more
+    # numbers (501 in March) and a call of 121 minutes.
+    late = march_30 + timedelta(hours=10)
+    imported_on(
+        datetime(2026, 4, 2, 10, 0, tzinfo=UTC),
+        [
+            ("late1", "+33612000001", late, 60),
+            ("late2", "+33612000002", late + timedelta(minutes=5), 60),
+            ("late3", "+33612000003", late + timedelta(minutes=10), 121 * 60),
+        ],
+    )
+    found = fraud.run(session, date(2026, 4, 3))
+    assert sorted((a.kind, a.period) for a in found) == [
+        (AlertKind.DISTINCT_NUMBERS, "2026-03"),
+        (AlertKind.LONG_CALLS, "2026-03"),
+    ]
+    distinct = next(a for a in found if a.kind is AlertKind.DISTINCT_NUMBERS)
+    assert distinct.evidence["distinct_numbers"] == 501 and distinct.evidence["limit"] == 500
+    assert contract.status is ContractStatus.SUSPENDED
+    # the next day's run (the import is still within its window) raises nothing twice
+    again = fraud.run(session, date(2026, 4, 4))
+    assert {a.id for a in again} <= {a.id for a in found}
+    assert len(_alerts(session)) == 2
+    mails = session.scalars(select(OutboxMessage).where(OutboxMessage.event == "fraud.alert"))
+    assert len(list(mails)) == 2

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event as sqla_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -111,6 +113,7 @@ def test_recordings_after_24_months_and_traffic_data_after_12_months(
     # Paris: the old call's record goes, the call of 2 March 2025 10:00 stays.
     report = recordings.purge(session, date(2026, 3, 2), tmp_path, orphan_traffic_months=12)
     assert (report.recordings, report.usage_records) == (1, 1)
+    session.commit()  # the files go once the rows' deletion is committed
     assert not gone_file.exists() and (tmp_path / kept.path).exists()
     assert session.get(CallRecording, kept.id) is not None
     assert session.get(UsageRecord, recent.id) is not None
@@ -195,3 +198,80 @@ def test_a_lost_file_does_not_stop_the_export_of_the_others(
         ]
         assert zipped.read("20260302-100500-r2.wav") == WAV + b"r2"
     assert kept.sha256 == manifest[1]["sha256"]
+
+
+def _expired_recording(setup: Setup, session: Session, tmp_path: Path) -> CallRecording:
+    """A recording of a call of January 2024, its file written then: past the 24 months on
+    2 March 2026."""
+    customer, _contract, line = _agent(setup)
+    start = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
+    setup.call(line, f"jan{customer.id}", "+33140000001", start, 60)
+    recording = recordings.attach(
+        session, customer.id, call_id=f"jan{customer.id}", data=WAV + bytes([customer.id]),
+        content_type="audio/wav", data_dir=tmp_path, max_bytes=1000,
+    )  # fmt: skip
+    os.utime(tmp_path / recording.path, (start.timestamp(), start.timestamp()))
+    return recording
+
+
+# SPEC: VOX-12, PRIV-02
+def test_a_failed_commit_of_the_purge_keeps_the_files(
+    setup: Setup, session: Session, tmp_path: Path
+) -> None:
+    """The files of purged recordings are deleted only once the deletion of their rows is
+    committed: a purge whose commit fails leaves every row with its file, and the next purge
+    deletes both."""
+    recording = _expired_recording(setup, session, tmp_path)
+    recording_id, file = recording.id, tmp_path / recording.path
+    session.commit()
+
+    def refuse(_session: Session) -> None:
+        raise RuntimeError("database went away")
+
+    sqla_event.listen(session, "before_commit", refuse)
+    try:
+        report = recordings.purge(session, date(2026, 3, 2), tmp_path, orphan_traffic_months=12)
+        assert report.recordings == 1
+        assert file.exists()  # not before the commit
+        with pytest.raises(RuntimeError):
+            session.commit()
+        session.rollback()
+    finally:
+        sqla_event.remove(session, "before_commit", refuse)
+    assert session.get(CallRecording, recording_id) is not None
+    assert file.exists()  # the row still points at its file
+    report = recordings.purge(session, date(2026, 3, 2), tmp_path, orphan_traffic_months=12)
+    assert report.recordings == 1
+    session.commit()
+    assert session.get(CallRecording, recording_id) is None
+    assert not file.exists()
+
+
+# SPEC: VOX-12, PRIV-02
+def test_a_file_the_purge_could_not_delete_is_deleted_by_the_next_purge(
+    setup: Setup, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file already gone is no error; a file whose deletion failed after the commit (a
+    storage error) is not forgotten: the next purge deletes it."""
+    recording = _expired_recording(setup, session, tmp_path)
+    file = tmp_path / recording.path
+    gone = _expired_recording(setup, session, tmp_path)
+    (tmp_path / gone.path).unlink()  # lost by the storage before the purge
+    session.commit()
+    real_unlink = Path.unlink
+
+    def failing_unlink(path: Path, missing_ok: bool = False) -> None:
+        if path == file:
+            raise PermissionError(13, "Permission denied", str(path))
+        real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", failing_unlink)
+    report = recordings.purge(session, date(2026, 3, 2), tmp_path, orphan_traffic_months=12)
+    assert report.recordings == 2
+    session.commit()  # the storage error does not undo the committed purge
+    assert session.scalar(select(CallRecording)) is None
+    assert file.exists()
+    monkeypatch.setattr(Path, "unlink", real_unlink)
+    recordings.purge(session, date(2026, 3, 3), tmp_path, orphan_traffic_months=12)
+    session.commit()
+    assert not file.exists()
