@@ -29,7 +29,7 @@ from operateur.accounts.schemas import (
 )
 from operateur.config import Settings
 from operateur.contracts import service as contracts
-from operateur.errors import InvalidInput, Unauthenticated
+from operateur.errors import InvalidInput, NotFound, Unauthenticated
 from operateur.http.deps import SESSION_COOKIE, ActorDep, SessionDep, require
 from operateur.i18n import Text
 
@@ -336,9 +336,19 @@ def operator_audit(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
+    operator_id = _operator_id(actor)
+    if customer_id is not None and accounts.get_customer(session, customer_id).operator_id != (
+        operator_id
+    ):  # SEC-02: another operator's customer is not found, as through its own paths
+        raise NotFound(
+            Text(fr="Client {id} introuvable.", en="Customer {id} not found."),
+            code="customer_not_found",
+            details={"id": customer_id},
+        )
     rows = audit.query(
         session,
         audit.AuditQuery(
+            operator_id=operator_id,  # SEC-02: never another operator's events
             customer_id=customer_id,
             actor_label=who,
             action=action,
@@ -366,6 +376,7 @@ def customer_audit(
     rows = audit.query(
         session,
         audit.AuditQuery(
+            operator_id=actor.operator_id,  # SEC-02: besides Require's check of the customer
             customer_id=customer_id,
             action=action,
             entity=entity,

@@ -15,12 +15,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    and_,
+    cast,
+    event,
+    insert,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, UOWTransaction
 
-from operateur.accounts.models import Audited, AuditEvent, Customer
+from operateur.accounts.models import ApiKey, Audited, AuditEvent, Customer, User
 from operateur.accounts.permissions import Actor, system_actor
-from operateur.db import utcnow
+from operateur.db import Base, utcnow
 from operateur.errors import Conflict
 from operateur.i18n import Text
 
@@ -122,12 +133,12 @@ def _rows(session: Session) -> Iterable[dict[str, Any]]:
     for obj in list(session.new):
         if isinstance(obj, Audited):
             yield event("create", obj, None, _all_values(obj))
+    omit_data = bool(session.info.get("audit_omit_data"))  # erasures for privacy (CTR-09)
     for obj in list(session.dirty):
         if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
             before, after = _changes(obj)
-            if after:
-                yield event("update", obj, before, after)
-    omit_data = bool(session.info.get("audit_omit_data"))  # deletions for privacy (CTR-09)
+            if after:  # an anonymisation records what it wrote, never what it replaced
+                yield event("update", obj, None if omit_data else before, after)
     for obj in list(session.deleted):
         if isinstance(obj, Audited):
             yield event("delete", obj, None if omit_data else _all_values(obj), None)
@@ -212,6 +223,9 @@ def install(session_class: type[Session] = Session) -> None:
 @dataclass(frozen=True)
 class AuditQuery:
     customer_id: int | None = None
+    # SEC-02: the events of one operator only (its staff's view); None for the whole platform
+    # (the CLI, the system)
+    operator_id: int | None = None
     actor_label: str | None = None
     action: str | None = None
     entity: str | None = None
@@ -224,6 +238,8 @@ class AuditQuery:
 def query(session: Session, q: AuditQuery) -> list[AuditEvent]:
     """Audit events matching every given filter, newest first."""
     stmt = select(AuditEvent)
+    if q.operator_id is not None:
+        stmt = stmt.where(operator_scope(q.operator_id))
     if q.customer_id is not None:
         stmt = stmt.where(AuditEvent.customer_id == q.customer_id)
     if q.actor_label:
@@ -240,3 +256,55 @@ def query(session: Session, q: AuditQuery) -> list[AuditEvent]:
         stmt = stmt.where(AuditEvent.at < q.until)
     stmt = stmt.order_by(AuditEvent.id.desc()).limit(max(1, min(q.limit, 1000)))
     return list(session.scalars(stmt))
+
+
+def operator_scope(operator_id: int) -> ColumnElement[bool]:
+    """SEC-02: the events an operator's staff may read — never another operator's.
+
+    The events of its customers; and, of the events that concern no customer, those made by
+    one of its users or API keys, those about one of its rows (any audited table with an
+    ``operator_id``: its staff, staff keys, billing runs..., found by the row or by the values
+    the event recorded when the row is gone), its own operator row, and those about rows that
+    belong to nobody (shared reference tables such as price indices). Anything else — another
+    operator's rows, a number going back to the shared stock from a customer — stays out."""
+    owned: list[ColumnElement[bool]] = [
+        and_(AuditEvent.entity == "operators", AuditEvent.entity_id == str(operator_id)),
+        and_(
+            AuditEvent.actor_type == "user",
+            AuditEvent.actor_id.in_(select(User.id).where(User.operator_id == operator_id)),
+        ),
+        and_(
+            AuditEvent.actor_type == "api_key",
+            AuditEvent.actor_id.in_(select(ApiKey.id).where(ApiKey.operator_id == operator_id)),
+        ),
+        AuditEvent.after["operator_id"].as_integer() == operator_id,
+        AuditEvent.before["operator_id"].as_integer() == operator_id,
+    ]
+    shared: list[str] = []
+    for mapper in Base.registry.mappers:
+        if not issubclass(mapper.class_, Audited) or mapper.class_ is Customer:
+            continue
+        table = mapper.local_table
+        if not isinstance(table, Table):
+            continue
+        name, columns = table.name, table.c  # the table's name is what the events name
+        if "operator_id" in columns and "id" in columns:
+            owned.append(
+                and_(
+                    AuditEvent.entity == name,
+                    AuditEvent.entity_id.in_(
+                        select(cast(columns["id"], String)).where(
+                            columns["operator_id"] == operator_id
+                        )
+                    ),
+                )
+            )
+        elif "customer_id" not in columns and name != "operators":
+            shared.append(name)
+    if shared:
+        owned.append(AuditEvent.entity.in_(sorted(shared)))
+    customers = select(Customer.id).where(Customer.operator_id == operator_id)
+    return or_(
+        AuditEvent.customer_id.in_(customers),
+        and_(AuditEvent.customer_id.is_(None), or_(*owned)),
+    )

@@ -247,7 +247,14 @@ def update_customer(
 
 
 def mask_iban(iban: str | None) -> str | None:
-    return None if not iban else f"{iban[:4]}{'•' * (len(iban) - 8)}{iban[-4:]}"
+    """PRIV-02, SEC-02: an IBAN as shown to people — country and check digits, then only the
+    last four characters, in the usual groups of four ("FR76 **** **** **** **** ***0 189");
+    enough to recognise one's account, not to debit it."""
+    if not iban:
+        return None
+    compact = "".join(iban.split()).upper()
+    hidden = compact[:4] + "*" * max(len(compact) - 8, 0) + compact[4:][-4:]
+    return " ".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
 
 
 # --- contacts --------------------------------------------------------------------------------
@@ -389,12 +396,62 @@ def get_user(session: Session, customer_id: int | None, user_id: int) -> User:
 
 
 def deactivate_user(session: Session, user: User) -> User:
+    """The user can no longer log in: their sessions end, and the API keys they created for
+    their own account (the customer's, or the operator's for staff) are revoked (SEC-01) —
+    a key does not outlive the person who holds its secret."""
+    now = utcnow()
     user.active = False
     for login in _open_sessions(session, user.id):
-        login.revoked_at = utcnow()
+        login.revoked_at = now
         login.revoked_reason = "user_deactivated"
+    for key in _keys_owned_by(session, user):
+        key.revoked_at = now
     session.flush()
     return user
+
+
+#: Where an erased user's address points: a reserved domain that never receives mail
+#: (RFC 2606 §2), unique per user since the address identifies logins.
+ERASED_DOMAIN = "erased.invalid"
+ERASED_PASSWORD = "!erased"  # not a hash: no password ever matches it
+
+
+def is_erased(user: User) -> bool:
+    return user.email.endswith(f"@{ERASED_DOMAIN}")
+
+
+def erase_user(session: Session, user: User) -> User:
+    """CTR-09, PRIV-02: a user's personal data replaced for good — name, address, password —
+    and the user deactivated (sessions ended, own API keys revoked). The row stays, under its
+    id, so that the audit log's events still name who acted (SEC-02); the caller records the
+    change without the erased values (``session.info["audit_omit_data"]``)."""
+    if is_erased(user):
+        return user
+    deactivate_user(session, user)
+    user.email = f"user-{user.id}@{ERASED_DOMAIN}"
+    user.display_name = f"erased-{user.id}"
+    user.password_hash = ERASED_PASSWORD
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = None
+    session.flush()
+    return user
+
+
+def _keys_owned_by(session: Session, user: User) -> list[ApiKey]:
+    """The live API keys a user created for their own account. A key staff made for a
+    customer is the customer's: it stays when that staff member leaves."""
+    return list(
+        session.scalars(
+            select(ApiKey).where(
+                ApiKey.created_by_user_id == user.id,
+                ApiKey.revoked_at.is_(None),
+                ApiKey.customer_id.is_(None)
+                if user.customer_id is None
+                else ApiKey.customer_id == user.customer_id,
+            )
+        )
+    )
 
 
 def _open_sessions(session: Session, user_id: int) -> list[LoginSession]:
@@ -494,14 +551,62 @@ def _user_actor(user: User, session_id: int) -> Actor:
     )
 
 
-def authenticate_token(session: Session, token: str, now: datetime | None = None) -> Actor | None:
-    """The actor behind a bearer token (API key or login-session token), or None."""
-    now = now or utcnow()
+def _api_key(session: Session, token: str) -> tuple[ApiKey, Unauthenticated | None] | None:
+    """The API key a token is, with why it no longer works (None if it does); None when the
+    token is no genuine key (unknown, or a wrong secret)."""
     public_id = split_api_key(token)
-    if public_id is not None:
-        key = session.scalar(select(ApiKey).where(ApiKey.public_id == public_id))
-        if key is None or key.revoked_at is not None or not same_digest(key.secret_hash, token):
+    if public_id is None:
+        return None
+    found = session.execute(
+        select(ApiKey, User.email, User.active, User.customer_id)
+        .outerjoin(User, User.id == ApiKey.created_by_user_id)
+        .where(ApiKey.public_id == public_id)
+    ).first()
+    if found is None or not same_digest(found[0].secret_hash, token):
+        return None
+    key, owner_email, owner_active, owner_customer_id = found
+    # SEC-01: a key dies with its creator's account (see deactivate_user), checked here too
+    # for keys made before that rule or a creator deactivated by another path
+    if owner_active is False and owner_customer_id == key.customer_id:
+        return key, Unauthenticated(
+            Text(
+                fr="Cette clé d'API a été créée par {owner}, dont le compte est désactivé : "
+                "elle ne fonctionne plus. Un administrateur actif peut en créer une autre.",
+                en="This API key was created by {owner}, whose account is deactivated: it "
+                "no longer works. An active administrator can create a new one.",
+            ),
+            code="api_key_owner_deactivated",
+            details={"owner": owner_email, "key": key.public_id},
+        )
+    if key.revoked_at is not None:
+        return key, Unauthenticated(
+            Text(
+                fr="Cette clé d'API a été révoquée le {on}.",
+                en="This API key was revoked on {on}.",
+            ),
+            code="api_key_revoked",
+            details={"on": key.revoked_at.date().isoformat(), "key": key.public_id},
+        )
+    return key, None
+
+
+def token_refusal(session: Session, token: str) -> Unauthenticated | None:
+    """Why a genuine API key that :func:`authenticate_token` refused no longer works (revoked,
+    its creator deactivated), for the edge to tell the caller — who holds the whole secret, so
+    learns nothing new. None for anything else: an unknown token is told nothing."""
+    found = _api_key(session, token)
+    return found[1] if found is not None else None
+
+
+def authenticate_token(session: Session, token: str, now: datetime | None = None) -> Actor | None:
+    """The actor behind a bearer token (API key or login-session token), or None
+    (:func:`token_refusal` says why a genuine key is refused)."""
+    now = now or utcnow()
+    if split_api_key(token) is not None:
+        found = _api_key(session, token)
+        if found is None or found[1] is not None:
             return None
+        key = found[0]
         key.last_used_at = now
         return Actor(
             kind="api_key",

@@ -12,7 +12,9 @@
   the end (60 days [000 §7.4]): the contract's files under ``<data_dir>/contracts/<id>/`` (where
   the engines store recordings and imports) and the rows other contexts register through
   :func:`register_eraser`. The deletion is real; the audit log records it without the data, and
-  the contract becomes ``purged``.
+  the contract becomes ``purged``. When no other contract still serves the customer or keeps its
+  data, the customer's users are anonymised too (logins impossible, API keys revoked), their
+  rows kept for the audit log's references (SEC-02).
 """
 
 from __future__ import annotations
@@ -209,10 +211,11 @@ def purge(session: Session, contract: Contract, on: date) -> dict[str, int]:
     session.info["audit_omit_data"] = True
     try:
         rows = sum(eraser(session, contract) for eraser in ERASERS)
+        users = _erase_users(session, contract, on)
         session.flush()
     finally:
         session.info["audit_omit_data"] = previous
-    counts = {"files": files, "rows": rows}
+    counts = {"files": files, "rows": rows, "users": users}
     record_transition(
         session,
         contract,
@@ -242,6 +245,39 @@ def purge(session: Session, contract: Contract, on: date) -> dict[str, int]:
         data={"on": on} | counts,
     )
     return counts
+
+
+def _erase_users(session: Session, contract: Contract, on: date) -> int:
+    """CTR-09, PRIV-02: with the customer's last data goes its people's: once no other
+    contract still serves the customer or still keeps its data (terminated, deletion to come),
+    its users are anonymised (:func:`accounts.erase_user`: logins impossible, sessions ended)
+    and its API keys revoked. The rows stay for the audit log (SEC-02). Returns how many users
+    were erased."""
+    others = session.scalars(
+        select(Contract).where(
+            Contract.customer_id == contract.customer_id,
+            Contract.id != contract.id,
+            Contract.status.in_((*SERVED, ContractStatus.TERMINATED)),
+        )
+    )
+    for other in others:
+        if other.status in SERVED:
+            return 0
+        other_purge = purge_date(other)
+        if other_purge is not None and other_purge > on:
+            return 0  # that contract's purge erases them when its data goes
+    erased = 0
+    for user in session.scalars(select(User).where(User.customer_id == contract.customer_id)):
+        if not accounts.is_erased(user):
+            accounts.erase_user(session, user)
+            erased += 1
+    for key in session.scalars(
+        select(ApiKey).where(
+            ApiKey.customer_id == contract.customer_id, ApiKey.revoked_at.is_(None)
+        )
+    ):
+        accounts.revoke_api_key(session, key)
+    return erased
 
 
 def purge_due(session: Session, as_of: date) -> list[str]:

@@ -94,6 +94,9 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
     token = _credential(request)
     actor = accounts.authenticate_token(session, token) if token else None
     if actor is None:
+        refusal = accounts.token_refusal(session, token) if token else None
+        if refusal is not None:  # SEC-01: a genuine key told why it no longer works
+            raise refusal
         raise Unauthenticated(
             Text(
                 fr="Identifiant de session ou clé d'API manquant ou invalide.",

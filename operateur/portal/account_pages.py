@@ -64,6 +64,8 @@ def profile_page(
             session,
             actor,
             customer_id,
+            # PRIV-02, SEC-02: the page only ever holds the masked IBAN
+            iban_masked=accounts.mask_iban(accounts.get_customer(session, customer_id).iban),
             contacts=accounts.list_contacts(session, customer_id),
             contact_roles=[(k, v.render(page_lang(request))) for k, v in CONTACT_ROLES.items()],
             methods=list(PaymentMethod),
@@ -84,6 +86,8 @@ async def update_profile(
         IDENTITY_FIELDS if actor.has(Permission.CUSTOMER_IDENTITY_WRITE) else ()
     )
     fields = {name: str(form.get(name, "")).strip() for name in names if name in form}
+    if not fields.get("iban", "x"):
+        del fields["iban"]  # PRIV-02: the form is never pre-filled; empty keeps the IBAN
     customer = accounts.get_customer(session, customer_id)
     return act(
         request,

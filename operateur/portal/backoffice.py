@@ -758,6 +758,7 @@ def audit_page(
 ) -> Response:
     """Every change: who, what, when — filtered (SEC-02, MAIL-11)."""
     query = audit.AuditQuery(
+        operator_id=actor.operator_id,  # SEC-02: never another operator's events
         customer_id=int(customer_id) if customer_id.isdigit() else None,
         actor_label=who.strip() or None,
         action=action or None,

@@ -162,7 +162,7 @@ def test_end_customer_data_deleted_60_days_after_the_end(
         assert secret not in logged
     history = lifecycle.history(session, contract.id)
     assert history[-1].transition == "purge"
-    assert history[-1].details == {"files": 2, "rows": 2}
+    assert history[-1].details == {"files": 2, "rows": 2, "users": 0}
 
 
 # SPEC: CTR-10
