@@ -27,6 +27,8 @@ from operateur.numbers.api import public_router as numbers_public_router
 from operateur.numbers.api import router as numbers_router
 from operateur.orders.api import router as orders_router
 from operateur.portal import install as install_portal
+from operateur.privacy.api import operator_router as privacy_operator_router
+from operateur.privacy.api import router as privacy_router
 from operateur.quality.api import router as quality_router
 from operateur.recordings.api import router as recordings_router
 from operateur.sms.api import operator_router as sms_operator_router
@@ -74,6 +76,8 @@ def create_app(
         quality_router,
         recordings_router,
         dialer_router,
+        privacy_router,  # SEC-02/03, PRIV-01 what a customer sees and asks
+        privacy_operator_router,  # SEC-02/03, PRIV-01 the registers, staff only
         numbers_public_router,  # VOX-17: the public, unauthenticated number lookup
     )
     for router in routers:

@@ -13,6 +13,7 @@ from operateur.mail import models as mail_models
 from operateur.notifications import models as notifications_models
 from operateur.numbers import models as numbers_models
 from operateur.orders import models as orders_models
+from operateur.privacy import models as privacy_models
 from operateur.quality import models as quality_models
 from operateur.recordings import models as recordings_models
 from operateur.scheduler import JobRun
@@ -28,6 +29,7 @@ CONTEXT_MODELS = (
     notifications_models,
     numbers_models,
     orders_models,
+    privacy_models,
     dialer_models,
     fraud_models,
     quality_models,

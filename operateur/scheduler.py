@@ -51,6 +51,7 @@ from operateur.mail import jobs as mail_jobs
 from operateur.notifications.service import deliver_due
 from operateur.numbers import portability
 from operateur.numbers import service as numbers
+from operateur.privacy import incidents as security_incidents
 from operateur.quality import reports as quality_reports
 from operateur.quality import service as quality
 from operateur.recordings import service as recordings
@@ -191,6 +192,8 @@ DAILY_JOBS = (
     Job("voice_retention", lambda d: True, recordings.daily_purge),
     # PRIV-02: logins (connection data, IP addresses) after the terms' logs_days
     Job("connection_logs_retention", lambda d: True, accounts_retention.daily_purge),
+    # SEC-03: staff reminded of the customers still to tell of an incident affecting their data
+    Job("security_incident_alerts", lambda d: True, security_incidents.alert_staff),
 )
 
 

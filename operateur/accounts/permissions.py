@@ -59,6 +59,10 @@ class Permission(enum.StrEnum):
     SMS_MANAGE = "sms:manage"  # sender requests and API settings of a customer (SMS-05)
     SMS_REVIEW = "sms:review"  # held messages, sender reviews, stock (SMS-05, SMS-08, SMS-09)
     MAINTENANCE_MANAGE = "maintenance:manage"  # announce and cancel planned maintenance (CTR-06)
+    INCIDENTS_MANAGE = "incidents:manage"  # the security-incident register (SEC-02, SEC-03)
+    INCIDENTS_READ = "incidents:read"  # the incidents that affected one customer (SEC-02)
+    DATA_REQUESTS = "data-requests:manage"  # a customer's data subjects' requests (PRIV-01)
+    DATA_REQUESTS_REVIEW = "data-requests:review"  # every customer's requests overdue (PRIV-01)
 
 
 _READ_ONE = {
@@ -112,6 +116,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PORTING_REQUEST,
             Permission.DIRECTORY_WRITE,
             Permission.SMS_REVIEW,
+            Permission.INCIDENTS_MANAGE,
+            Permission.INCIDENTS_READ,
+            Permission.DATA_REQUESTS,
+            Permission.DATA_REQUESTS_REVIEW,
         }
     ),
     Role.NETWORK: frozenset(
@@ -135,6 +143,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PORTING_MANAGE,
             Permission.DIRECTORY_WRITE,
             Permission.MAINTENANCE_MANAGE,
+            Permission.INCIDENTS_MANAGE,
+            Permission.INCIDENTS_READ,
         }
     ),
     Role.CUSTOMER_ADMIN: frozenset(
@@ -158,6 +168,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DIALER_USE,
             Permission.SMS_SEND,
             Permission.SMS_MANAGE,
+            Permission.INCIDENTS_READ,
+            Permission.DATA_REQUESTS,
         }
     ),
     Role.CUSTOMER_USER: frozenset(

@@ -55,6 +55,11 @@ def customer_nav(actor: Actor, customer_id: int) -> list[NavItem]:
         (Permission.WEBHOOKS_MANAGE, f"{base}/webhooks", Text("Webhooks", "Webhooks")),
         (Permission.CUSTOMER_AUDIT_READ, f"{base}/audit", Text("Journal", "Log")),
         (Permission.DATA_EXPORT, f"{base}/export", Text("Mes données", "My data")),
+        (
+            Permission.INCIDENTS_READ,
+            f"{base}/privacy",
+            Text("Données personnelles", "Personal data"),
+        ),  # SEC-02, PRIV-01
     ]
     return [(href, text) for permission, href, text in items if actor.has(permission)]
 

@@ -24,6 +24,7 @@ from operateur.orders import service as orders
 from operateur.orders.schemas import OrderIn, SubscriptionItem
 from operateur.support import service as support
 from operateur.support.models import Severity, TicketKind
+from tests.api.privacy_fixtures import privacy_objects
 from tests.api.sms_fixtures import sms_objects
 from tests.api.voice_ops_fixtures import address_proof, voice_ops_objects
 
@@ -190,6 +191,7 @@ def _tenant(
             "order_id": order.id,
             **sms_objects(session, customer.id, contract.id),
             **voice_ops_objects(session, customer, line.id, number.id, data_dir),
+            **privacy_objects(session, customer),  # SEC-02, PRIV-01
         },
     )
 

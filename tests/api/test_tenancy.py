@@ -272,6 +272,22 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/maintenance/{window_id}/cancel"): {"reason": "x"},
     ("PUT", "/customers/{customer_id}/voice/profiles/{contract_id}"): {"prospecting": False},
+    # SEC-02/03 the security-incident register (staff only), PRIV-01 data subjects' requests
+    ("POST", "/security-incidents"): {
+        "detected_at": "2026-01-05T10:00:00+01:00",
+        "nature": "confidentiality",
+        "description": "x",
+        "customers": [{"customer_id": 1, "data_affected": True}],
+    },
+    ("POST", "/security-incidents/{incident_id}/notify"): {},
+    ("POST", "/customers/{customer_id}/data-requests"): {
+        "kind": "access",
+        "subject_name": "Eve",
+        "subject_contact": "eve@evil.fr",
+    },
+    ("POST", "/customers/{customer_id}/data-requests/{data_request_id}/answer"): {
+        "outcome": "answered"
+    },
 }
 
 PARAM = re.compile(r"{(\w+)}")
