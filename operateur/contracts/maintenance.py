@@ -48,7 +48,7 @@ from operateur.contracts.models import (
 )
 from operateur.contracts.service import terms_of
 from operateur.db import utcnow
-from operateur.domain.calendar import PARIS, TimeWindow
+from operateur.domain.calendar import PARIS, TimeWindow, aware_input
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
 
@@ -65,18 +65,6 @@ class Refusal:
 
 def reason_of(window: MaintenanceWindow) -> Text:
     return Text(fr=window.reason_fr, en=window.reason_en)
-
-
-def _aware(moment: datetime, field: str) -> datetime:
-    if moment.tzinfo is None:
-        raise InvalidInput(
-            Text(
-                fr="Donnez l'heure avec son fuseau (ex. 2026-03-14T22:00:00+01:00).",
-                en="Give the time with its zone (e.g. 2026-03-14T22:00:00+01:00).",
-            ),
-            field=field,
-        )
-    return moment
 
 
 def check(
@@ -211,8 +199,8 @@ def announce(
 ) -> MaintenanceWindow:
     """Record a maintenance window, check each contract concerned against its terms, and tell
     the customers of the accepted ones (email and webhook)."""
-    starts_at, ends_at = _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at")
-    now = _aware(announced_at, "announced_at") if announced_at else utcnow()
+    starts_at, ends_at = aware_input(starts_at, "starts_at"), aware_input(ends_at, "ends_at")
+    now = aware_input(announced_at, "announced_at") if announced_at else utcnow()
     if ends_at <= starts_at:
         raise InvalidInput(
             Text(fr="La fin précède le début.", en="The end precedes the start."), field="ends_at"

@@ -28,6 +28,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from operateur.errors import InvalidInput
+from operateur.i18n import Text
+
 PARIS = ZoneInfo("Europe/Paris")
 
 #: The default working week for "business days" (jours ouvrés): Monday to Friday. Callers whose
@@ -165,6 +168,19 @@ def add_months(d: _DateT, months: int) -> _DateT:
 
 
 # --- time windows ----------------------------------------------------------------------------
+
+
+def aware_input(moment: datetime, field: str) -> datetime:
+    """A time given by a user, refused (``InvalidInput`` naming ``field``) without its zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(
+            Text(
+                fr="Donnez l'heure avec son fuseau (ex. 2026-03-14T22:00:00+01:00).",
+                en="Give the time with its zone (e.g. 2026-03-14T22:00:00+01:00).",
+            ),
+            field=field,
+        )
+    return moment
 
 
 def _require_aware(moment: datetime, name: str) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from operateur.accounts.models import Customer, Operator
 from operateur.contracts import notices
-from operateur.domain.calendar import PARIS
+from operateur.domain.calendar import PARIS, aware_input
 from operateur.errors import InvalidInput, NotFound
 from operateur.i18n import Text
 from operateur.notifications import service as notifications
@@ -59,18 +59,6 @@ class Affected:
     data_affected: bool
 
 
-def _aware(moment: datetime, field: str) -> datetime:
-    if moment.tzinfo is None:
-        raise InvalidInput(
-            Text(
-                fr="Donnez l'heure avec son fuseau (ex. 2026-03-14T22:00:00+01:00).",
-                en="Give the time with its zone (e.g. 2026-03-14T22:00:00+01:00).",
-            ),
-            field=field,
-        )
-    return moment
-
-
 def _customer(session: Session, customer_id: int, operator_id: int | None, field: str) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None or (operator_id is not None and customer.operator_id != operator_id):
@@ -96,7 +84,7 @@ def record(
 ) -> SecurityIncident:
     """Enter an incident in the register with the customers it affects, and the deadline to
     tell each customer whose data is affected (SEC-03, from its contracts' terms)."""
-    detected_at = _aware(detected_at, "detected_at")
+    detected_at = aware_input(detected_at, "detected_at")
     if detected_at > now:
         raise InvalidInput(
             Text(

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operateur.accounts.models import Customer
-from operateur.domain.calendar import PARIS
+from operateur.domain.calendar import PARIS, aware_input
 from operateur.errors import Conflict, InvalidInput, NotFound
 from operateur.i18n import Text
 from operateur.privacy.models import DataSubjectRequest, RequestKind, RequestStatus
@@ -53,18 +53,6 @@ def tools(request: DataSubjectRequest) -> list[str]:
     return [f"/customers/{request.customer_id}{path}" for path in TOOLS[request.kind]]
 
 
-def _aware(moment: datetime, field: str) -> datetime:
-    if moment.tzinfo is None:
-        raise InvalidInput(
-            Text(
-                fr="Donnez l'heure avec son fuseau (ex. 2026-03-14T10:00:00+01:00).",
-                en="Give the time with its zone (e.g. 2026-03-14T10:00:00+01:00).",
-            ),
-            field=field,
-        )
-    return moment
-
-
 def _required(value: str, field: str, what: Text) -> str:
     if not value.strip():
         raise InvalidInput(Text(fr=f"Indiquez {what.fr}.", en=f"Give {what.en}."), field=field)
@@ -84,7 +72,7 @@ def record(
     recorded_by: str = "",
 ) -> DataSubjectRequest:
     """Register a request and the day it is due by, from the customer's contracts' terms."""
-    received_at = _aware(received_at, "received_at")
+    received_at = aware_input(received_at, "received_at")
     if received_at > now:
         raise InvalidInput(
             Text(
@@ -165,7 +153,7 @@ def close(
             field="status",
             details={"id": request.id, "status": request.status.value},
         )
-    at = _aware(answered_at, "answered_at") if answered_at is not None else now
+    at = aware_input(answered_at, "answered_at") if answered_at is not None else now
     if at > now:
         raise InvalidInput(
             Text(fr="La réponse ne peut pas être dans le futur.", en="The answer cannot be ahead."),
