@@ -370,3 +370,15 @@ def test_start_and_end_or_intervals_not_both() -> None:
         in_window(paris(2025, 7, 7, 11), MON_FRI, time(10))
     with pytest.raises(ValueError):
         in_window(paris(2025, 7, 7, 11), MON_FRI, CALL_INTERVALS, time(20))
+
+
+def test_a_time_given_without_its_zone_is_refused_naming_the_field() -> None:
+    from operateur.domain.calendar import aware_input
+    from operateur.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as caught:
+        aware_input(datetime(2026, 3, 14, 22, 0), "starts_at")
+    assert caught.value.field == "starts_at"
+    assert "fuseau" in caught.value.render("fr") and "zone" in caught.value.render("en")
+    given = datetime(2026, 3, 14, 22, 0, tzinfo=PARIS)
+    assert aware_input(given, "starts_at") is given
