@@ -207,7 +207,7 @@ def _expired_recording(setup: Setup, session: Session, tmp_path: Path) -> CallRe
     start = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
     setup.call(line, f"jan{customer.id}", "+33140000001", start, 60)
     recording = recordings.attach(
-        session, customer.id, call_id=f"jan{customer.id}", data=WAV + bytes([customer.id]),
+        session, customer.id, call_id=f"jan{customer.id}", data=WAV + str(customer.id).encode(),
         content_type="audio/wav", data_dir=tmp_path, max_bytes=1000,
     )  # fmt: skip
     os.utime(tmp_path / recording.path, (start.timestamp(), start.timestamp()))
