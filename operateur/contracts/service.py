@@ -243,25 +243,27 @@ def contract_schedule(contract: Contract, as_of: date) -> Schedule | None:
     return None if start is None else schedule(terms, start, as_of)
 
 
-def _served_terms(session: Session, customer_id: int) -> list[ContractTerms]:
-    """The terms of the customer's served contracts (``SERVED``)."""
+def served_terms(session: Session, customer_id: int) -> list[ContractTerms]:
+    """The terms of the customer's served contracts (``SERVED``), oldest contract first."""
     return [
         terms_of(c)
         for c in session.scalars(
-            select(Contract).where(Contract.customer_id == customer_id, Contract.status.in_(SERVED))
+            select(Contract)
+            .where(Contract.customer_id == customer_id, Contract.status.in_(SERVED))
+            .order_by(Contract.id)
         )
     ]
 
 
 def single_session_required(session: Session, customer_id: int) -> bool:
     """SEC-01: one connection at a time per identifier when any served contract says so."""
-    return any(terms.security.single_session for terms in _served_terms(session, customer_id))
+    return any(terms.security.single_session for terms in served_terms(session, customer_id))
 
 
 def max_admin_accounts(session: Session, customer_id: int) -> int | None:
     """SEC-01 [003 §4]: how many administrator accounts the customer may have — the largest
     number its served contracts allow; None: as many as needed (a contract saying so, or none)."""
-    limits = [terms.security.max_admin_accounts for terms in _served_terms(session, customer_id)]
+    limits = [terms.security.max_admin_accounts for terms in served_terms(session, customer_id)]
     if not limits or None in limits:
         return None
     return max(limit for limit in limits if limit is not None)

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operateur.catalog.terms import ContractTerms
-from operateur.contracts.models import SERVED, Contract, ContractStatus
-from operateur.contracts.service import terms_of
+from operateur.contracts.models import Contract, ContractStatus
+from operateur.contracts.service import served_terms, terms_of
 from operateur.errors import InvalidInput
 from operateur.i18n import Text
 
@@ -16,24 +16,19 @@ def governing_terms(session: Session, customer_id: int, *, field: str) -> list[C
     """The terms of the customer's served contracts (``SERVED``); when none is served any more,
     those of its ended contracts (their terms still govern the data kept after the end, CTR-09).
     A customer without any signed contract has no terms to read: refused, naming ``field``."""
+    served = served_terms(session, customer_id)
+    if served:
+        return served
     contracts = list(
         session.scalars(
             select(Contract)
-            .where(Contract.customer_id == customer_id, Contract.status.in_(SERVED))
+            .where(
+                Contract.customer_id == customer_id,
+                Contract.status.in_((ContractStatus.TERMINATED, ContractStatus.PURGED)),
+            )
             .order_by(Contract.id)
         )
     )
-    if not contracts:
-        contracts = list(
-            session.scalars(
-                select(Contract)
-                .where(
-                    Contract.customer_id == customer_id,
-                    Contract.status.in_((ContractStatus.TERMINATED, ContractStatus.PURGED)),
-                )
-                .order_by(Contract.id)
-            )
-        )
     if not contracts:
         raise InvalidInput(
             Text(

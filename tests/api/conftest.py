@@ -199,18 +199,31 @@ def _tenant(
 CENTREX_LINE_ITEM = "centrex.line"
 
 
-@pytest.fixture
-def world(session: Session, tmp_path: Path) -> World:
+@dataclass
+class OperatorStaff:
+    """An operator on the platform with its staff administrator and a staff API key."""
+
+    operator_id: int
+    staff_user_id: int
+    staff_email: str
+    staff_key: str
+
+
+def operator_with_staff(
+    session: Session, *, name: str, siren: str, domain: str, staff_name: str = "Admin"
+) -> OperatorStaff:
+    """A new operator (contact@``domain``), its administrator (admin@``domain``) and a staff
+    API key."""
     operator = accounts.create_operator(
         session,
         OperatorIn(
-            name="Opérateur Test",
+            name=name,
             legal_form="SAS",
-            siren="732829320",
+            siren=siren,
             address_line="1 place du Test",
             postal_code="69001",
             city="Lyon",
-            email="contact@operateur-test.fr",
+            email=f"contact@{domain}",
         ),
     )
     staff = accounts.create_user(
@@ -219,8 +232,8 @@ def world(session: Session, tmp_path: Path) -> World:
         operator_id=operator.id,
         customer_id=None,
         data=UserIn(
-            email="admin@operateur-test.fr",
-            display_name="Admin",
+            email=f"admin@{domain}",
+            display_name=staff_name,
             password=PASSWORD,
             role=Role.ADMIN,
         ),
@@ -233,7 +246,25 @@ def world(session: Session, tmp_path: Path) -> World:
         name="staff",
         role=Role.ADMIN,
     )
-    a = _tenant(session, operator.id, 1, "552100554", "FR7630006000011234567890189", tmp_path)
-    b = _tenant(session, operator.id, 2, "542065479", "FR7630004000031234567890143", tmp_path)
+    return OperatorStaff(operator.id, staff.id, staff.email, staff_key)
+
+
+@pytest.fixture
+def world(session: Session, tmp_path: Path) -> World:
+    operator = operator_with_staff(
+        session, name="Opérateur Test", siren="732829320", domain="operateur-test.fr"
+    )
+    a = _tenant(
+        session, operator.operator_id, 1, "552100554", "FR7630006000011234567890189", tmp_path
+    )
+    b = _tenant(
+        session, operator.operator_id, 2, "542065479", "FR7630004000031234567890143", tmp_path
+    )
     session.commit()
-    return World(operator_id=operator.id, staff_key=staff_key, staff_email=staff.email, a=a, b=b)
+    return World(
+        operator_id=operator.operator_id,
+        staff_key=operator.staff_key,
+        staff_email=operator.staff_email,
+        a=a,
+        b=b,
+    )

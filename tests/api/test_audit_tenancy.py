@@ -10,10 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from operateur.accounts import service as accounts
-from operateur.accounts.models import Role
 from operateur.accounts.permissions import system_actor
-from operateur.accounts.schemas import CustomerIn, CustomerPatch, OperatorIn, UserIn
-from tests.api.conftest import PASSWORD, World, auth
+from operateur.accounts.schemas import CustomerIn, CustomerPatch
+from tests.api.conftest import PASSWORD, World, auth, operator_with_staff
 
 
 @dataclass
@@ -27,41 +26,16 @@ class OtherOperator:
 @pytest.fixture
 def other(session: Session, world: World) -> OtherOperator:
     """A second operator on the same platform, with its staff and one customer."""
-    operator = accounts.create_operator(
+    operator = operator_with_staff(
         session,
-        OperatorIn(
-            name="Autre Opérateur",
-            legal_form="SAS",
-            siren="552081317",
-            address_line="2 place du Test",
-            postal_code="69002",
-            city="Lyon",
-            email="contact@autre-operateur.fr",
-        ),
-    )
-    staff = accounts.create_user(
-        session,
-        system_actor(),
-        operator_id=operator.id,
-        customer_id=None,
-        data=UserIn(
-            email="admin@autre-operateur.fr",
-            display_name="Admin B",
-            password=PASSWORD,
-            role=Role.ADMIN,
-        ),
-    )
-    _, key = accounts.create_api_key(
-        session,
-        system_actor(),
-        operator_id=operator.id,
-        customer_id=None,
-        name="other staff",
-        role=Role.ADMIN,
+        name="Autre Opérateur",
+        siren="552081317",
+        domain="autre-operateur.fr",
+        staff_name="Admin B",
     )
     customer = accounts.create_customer(
         session,
-        operator.id,
+        operator.operator_id,
         CustomerIn(
             name="Client de l'autre",
             legal_form="SAS",
@@ -76,7 +50,10 @@ def other(session: Session, world: World) -> OtherOperator:
     accounts.update_customer(session, system_actor(), customer, CustomerPatch(phone="+33472000000"))
     session.commit()
     return OtherOperator(
-        id=operator.id, staff_key=key, staff_user_id=staff.id, customer_id=customer.id
+        id=operator.operator_id,
+        staff_key=operator.staff_key,
+        staff_user_id=operator.staff_user_id,
+        customer_id=customer.id,
     )
 
 

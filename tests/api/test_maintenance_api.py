@@ -8,16 +8,13 @@ from datetime import date, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from operateur.accounts import service as accounts
-from operateur.accounts.models import Customer, Role
-from operateur.accounts.permissions import system_actor
-from operateur.accounts.schemas import OperatorIn
+from operateur.accounts.models import Customer
 from operateur.catalog.terms import Service, SuspensionCause
 from operateur.contracts import lifecycle, maintenance
 from operateur.contracts import service as contracts
 from operateur.domain.calendar import PARIS
 from operateur.i18n import Text
-from tests.api.conftest import World, auth
+from tests.api.conftest import World, auth, operator_with_staff
 
 
 def _saturday_ahead() -> date:
@@ -110,26 +107,9 @@ def test_a_window_too_close_is_refused_for_the_contract(
 def test_another_operators_staff_never_see_the_window(
     client: TestClient, world: World, session: Session
 ) -> None:
-    other = accounts.create_operator(
-        session,
-        OperatorIn(
-            name="Autre Opérateur",
-            legal_form="SAS",
-            siren="552100554",
-            address_line="2 place du Test",
-            postal_code="69002",
-            city="Lyon",
-            email="contact@autre-operateur.fr",
-        ),
-    )
-    _, other_key = accounts.create_api_key(
-        session,
-        system_actor(),
-        operator_id=other.id,
-        customer_id=None,
-        name="other staff",
-        role=Role.ADMIN,
-    )
+    other_key = operator_with_staff(
+        session, name="Autre Opérateur", siren="552100554", domain="autre-operateur.fr"
+    ).staff_key
     customer = session.get(Customer, world.a.id)
     assert customer is not None
     cpaas = contracts.create_contract(session, customer, "cpaas", {})
